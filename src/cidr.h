@@ -1,0 +1,48 @@
+/*
+ * Address rules: CIDR blocks with an optional port or port range, as used
+ * by CLIENT_ALLOW, STATS_ALLOW, DEST_ALLOW and DEST_DENY.  Pure: parsing
+ * and matching only, no I/O.
+ *
+ * Syntax of one rule (lists are space-separated):
+ *	ADDR[/LEN]			all ports
+ *	ADDR[/LEN]:PORT[-PORT]		IPv4 only
+ *	[ADDR[/LEN]]:PORT[-PORT]	IPv6 (or IPv4) in brackets
+ * A missing /LEN means a single host (/32 or /128).
+ *
+ * Matching normalizes the address first: an IPv4-mapped (::ffff:a.b.c.d),
+ * IPv4-compatible (::a.b.c.d), NAT64 (64:ff9b::/96) or 6to4 (2002::/16)
+ * IPv6 address also matches as the IPv4 address it embeds, so a deny rule
+ * for 127.0.0.0/8 catches ::ffff:127.0.0.1 and 2002:7f00:1::1 too.
+ */
+#ifndef CIDR_H
+#define CIDR_H
+
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <stdint.h>
+
+struct cidr {
+	int		family;		/* AF_INET or AF_INET6 */
+	uint8_t		addr[16];	/* network, masked; 4 bytes used for v4 */
+	unsigned int	prefix;		/* 0..32 or 0..128 */
+	uint16_t	port_lo;	/* 0..65535 inclusive */
+	uint16_t	port_hi;
+};
+
+struct cidr_list {
+	struct cidr	*rules;
+	size_t		 count;
+};
+
+int	cidr_parse(const char *, int allow_port, struct cidr *, char **cause);
+int	cidr_list_parse(const char *, int allow_port, struct cidr_list *,
+	    char **cause);
+void	cidr_list_free(struct cidr_list *);
+void	cidr_list_copy(struct cidr_list *, const struct cidr_list *);
+int	cidr_match(const struct cidr *, const struct sockaddr *);
+int	cidr_list_match(const struct cidr_list *, const struct sockaddr *);
+int	cidr_dest_allowed(const struct cidr_list *allow,
+	    const struct cidr_list *deny, const struct sockaddr *);
+int	cidr_is_private(const struct cidr *);
+
+#endif

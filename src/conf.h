@@ -1,0 +1,104 @@
+/*
+ * The daemon's configuration: shell-style KEY=value files (DESIGN.md,
+ * "Contract: config files"), parsed into a struct conf.  Parsing never
+ * logs: errors come back as a cause naming file:line or the -o option.
+ * A reload parses into a fresh struct and swaps it in only when valid.
+ */
+#ifndef CONF_H
+#define CONF_H
+
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <stdint.h>
+
+#include "cidr.h"
+
+enum conf_role {
+	CONF_ROLE_SERVER,
+	CONF_ROLE_WORKER
+};
+
+enum conf_no_worker {
+	CONF_NO_WORKER_DIRECT,
+	CONF_NO_WORKER_REFUSE
+};
+
+enum conf_auth {
+	CONF_AUTH_NONE,
+	CONF_AUTH_PASSWORD
+};
+
+/* One numeric listen address, e.g. 127.0.0.1:1080 or [::]:1080. */
+struct conf_listen {
+	struct sockaddr_storage	 ss;
+	socklen_t		 sslen;
+	char			*text;		/* as written in the config */
+};
+
+/* One host:port to dial (SERVERS); the host may be a name. */
+struct conf_hostport {
+	char	*host;
+	char	*port;
+	char	*text;
+};
+
+struct conf {
+	char			*path;		/* file it came from, or NULL */
+
+	struct conf_listen	*socks_listen;
+	size_t			 socks_listen_count;
+	struct conf_listen	*worker_listen;
+	size_t			 worker_listen_count;
+	struct conf_listen	*stats_listen;
+	size_t			 stats_listen_count;
+	int			 listen_backlog;
+	enum conf_no_worker	 no_worker;
+	uint64_t		 worker_idle_close;	/* ms */
+	struct cidr_list	 client_allow;
+	struct cidr_list	 stats_allow;
+	enum conf_auth		 auth;
+	char			*password_file;
+	uint64_t		 handshake_timeout;	/* ms */
+	unsigned int		 max_clients;		/* 0 = no cap */
+	unsigned int		 max_clients_per_ip;
+	int			 open_proxy;
+
+	struct conf_hostport	*servers;
+	size_t			 servers_count;
+	char			*worker_name;
+	uint64_t		 ping_interval;		/* ms */
+	uint64_t		 reconnect_interval;	/* ms */
+	unsigned int		 worker_max_sessions;
+
+	char			*worker_secret;
+	char			*worker_secret_file;
+
+	uint64_t		 connect_timeout;	/* ms */
+	uint64_t		 idle_timeout;		/* ms, 0 = none */
+	struct cidr_list	 dest_allow;
+	struct cidr_list	 dest_deny;
+
+	char			*pidfile;
+	char			*user;
+	char			*group;
+	int			 syslog_facility;	/* LOG_DAEMON, ... */
+	int			 log_connection;
+	int			 log_session;
+	int			 log_event;
+	int			 log_error;
+	int			 log_access;
+};
+
+struct conf	*conf_new(void);
+void		 conf_free(struct conf *);
+int		 conf_parse_line(const char *, char **key, char **value,
+		    char **cause);
+int		 conf_set(struct conf *, const char *key, const char *value,
+		    char **cause);
+struct conf	*conf_load(const char *path, char **cause);
+int		 conf_finish(struct conf *, enum conf_role, char **cause);
+const char	*conf_role_name(enum conf_role);
+int		 conf_listen_equal(const struct conf_listen *,
+		    const struct conf_listen *);
+
+#endif

@@ -1,0 +1,197 @@
+/*
+ * Log sink for the whole daemon.  Under -f lines go to stderr, otherwise
+ * to syslog with the configured facility.  Helpers never log their own
+ * errors; they hand a cause to the caller, who logs it here once.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+
+#include "log.h"
+
+static int	log_foreground = 1;
+static int	log_verbose;
+static int	log_facility = LOG_DAEMON;
+static int	log_opened;
+static int	log_classes[LOGC_MAX] = { 1, 0, 0, 1, 1 };
+
+static void	log_vwrite(int, const char *, va_list);
+
+/* Choose where log lines go; called once at start and again after fork. */
+void
+log_init(int foreground, int verbose, int facility)
+{
+	log_foreground = foreground;
+	log_verbose = verbose;
+	log_facility = facility;
+	tzset();
+	if (!foreground) {
+		openlog("esocksd", LOG_PID | LOG_NDELAY, facility);
+		log_opened = 1;
+	}
+}
+
+/* Change the -d level, e.g. after a reload. */
+void
+log_set_verbose(int verbose)
+{
+	log_verbose = verbose;
+}
+
+/* Report the -d level so callers can skip building costly debug lines. */
+int
+log_get_verbose(void)
+{
+	return (log_verbose);
+}
+
+/* Switch the syslog facility on reload (SYSLOG_FACILITY). */
+void
+log_set_facility(int facility)
+{
+	if (facility == log_facility)
+		return;
+	log_facility = facility;
+	if (log_opened) {
+		closelog();
+		openlog("esocksd", LOG_PID | LOG_NDELAY, facility);
+	}
+}
+
+/* Turn one of the config's log classes on or off. */
+void
+log_class_enable(enum log_class class, int on)
+{
+	if (class < LOGC_MAX)
+		log_classes[class] = on;
+}
+
+/* Tell whether lines of a class are wanted, to skip formatting them. */
+int
+log_class_enabled(enum log_class class)
+{
+	return (class < LOGC_MAX && log_classes[class]);
+}
+
+/* Write one line of a log class at info level, if that class is on. */
+void
+log_line(enum log_class class, const char *fmt, ...)
+{
+	va_list	ap;
+
+	if (!log_class_enabled(class))
+		return;
+	va_start(ap, fmt);
+	log_vwrite(class == LOGC_ERROR ? LOG_WARNING : LOG_INFO, fmt, ap);
+	va_end(ap);
+}
+
+static void
+log_vwrite(int pri, const char *fmt, va_list ap)
+{
+	int	saved_errno = errno;
+
+	if (log_foreground) {
+		vfprintf(stderr, fmt, ap);
+		fputc('\n', stderr);
+		fflush(stderr);
+	} else
+		vsyslog(log_facility | pri, fmt, ap);
+	errno = saved_errno;
+}
+
+static void
+log_vwarn(int pri, const char *fmt, va_list ap, int with_errno)
+{
+	char	 line[1024];
+	int	 saved_errno = errno;
+
+	vsnprintf(line, sizeof(line), fmt, ap);
+	if (with_errno) {
+		size_t	len = strlen(line);
+
+		snprintf(line + len, sizeof(line) - len, ": %s",
+		    strerror(saved_errno));
+	}
+	if (log_foreground) {
+		fprintf(stderr, "%s\n", line);
+		fflush(stderr);
+	} else
+		syslog(log_facility | pri, "%s", line);
+	errno = saved_errno;
+}
+
+/* Log a warning followed by the current errno's text. */
+void
+log_warn(const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	log_vwarn(LOG_WARNING, fmt, ap, 1);
+	va_end(ap);
+}
+
+/* Log a warning without errno. */
+void
+log_warnx(const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	log_vwarn(LOG_WARNING, fmt, ap, 0);
+	va_end(ap);
+}
+
+/* Log an informational line. */
+void
+log_info(const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	log_vwrite(LOG_INFO, fmt, ap);
+	va_end(ap);
+}
+
+/* Log a debug line, shown only with -d. */
+void
+log_debug(const char *fmt, ...)
+{
+	va_list	ap;
+
+	if (log_verbose < 1)
+		return;
+	va_start(ap, fmt);
+	log_vwrite(LOG_DEBUG, fmt, ap);
+	va_end(ap);
+}
+
+/* Log a fatal error with errno's text and exit 1. */
+void
+fatal(const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	log_vwarn(LOG_CRIT, fmt, ap, 1);
+	va_end(ap);
+	exit(1);
+}
+
+/* Log a fatal error and exit 1. */
+void
+fatalx(const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	log_vwarn(LOG_CRIT, fmt, ap, 0);
+	va_end(ap);
+	exit(1);
+}

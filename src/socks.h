@@ -1,0 +1,109 @@
+/*
+ * SOCKS 4, 4a and 5 messages (RFC 1928, RFC 1929, the SOCKS4 and 4a
+ * notes): a pure codec.  Parsers take the bytes received so far and say
+ * "need more", "here is the message and how many bytes it used", or
+ * "bad input, and here is the reply to send before closing".  No I/O,
+ * no logging; every length is checked before it is used.
+ */
+#ifndef SOCKS_H
+#define SOCKS_H
+
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define SOCKS_V4			4
+#define SOCKS_V5			5
+
+#define SOCKS_CMD_CONNECT		1
+#define SOCKS_CMD_BIND			2
+#define SOCKS_CMD_UDP			3
+
+#define SOCKS_ATYP_IPV4			1
+#define SOCKS_ATYP_DOMAIN		3
+#define SOCKS_ATYP_IPV6			4
+
+#define SOCKS5_METHOD_NONE		0x00
+#define SOCKS5_METHOD_GSSAPI		0x01
+#define SOCKS5_METHOD_PASSWORD		0x02
+#define SOCKS5_METHOD_UNACCEPTABLE	0xff
+
+enum socks5_reply {
+	SOCKS5_SUCCEEDED = 0x00,
+	SOCKS5_FAILURE = 0x01,
+	SOCKS5_NOT_ALLOWED = 0x02,
+	SOCKS5_NET_UNREACHABLE = 0x03,
+	SOCKS5_HOST_UNREACHABLE = 0x04,
+	SOCKS5_REFUSED = 0x05,
+	SOCKS5_TTL_EXPIRED = 0x06,
+	SOCKS5_CMD_UNSUPPORTED = 0x07,
+	SOCKS5_ATYP_UNSUPPORTED = 0x08
+};
+
+#define SOCKS4_GRANTED			0x5a
+#define SOCKS4_REJECTED			0x5b
+
+/* SOCKS4 user ids and 4a host names longer than this are cut off. */
+#define SOCKS4_MAX_FIELD		512
+
+enum socks_parse {
+	SOCKS_PARSE_ERROR = -1,		/* see err, errlen */
+	SOCKS_PARSE_NEED = 0,		/* incomplete: wait for more bytes */
+	SOCKS_PARSE_OK = 1		/* complete: *used bytes consumed */
+};
+
+/* Why a parse failed, and what to answer before closing. */
+struct socks_error {
+	const char	*why;		/* for the log line */
+	uint8_t		 reply[32];	/* bytes to send, may be empty */
+	size_t		 replylen;
+};
+
+struct socks_greeting {
+	uint8_t		nmethods;
+	uint8_t		methods[255];
+};
+
+struct socks_request {
+	int		version;	/* SOCKS_V4 or SOCKS_V5 */
+	int		cmd;		/* SOCKS_CMD_* */
+	int		atyp;		/* SOCKS_ATYP_*; SOCKS4a is DOMAIN */
+	char		host[256];	/* name or numeric text, NUL-ended */
+	uint16_t	port;		/* host order */
+	char		user[SOCKS4_MAX_FIELD + 1];	/* SOCKS4 user id */
+};
+
+struct socks_userpass {
+	char		user[256];
+	char		pass[256];
+};
+
+/* First byte tells the version: 4, 5, or -1 for neither. */
+int	socks_version(const uint8_t *, size_t);
+
+enum socks_parse socks5_parse_greeting(const uint8_t *, size_t, size_t *used,
+	    struct socks_greeting *, struct socks_error *);
+int	socks5_greeting_has(const struct socks_greeting *, uint8_t method);
+size_t	socks5_build_method(uint8_t *out, uint8_t method);
+
+enum socks_parse socks5_parse_userpass(const uint8_t *, size_t, size_t *used,
+	    struct socks_userpass *, struct socks_error *);
+size_t	socks5_build_userpass_reply(uint8_t *out, int ok);
+
+enum socks_parse socks5_parse_request(const uint8_t *, size_t, size_t *used,
+	    struct socks_request *, struct socks_error *);
+enum socks_parse socks4_parse_request(const uint8_t *, size_t, size_t *used,
+	    struct socks_request *, struct socks_error *);
+
+/* out must hold SOCKS_REPLY_MAX bytes; bound may be NULL (all zeros). */
+#define SOCKS_REPLY_MAX		22
+size_t	socks5_build_reply(uint8_t *out, enum socks5_reply,
+	    const struct sockaddr *bound);
+size_t	socks4_build_reply(uint8_t *out, int granted,
+	    const struct sockaddr *bound);
+
+enum socks5_reply socks5_reply_from_errno(int);
+const char	*socks5_reply_name(enum socks5_reply);
+
+#endif
