@@ -29,4 +29,19 @@
 #define nitems(a) (sizeof(a) / sizeof((a)[0]))
 #endif
 
+#include <stddef.h>
+
+#ifndef HAVE_STRLCPY
+size_t	strlcpy(char *, const char *, size_t);
+#endif
+#ifndef HAVE_STRLCAT
+size_t	strlcat(char *, const char *, size_t);
+#endif
+#ifndef HAVE_STRTONUM
+long long strtonum(const char *, long long, long long, const char **);
+#endif
+#ifndef HAVE_EXPLICIT_BZERO
+void	explicit_bzero(void *, size_t);
+#endif
+
 #endif

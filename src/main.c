@@ -1,3 +1,339 @@
+/*
+ * esocksd: the command line, start-up in the OpenBSD order (parse the
+ * config, bind, daemonize, write the PID file, drop privileges), the
+ * signals (HUP reload, TERM/INT graceful stop, USR1 counters) and the
+ * loop.  Both roles live in this one program.
+ */
 #include "config.h"
+
+#include <sys/types.h>
+
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
 #include <stdio.h>
-int main(void) { puts(PACKAGE_VERSION); return 0; }
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "client.h"
+#include "conf.h"
+#include "daemon.h"
+#include "esocksd.h"
+#include "ev.h"
+#include "log.h"
+#include "pool.h"
+#include "resolver.h"
+#include "server.h"
+#include "worker.h"
+#include "xmalloc.h"
+
+/* How long SIGTERM lets tunnels finish (DESIGN.md). */
+#define MAIN_GRACE_MS	10000
+
+struct conf	*cfg;
+struct counters	 counters;
+
+static enum conf_role	 main_role;
+static char		*main_conf_path;
+static char		*main_pidfile;
+static char		**main_overrides;
+static int		 main_noverrides;
+static int		 main_stopping;
+static struct ev_timer	 main_grace_timer;
+
+static __dead void
+main_usage(void)
+{
+	fprintf(stderr,
+	    "usage: esocksd [-f] [-d]... [-c file | -e env] [-p pidfile] "
+	    "[-o key=value]... server|worker\n"
+	    "       esocksd -t [-c file | -e env] [-o key=value]... "
+	    "server|worker\n"
+	    "       esocksd -V\n");
+	exit(2);
+}
+
+/* The config file to read: -c, else -e, else $ESOCKSD_ENV, else local. */
+static char *
+main_conf_file(const char *file, const char *env)
+{
+	char	*path, cwd[PATH_MAX];
+
+	if (file == NULL) {
+		if (env == NULL && (env = getenv("ESOCKSD_ENV")) == NULL)
+			env = "local";
+		if (*env == '\0' || strchr(env, '/') != NULL ||
+		    strcmp(env, "..") == 0) {
+			fprintf(stderr, "esocksd: bad environment name '%s'\n",
+			    env);
+			exit(2);
+		}
+		xasprintf(&path, "%s/esocksd/%s.conf", SYSCONFDIR, env);
+		return (path);
+	}
+	/* Absolute, so a reload still finds it after chdir("/"). */
+	if (*file != '/' && getcwd(cwd, sizeof(cwd)) != NULL) {
+		xasprintf(&path, "%s/%s", cwd, file);
+		return (path);
+	}
+	return (xstrdup(file));
+}
+
+/* Read the config with -o and -p applied; NULL and a cause on error. */
+static struct conf *
+main_load(char **cause)
+{
+	struct conf	*conf;
+	char		*key, *value, *why;
+	int		 i;
+
+	if ((conf = conf_load(main_conf_path, cause)) == NULL)
+		return (NULL);
+	for (i = 0; i < main_noverrides; i++) {
+		value = strchr(main_overrides[i], '=');
+		if (value == NULL) {
+			xasprintf(cause, "-o %s: want KEY=VALUE",
+			    main_overrides[i]);
+			goto fail;
+		}
+		key = xstrndup(main_overrides[i], value - main_overrides[i]);
+		if (conf_set(conf, key, value + 1, &why) == -1) {
+			xasprintf(cause, "-o %s: %s", main_overrides[i], why);
+			free(why);
+			free(key);
+			goto fail;
+		}
+		free(key);
+	}
+	if (main_pidfile != NULL && conf_set(conf, "PIDFILE", main_pidfile,
+	    &why) == -1) {
+		xasprintf(cause, "-p %s: %s", main_pidfile, why);
+		free(why);
+		goto fail;
+	}
+	if (conf_finish(conf, main_role, cause) == -1)
+		goto fail;
+	return (conf);
+fail:
+	conf_free(conf);
+	return (NULL);
+}
+
+/* Apply the parts of the config that belong to logging. */
+static void
+main_apply_logging(struct conf *conf)
+{
+	log_set_facility(conf->syslog_facility);
+	log_class_enable(LOGC_CONNECTION, conf->log_connection);
+	log_class_enable(LOGC_SESSION, conf->log_session);
+	log_class_enable(LOGC_EVENT, conf->log_event);
+	log_class_enable(LOGC_ERROR, conf->log_error);
+	log_class_enable(LOGC_ACCESS, conf->log_access);
+}
+
+static void
+main_sighup(int signo, void *arg)
+{
+	struct conf	*conf;
+	char		*cause;
+	int		 rc;
+
+	if (main_stopping)
+		return;
+	log_info("reloading %s", main_conf_path);
+	if ((conf = main_load(&cause)) == NULL) {
+		log_warnx("reload failed, keeping the old configuration: %s",
+		    cause);
+		free(cause);
+		return;
+	}
+	if (main_role == CONF_ROLE_SERVER)
+		rc = server_reload(conf, &cause);
+	else
+		rc = worker_reload(conf, &cause);
+	if (rc == -1) {
+		log_warnx("reload failed, keeping the old configuration: %s",
+		    cause);
+		free(cause);
+		conf_free(conf);
+		return;
+	}
+	if (conf->secret_file_insecure)
+		log_warnx("%s is readable by group or others",
+		    conf->worker_secret_file);
+	conf_free(cfg);
+	cfg = conf;
+	main_apply_logging(cfg);
+	log_info("reloaded %s", main_conf_path);
+}
+
+static int
+main_idle(void)
+{
+	return (main_role == CONF_ROLE_SERVER ? server_idle() && pool_idle() :
+	    worker_idle());
+}
+
+static void
+main_grace_cb(void *arg)
+{
+	log_info("grace time over, closing what is left");
+	ev_break();
+}
+
+static void
+main_sigterm(int signo, void *arg)
+{
+	if (main_stopping) {
+		log_info("second %s: exiting now", strsignal(signo));
+		ev_break();
+		return;
+	}
+	main_stopping = 1;
+	log_info("%s: no longer accepting; letting tunnels finish for up "
+	    "to %d s", strsignal(signo), MAIN_GRACE_MS / 1000);
+	if (main_role == CONF_ROLE_SERVER) {
+		server_stop();
+		pool_stop();
+	} else
+		worker_stop();
+	if (main_idle()) {
+		ev_break();
+		return;
+	}
+	ev_timer_init(&main_grace_timer, main_grace_cb, NULL);
+	ev_timer_start(&main_grace_timer, MAIN_GRACE_MS);
+}
+
+static void
+main_sigusr1(int signo, void *arg)
+{
+	if (main_role == CONF_ROLE_SERVER)
+		server_log_counters();
+	else
+		worker_log_counters();
+}
+
+/* Called by the roles when work ends, to finish a graceful stop early. */
+void
+main_check_idle(void)
+{
+	if (main_stopping && main_idle())
+		ev_break();
+}
+
+int
+main(int argc, char **argv)
+{
+	const char	*file = NULL, *env = NULL;
+	char		*cause;
+	int		 ch, foreground = 0, verbose = 0, check = 0, rc;
+
+	while ((ch = getopt(argc, argv, "c:de:fo:p:tV")) != -1) {
+		switch (ch) {
+		case 'c':
+			file = optarg;
+			break;
+		case 'd':
+			verbose++;
+			break;
+		case 'e':
+			env = optarg;
+			break;
+		case 'f':
+			foreground = 1;
+			break;
+		case 'o':
+			main_overrides = xreallocarray(main_overrides,
+			    main_noverrides + 1, sizeof(*main_overrides));
+			main_overrides[main_noverrides++] = optarg;
+			break;
+		case 'p':
+			main_pidfile = optarg;
+			break;
+		case 't':
+			check = 1;
+			break;
+		case 'V':
+			printf("esocksd %s\n", PACKAGE_VERSION);
+			return (0);
+		default:
+			main_usage();
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc != 1 || (file != NULL && env != NULL))
+		main_usage();
+	if (strcmp(argv[0], "server") == 0)
+		main_role = CONF_ROLE_SERVER;
+	else if (strcmp(argv[0], "worker") == 0)
+		main_role = CONF_ROLE_WORKER;
+	else
+		main_usage();
+
+	main_conf_path = main_conf_file(file, env);
+	log_init(1, verbose, 0);
+	if ((cfg = main_load(&cause)) == NULL) {
+		fprintf(stderr, "esocksd: %s\n", cause);
+		return (2);
+	}
+	if (cfg->secret_file_insecure)
+		log_warnx("%s is readable by group or others",
+		    cfg->worker_secret_file);
+	if (check) {
+		printf("esocksd: %s: configuration OK for %s\n",
+		    main_conf_path, argv[0]);
+		conf_free(cfg);
+		return (0);
+	}
+	main_apply_logging(cfg);
+
+	signal(SIGPIPE, SIG_IGN);
+	ev_init();
+	if (daemon_pidfile_lock(cfg->pidfile, &cause) == -1)
+		fatalx("%s", cause);
+	if (main_role == CONF_ROLE_SERVER)
+		rc = server_start(cfg, &cause);
+	else
+		rc = worker_start(cfg, &cause);
+	if (rc == -1)
+		fatalx("%s", cause);
+	if (!foreground) {
+		if (daemon_detach(&cause) == -1)
+			fatalx("%s", cause);
+		log_init(0, verbose, cfg->syslog_facility);
+	}
+	if (daemon_pidfile_write(&cause) == -1)
+		fatalx("%s", cause);
+	if (daemon_drop_privileges(cfg->user, cfg->group, &cause) == -1)
+		fatalx("%s", cause);
+	resolver_init();
+
+	ev_signal_set(SIGHUP, main_sighup, NULL);
+	ev_signal_set(SIGTERM, main_sigterm, NULL);
+	ev_signal_set(SIGINT, main_sigterm, NULL);
+	ev_signal_set(SIGUSR1, main_sigusr1, NULL);
+	log_info("esocksd %s started as %s (pid %ld)", PACKAGE_VERSION,
+	    argv[0], (long)getpid());
+
+	rc = ev_run();
+
+	if (main_role == CONF_ROLE_SERVER) {
+		if (!main_stopping) {
+			server_stop();
+			pool_stop();
+		}
+		client_abort_all();
+		pool_abort_all();
+	} else
+		worker_abort_all();
+	log_info("esocksd stopped");
+	daemon_pidfile_remove();
+	conf_free(cfg);
+	free(main_conf_path);
+	free(main_overrides);
+	ev_free();
+	return (rc == 0 ? 0 : 1);
+}

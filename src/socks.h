@@ -103,7 +103,25 @@ size_t	socks5_build_reply(uint8_t *out, enum socks5_reply,
 size_t	socks4_build_reply(uint8_t *out, int granted,
 	    const struct sockaddr *bound);
 
-enum socks5_reply socks5_reply_from_errno(int);
+/*
+ * Why a destination could not be reached: the reason words of the worker
+ * link's R flag (PROTOCOL.md 4), shared by direct dialing and workers.
+ */
+enum socks_failure {
+	SOCKS_FAIL_NONE,		/* connected */
+	SOCKS_FAIL_DENIED,		/* "denied" */
+	SOCKS_FAIL_NETUNREACH,		/* "netunreach" */
+	SOCKS_FAIL_HOSTUNREACH,		/* "hostunreach" */
+	SOCKS_FAIL_REFUSED,		/* "refused" */
+	SOCKS_FAIL_TIMEOUT,		/* "timeout" */
+	SOCKS_FAIL_DNS,			/* "dns" */
+	SOCKS_FAIL_FAILURE		/* "failure", and any unknown word */
+};
+
+const char	*socks_failure_name(enum socks_failure);
+enum socks_failure socks_failure_from_name(const char *);
+enum socks_failure socks_failure_from_errno(int);
+enum socks5_reply socks5_reply_from_failure(enum socks_failure);
 const char	*socks5_reply_name(enum socks5_reply);
 
 #endif

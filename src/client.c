@@ -1,0 +1,553 @@
+/*
+ * A SOCKS client of the server, from accept to the access log line.  The
+ * handshake is parsed incrementally from a small bounded buffer, so a
+ * request split at any byte, or coalesced with early data, gives the same
+ * result; bytes after the request are kept and sent first once the
+ * destination is connected.  The server's listener calls client_accept;
+ * everything after that happens here.
+ */
+#include "config.h"
+
+#include <sys/types.h>
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "client.h"
+#include "compat.h"
+#include "dial.h"
+#include "esocksd.h"
+#include "ev.h"
+#include "ipcount.h"
+#include "log.h"
+#include "pool.h"
+#include "relay.h"
+#include "server.h"
+#include "sock.h"
+#include "socks.h"
+#include "stream.h"
+#include "xmalloc.h"
+
+/* Greeting, RFC 1929 sub-negotiation and request fit with room to spare. */
+#define CLIENT_HANDSHAKE_MAX	2048
+
+enum client_state {
+	CLIENT_START,
+	CLIENT_GREETING,
+	CLIENT_AUTH,
+	CLIENT_REQUEST5,
+	CLIENT_REQUEST4,
+	CLIENT_CONNECTING,
+	CLIENT_RELAYING
+};
+
+struct client {
+	int			 fd;
+	struct sockaddr_storage	 addr;
+	char			 addrtext[SOCK_ADDRSTRLEN];
+	enum client_state	 state;
+	struct buf		 in;
+	struct ev_timer		 timer;
+	struct socks_request	 req;
+	char			 user[256];
+	char			 via[128];
+	uint64_t		 start;
+	struct dial		*dial;
+	struct pool_open	*pool;
+	struct relay		*relay;
+	TAILQ_ENTRY(client)	 entry;
+};
+TAILQ_HEAD(client_list, client);
+
+static struct client_list	client_all = TAILQ_HEAD_INITIALIZER(client_all);
+static size_t			client_n;
+
+static void	client_read_cb(int, int, void *);
+static void	client_timeout_cb(void *);
+static void	client_parse(struct client *);
+static void	client_dispatch(struct client *);
+static void	client_close(struct client *, const char *);
+
+/* Take a newly accepted connection (rules and caps already checked). */
+void
+client_accept(int fd, const struct sockaddr *sa, socklen_t salen)
+{
+	struct client	*c;
+
+	c = xcalloc(1, sizeof(*c));
+	c->fd = fd;
+	memcpy(&c->addr, sa, salen);
+	sock_ntop(sa, c->addrtext, sizeof(c->addrtext));
+	c->state = CLIENT_START;
+	c->start = ev_now();
+	strlcpy(c->via, "direct", sizeof(c->via));
+	buf_init(&c->in);
+	sock_set_nodelay(fd);
+	ipcount_add(sa);
+	TAILQ_INSERT_TAIL(&client_all, c, entry);
+	client_n++;
+	counters.clients_active++;
+
+	/* The deadline runs from accept: dribbling bytes cannot extend it. */
+	ev_timer_init(&c->timer, client_timeout_cb, c);
+	ev_timer_start(&c->timer, cfg->handshake_timeout);
+	ev_io_set(fd, EV_READ, client_read_cb, c);
+	log_line(LOGC_CONNECTION, "connection from %s", c->addrtext);
+}
+
+/* Clients on the server now, in any state. */
+size_t
+client_count(void)
+{
+	return (client_n);
+}
+
+static void
+client_free(void *arg)
+{
+	struct client	*c = arg;
+
+	buf_free(&c->in);
+	free(c);
+}
+
+static const char *
+client_cmd_name(int cmd)
+{
+	switch (cmd) {
+	case SOCKS_CMD_CONNECT:
+		return ("connect");
+	case SOCKS_CMD_BIND:
+		return ("bind");
+	case SOCKS_CMD_UDP:
+		return ("udp");
+	}
+	return ("unknown");
+}
+
+/* One access line per finished request, exactly as DESIGN.md shows. */
+static void
+client_log_access(struct client *c, const char *result, uint64_t up,
+    uint64_t down)
+{
+	const char	*host = c->req.host;
+	int		 v6 = strchr(host, ':') != NULL;
+
+	if (!log_class_enabled(LOGC_ACCESS))
+		return;
+	log_line(LOGC_ACCESS, "access client=%s user=%s cmd=%s dest=%s%s%s:%u "
+	    "via=%s result=%s up=%llu down=%llu ms=%llu", c->addrtext,
+	    c->user[0] != '\0' ? c->user : "-", client_cmd_name(c->req.cmd),
+	    v6 ? "[" : "", host[0] != '\0' ? host : "-", v6 ? "]" : "",
+	    c->req.port, c->via, result, (unsigned long long)up,
+	    (unsigned long long)down,
+	    (unsigned long long)(ev_now() - c->start));
+}
+
+/* Release a client that never reached (or already left) the relay. */
+static void
+client_close(struct client *c, const char *why)
+{
+	if (why != NULL)
+		log_line(LOGC_CONNECTION, "closing %s: %s", c->addrtext, why);
+	if (c->dial != NULL)
+		dial_cancel(c->dial);
+	if (c->pool != NULL)
+		pool_open_cancel(c->pool);
+	c->dial = NULL;
+	c->pool = NULL;
+	ev_timer_stop(&c->timer);
+	if (c->fd != -1) {
+		ev_io_del(c->fd);
+		close(c->fd);
+		c->fd = -1;
+	}
+	ipcount_del((struct sockaddr *)&c->addr);
+	TAILQ_REMOVE(&client_all, c, entry);
+	client_n--;
+	counters.clients_active--;
+	ev_defer_free(client_free, c);
+	server_client_gone();
+}
+
+/* Send a short handshake reply; a fresh socket always has room for it. */
+static int
+client_send(struct client *c, const void *data, size_t len)
+{
+	ssize_t	n;
+
+	n = write(c->fd, data, len);
+	return (n == (ssize_t)len ? 0 : -1);
+}
+
+static void
+client_fail(struct client *c, const struct socks_error *err)
+{
+	counters.handshake_errors++;
+	log_line(LOGC_ERROR, "client %s: %s", c->addrtext, err->why);
+	if (err->replylen > 0)
+		(void)client_send(c, err->reply, err->replylen);
+	client_close(c, NULL);
+}
+
+/* Answer the request with a failure reply, log it and close. */
+static void
+client_refuse(struct client *c, enum socks_failure why)
+{
+	uint8_t		reply[SOCKS_REPLY_MAX];
+	size_t		len;
+
+	if (c->req.version == SOCKS_V4)
+		len = socks4_build_reply(reply, 0, NULL);
+	else
+		len = socks5_build_reply(reply,
+		    socks5_reply_from_failure(why), NULL);
+	(void)client_send(c, reply, len);
+	counters.connect_failures[why]++;
+	client_log_access(c, socks_failure_name(why), 0, 0);
+	client_close(c, NULL);
+}
+
+static void
+client_timeout_cb(void *arg)
+{
+	struct client	*c = arg;
+
+	counters.handshake_errors++;
+	log_line(LOGC_ERROR, "client %s: handshake timeout", c->addrtext);
+	client_close(c, NULL);
+}
+
+static void
+client_read_cb(int fd, int events, void *arg)
+{
+	struct client	*c = arg;
+	size_t		 room = CLIENT_HANDSHAKE_MAX - buf_len(&c->in);
+	ssize_t		 n;
+
+	if (room == 0) {
+		counters.handshake_errors++;
+		log_line(LOGC_ERROR, "client %s: handshake too long",
+		    c->addrtext);
+		client_close(c, NULL);
+		return;
+	}
+	n = buf_read_fd(&c->in, fd, room);
+	if (n == 0) {
+		client_close(c, "closed during handshake");
+		return;
+	}
+	if (n == -1) {
+		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+			client_close(c, strerror(errno));
+		return;
+	}
+	client_parse(c);
+}
+
+static void
+client_choose_method(struct client *c, const struct socks_greeting *g)
+{
+	uint8_t	reply[2];
+	uint8_t	method = SOCKS5_METHOD_UNACCEPTABLE;
+
+	if (cfg->auth == CONF_AUTH_PASSWORD) {
+		if (socks5_greeting_has(g, SOCKS5_METHOD_PASSWORD))
+			method = SOCKS5_METHOD_PASSWORD;
+	} else if (socks5_greeting_has(g, SOCKS5_METHOD_NONE))
+		method = SOCKS5_METHOD_NONE;
+	socks5_build_method(reply, method);
+	if (client_send(c, reply, sizeof(reply)) == -1) {
+		client_close(c, "write failed");
+		return;
+	}
+	switch (method) {
+	case SOCKS5_METHOD_PASSWORD:
+		c->state = CLIENT_AUTH;
+		break;
+	case SOCKS5_METHOD_NONE:
+		c->state = CLIENT_REQUEST5;
+		break;
+	default:
+		counters.handshake_errors++;
+		log_line(LOGC_ERROR, "client %s: no acceptable auth method",
+		    c->addrtext);
+		client_close(c, NULL);
+	}
+}
+
+static void
+client_check_password(struct client *c, const struct socks_userpass *up)
+{
+	uint8_t	reply[2];
+	int	ok;
+
+	ok = server_password_ok(up->user, up->pass);
+	socks5_build_userpass_reply(reply, ok);
+	strlcpy(c->user, up->user, sizeof(c->user));
+	if (client_send(c, reply, sizeof(reply)) == -1) {
+		client_close(c, "write failed");
+		return;
+	}
+	if (!ok) {
+		counters.clients_refused++;
+		log_line(LOGC_ERROR, "client %s: bad password for user %s",
+		    c->addrtext, up->user);
+		client_close(c, NULL);
+		return;
+	}
+	c->state = CLIENT_REQUEST5;
+}
+
+/* Run the handshake over what has arrived; stop when it needs more. */
+static void
+client_parse(struct client *c)
+{
+	struct socks_greeting	g;
+	struct socks_userpass	up;
+	struct socks_error	err;
+	enum socks_parse	r;
+	size_t			used;
+
+	while (c->fd != -1 && buf_len(&c->in) > 0) {
+		const uint8_t	*p = buf_head(&c->in);
+		size_t		 len = buf_len(&c->in);
+
+		memset(&err, 0, sizeof(err));
+		switch (c->state) {
+		case CLIENT_START:
+			switch (socks_version(p, len)) {
+			case SOCKS_V5:
+				c->state = CLIENT_GREETING;
+				break;
+			case SOCKS_V4:
+				c->state = CLIENT_REQUEST4;
+				break;
+			default:
+				counters.handshake_errors++;
+				log_line(LOGC_ERROR, "client %s: not a SOCKS "
+				    "4 or 5 request", c->addrtext);
+				client_close(c, NULL);
+				return;
+			}
+			continue;
+		case CLIENT_GREETING:
+			r = socks5_parse_greeting(p, len, &used, &g, &err);
+			break;
+		case CLIENT_AUTH:
+			r = socks5_parse_userpass(p, len, &used, &up, &err);
+			break;
+		case CLIENT_REQUEST5:
+			r = socks5_parse_request(p, len, &used, &c->req, &err);
+			break;
+		case CLIENT_REQUEST4:
+			r = socks4_parse_request(p, len, &used, &c->req, &err);
+			break;
+		default:
+			return;
+		}
+		if (r == SOCKS_PARSE_NEED)
+			return;
+		if (r == SOCKS_PARSE_ERROR) {
+			client_fail(c, &err);
+			return;
+		}
+		buf_drain(&c->in, used);
+		switch (c->state) {
+		case CLIENT_GREETING:
+			client_choose_method(c, &g);
+			break;
+		case CLIENT_AUTH:
+			client_check_password(c, &up);
+			explicit_bzero(&up, sizeof(up));
+			break;
+		default:
+			client_dispatch(c);
+			return;
+		}
+	}
+}
+
+/* Join the client to its destination end and start relaying. */
+static void
+client_relay_done(struct relay *r, const char *result, void *arg)
+{
+	struct client	*c = arg;
+
+	counters.tunnels_active--;
+	counters.bytes_up += r->bytes[0];
+	counters.bytes_down += r->bytes[1];
+	log_line(LOGC_SESSION, "tunnel %s -> %s:%u via %s closed: %s",
+	    c->addrtext, c->req.host, c->req.port, c->via, result);
+	client_log_access(c, result, r->bytes[0], r->bytes[1]);
+	c->relay = NULL;
+	client_close(c, NULL);
+}
+
+static void
+client_connected(struct client *c, struct end *dest,
+    const struct sockaddr *bound)
+{
+	struct stream	*cs;
+	uint8_t		 reply[SOCKS_REPLY_MAX];
+	size_t		 len;
+
+	if (c->req.version == SOCKS_V4)
+		len = socks4_build_reply(reply, 1, bound);
+	else
+		len = socks5_build_reply(reply, SOCKS5_SUCCEEDED, bound);
+
+	/* The stream takes over the descriptor; the client keeps the log. */
+	cs = stream_new(c->fd);
+	c->fd = -1;
+	c->state = CLIENT_RELAYING;
+	c->relay = relay_new(&cs->end, dest, client_relay_done, c);
+	counters.tunnels_total++;
+	counters.tunnels_active++;
+	log_line(LOGC_SESSION, "tunnel %s -> %s:%u via %s open", c->addrtext,
+	    c->req.host, c->req.port, c->via);
+
+	cs->end.ops->write(&cs->end, reply, len);
+	if (relay_dead(c->relay))
+		return;
+	if (buf_len(&c->in) > 0) {
+		relay_input(&cs->end, buf_head(&c->in), buf_len(&c->in));
+		buf_free(&c->in);
+		if (relay_dead(c->relay))
+			return;
+	}
+	relay_set_idle(c->relay, cfg->idle_timeout);
+	stream_start(cs);
+	if (dest->ops->resume != NULL)
+		dest->ops->resume(dest);
+}
+
+static void
+client_dial_cb(int fd, enum socks_failure why, void *arg)
+{
+	struct client		*c = arg;
+	struct sockaddr_storage	 ss;
+	socklen_t		 sslen = sizeof(ss);
+	struct stream		*ds;
+
+	c->dial = NULL;
+	if (fd == -1) {
+		log_line(LOGC_ERROR, "client %s: connect to %s:%u failed: %s",
+		    c->addrtext, c->req.host, c->req.port,
+		    socks_failure_name(why));
+		client_refuse(c, why);
+		return;
+	}
+	if (getsockname(fd, (struct sockaddr *)&ss, &sslen) == -1)
+		memset(&ss, 0, sizeof(ss));
+	ds = stream_new(fd);
+	client_connected(c, &ds->end, (struct sockaddr *)&ss);
+	/* stream_start of the destination: its reads feed the client. */
+	if (!relay_dead(ds->end.relay))
+		stream_start(ds);
+}
+
+/* No worker can take the request: dial it ourselves, or refuse. */
+static void
+client_no_worker(struct client *c)
+{
+	if (cfg->no_worker == CONF_NO_WORKER_REFUSE) {
+		strlcpy(c->via, "none", sizeof(c->via));
+		client_refuse(c, SOCKS_FAIL_FAILURE);
+		return;
+	}
+	strlcpy(c->via, "direct", sizeof(c->via));
+	c->dial = dial_start(c->req.host, c->req.port, DIAL_RULES,
+	    client_dial_cb, c);
+}
+
+static void
+client_pool_cb(struct end *e, enum socks_failure why,
+    const struct sockaddr *bound, const char *via, void *arg)
+{
+	struct client	*c = arg;
+
+	c->pool = NULL;
+	if (e == NULL && why == SOCKS_FAIL_NONE) {
+		/* Every worker went away meanwhile: as if there were none. */
+		client_no_worker(c);
+		return;
+	}
+	if (via != NULL)
+		strlcpy(c->via, via, sizeof(c->via));
+	if (e == NULL) {
+		log_line(LOGC_ERROR, "client %s: %s:%u via %s failed: %s",
+		    c->addrtext, c->req.host, c->req.port, c->via,
+		    socks_failure_name(why));
+		client_refuse(c, why);
+		return;
+	}
+	client_connected(c, e, bound);
+}
+
+/* The request is complete: answer what we cannot do, else connect. */
+static void
+client_dispatch(struct client *c)
+{
+	ev_timer_stop(&c->timer);
+	ev_io_remove(c->fd, EV_READ);
+	c->state = CLIENT_CONNECTING;
+
+	if (c->req.version == SOCKS_V4 && cfg->auth == CONF_AUTH_PASSWORD) {
+		counters.clients_refused++;
+		log_line(LOGC_ERROR, "client %s: SOCKS4 refused: AUTH=password",
+		    c->addrtext);
+		client_refuse(c, SOCKS_FAIL_DENIED);
+		return;
+	}
+	if (c->req.cmd != SOCKS_CMD_CONNECT) {
+		uint8_t	reply[SOCKS_REPLY_MAX];
+		size_t	len;
+
+		if (c->req.version == SOCKS_V4)
+			len = socks4_build_reply(reply, 0, NULL);
+		else
+			len = socks5_build_reply(reply,
+			    SOCKS5_CMD_UNSUPPORTED, NULL);
+		(void)client_send(c, reply, len);
+		client_log_access(c, "unsupported", 0, 0);
+		client_close(c, NULL);
+		return;
+	}
+	if (pool_has_worker()) {
+		c->pool = pool_open(&c->req, client_pool_cb, c);
+		return;
+	}
+	client_no_worker(c);
+}
+
+/* Stop every client still in its handshake (shutdown). */
+void
+client_shutdown(void)
+{
+	struct client	*c, *next;
+
+	TAILQ_FOREACH_SAFE(c, &client_all, entry, next) {
+		if (c->state != CLIENT_RELAYING)
+			client_close(c, "shutting down");
+	}
+}
+
+/* Cut every client and tunnel at once (end of the grace time). */
+void
+client_abort_all(void)
+{
+	struct client	*c, *next;
+
+	TAILQ_FOREACH_SAFE(c, &client_all, entry, next) {
+		if (c->relay != NULL)
+			relay_abort(c->relay, "shutdown");
+		else
+			client_close(c, "shutting down");
+	}
+}

@@ -1,0 +1,212 @@
+/*
+ * Daemon plumbing for main.c, in start-up order: lock the PID file (so a
+ * second instance refuses before it touches any port), detach, write our
+ * PID into the locked file, drop privileges.  The lock is an flock() on
+ * the open file, which survives the fork and dies with the process.
+ */
+#include "config.h"
+
+#include <sys/types.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "daemon.h"
+#include "xmalloc.h"
+
+static int	 daemon_pid_fd = -1;
+static char	*daemon_pid_path;
+
+/*
+ * Open and lock the PID file.  It is never followed through a symlink and
+ * must be a regular file; if another process holds the lock, say which.
+ */
+int
+daemon_pidfile_lock(const char *path, char **cause)
+{
+	struct stat	st;
+	char		buf[32];
+	ssize_t		n;
+	int		fd;
+
+	fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd == -1) {
+		xasprintf(cause, "PID file %s: %s", path, strerror(errno));
+		return (-1);
+	}
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		xasprintf(cause, "PID file %s: not a regular file", path);
+		close(fd);
+		return (-1);
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+		if (errno == EWOULDBLOCK) {
+			n = pread(fd, buf, sizeof(buf) - 1, 0);
+			buf[n > 0 ? n : 0] = '\0';
+			buf[strcspn(buf, "\n")] = '\0';
+			xasprintf(cause, "PID file %s is locked by pid %s: "
+			    "another esocksd is running", path,
+			    buf[0] != '\0' ? buf : "(unknown)");
+		} else
+			xasprintf(cause, "PID file %s: lock: %s", path,
+			    strerror(errno));
+		close(fd);
+		return (-1);
+	}
+	daemon_pid_fd = fd;
+	free(daemon_pid_path);
+	daemon_pid_path = xstrdup(path);
+	return (0);
+}
+
+/* Write our PID into the locked file (after detaching). */
+int
+daemon_pidfile_write(char **cause)
+{
+	char	buf[32];
+	int	len;
+
+	if (daemon_pid_fd == -1)
+		return (0);
+	len = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+	if (ftruncate(daemon_pid_fd, 0) == -1 ||
+	    pwrite(daemon_pid_fd, buf, len, 0) != len) {
+		xasprintf(cause, "PID file %s: %s", daemon_pid_path,
+		    strerror(errno));
+		return (-1);
+	}
+	return (0);
+}
+
+/* Remove the PID file at exit; truncate it if we may no longer unlink. */
+void
+daemon_pidfile_remove(void)
+{
+	if (daemon_pid_fd == -1)
+		return;
+	if (unlink(daemon_pid_path) == -1)
+		(void)ftruncate(daemon_pid_fd, 0);
+	close(daemon_pid_fd);
+	daemon_pid_fd = -1;
+	free(daemon_pid_path);
+	daemon_pid_path = NULL;
+}
+
+/*
+ * Detach from the terminal: fork (the parent exits 0), start a new
+ * session, chdir to /, and put /dev/null on descriptors 0, 1 and 2.
+ */
+int
+daemon_detach(char **cause)
+{
+	pid_t	pid;
+	int	fd;
+
+	switch (pid = fork()) {
+	case -1:
+		xasprintf(cause, "fork: %s", strerror(errno));
+		return (-1);
+	case 0:
+		break;
+	default:
+		_exit(0);
+	}
+	if (setsid() == -1) {
+		xasprintf(cause, "setsid: %s", strerror(errno));
+		return (-1);
+	}
+	if (chdir("/") == -1) {
+		xasprintf(cause, "chdir /: %s", strerror(errno));
+		return (-1);
+	}
+	if ((fd = open("/dev/null", O_RDWR)) == -1) {
+		xasprintf(cause, "/dev/null: %s", strerror(errno));
+		return (-1);
+	}
+	if (dup2(fd, STDIN_FILENO) == -1 || dup2(fd, STDOUT_FILENO) == -1 ||
+	    dup2(fd, STDERR_FILENO) == -1) {
+		xasprintf(cause, "dup2: %s", strerror(errno));
+		close(fd);
+		return (-1);
+	}
+	if (fd > STDERR_FILENO)
+		close(fd);
+	return (0);
+}
+
+/*
+ * Become USER (and GROUP, else USER's group): supplementary groups first,
+ * then the group, then the user, and check that root cannot come back.
+ * Any failure is an error: start-up must not go on half-privileged.
+ */
+int
+daemon_drop_privileges(const char *user, const char *group, char **cause)
+{
+	struct passwd	*pw = NULL;
+	struct group	*gr;
+	uid_t		 uid;
+	gid_t		 gid;
+
+	if ((user == NULL || *user == '\0') && (group == NULL || *group == '\0'))
+		return (0);
+	if (user != NULL && *user != '\0') {
+		if ((pw = getpwnam(user)) == NULL) {
+			xasprintf(cause, "USER %s: no such user", user);
+			return (-1);
+		}
+		uid = pw->pw_uid;
+		gid = pw->pw_gid;
+	} else {
+		uid = getuid();
+		gid = getgid();
+	}
+	if (group != NULL && *group != '\0') {
+		if ((gr = getgrnam(group)) == NULL) {
+			xasprintf(cause, "GROUP %s: no such group", group);
+			return (-1);
+		}
+		gid = gr->gr_gid;
+	}
+	if (setgroups(1, &gid) == -1) {
+		xasprintf(cause, "setgroups: %s", strerror(errno));
+		return (-1);
+	}
+#ifdef HAVE_SETRESGID
+	if (setresgid(gid, gid, gid) == -1) {
+#else
+	if (setgid(gid) == -1 || setegid(gid) == -1) {
+#endif
+		xasprintf(cause, "setgid %ld: %s", (long)gid, strerror(errno));
+		return (-1);
+	}
+	if (pw != NULL) {
+#ifdef HAVE_SETRESUID
+		if (setresuid(uid, uid, uid) == -1) {
+#else
+		if (setuid(uid) == -1 || seteuid(uid) == -1) {
+#endif
+			xasprintf(cause, "setuid %ld: %s", (long)uid,
+			    strerror(errno));
+			return (-1);
+		}
+		if (uid != 0 && (setuid(0) != -1 || seteuid(0) != -1)) {
+			xasprintf(cause, "privileges could be regained after "
+			    "dropping to %s", user);
+			return (-1);
+		}
+	}
+	if (getgid() != gid || getegid() != gid) {
+		xasprintf(cause, "group is still %ld after setgid",
+		    (long)getegid());
+		return (-1);
+	}
+	return (0);
+}

@@ -1,0 +1,168 @@
+/*
+ * Destination dialer behind dial.h.  One deadline covers the lookup and
+ * every connect attempt; each address is checked against the rules in
+ * force when it is tried.
+ */
+#include "config.h"
+
+#include <sys/types.h>
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cidr.h"
+#include "dial.h"
+#include "esocksd.h"
+#include "ev.h"
+#include "log.h"
+#include "resolver.h"
+#include "sock.h"
+#include "xmalloc.h"
+
+#define DIAL_MAX_ADDRS	16
+
+struct dial {
+	dial_cb			 cb;
+	void			*arg;
+	struct resolver_query	*query;
+	struct sockaddr_storage	 addrs[DIAL_MAX_ADDRS];
+	size_t			 naddrs;
+	size_t			 next;
+	int			 fd;
+	int			 flags;
+	int			 tried;		/* connects attempted */
+	int			 denied;	/* addresses refused by rule */
+	enum socks_failure	 failure;	/* worst seen so far */
+	struct ev_timer		 deadline;
+};
+
+static void	dial_resolved(const struct addrinfo *, int, void *);
+static void	dial_try_next(struct dial *);
+static void	dial_deadline_cb(void *);
+
+/* Resolve host and connect to port, calling cb once with the outcome. */
+struct dial *
+dial_start(const char *host, int port, int flags, dial_cb cb, void *arg)
+{
+	struct dial	*d;
+	char		 portstr[16];
+
+	d = xcalloc(1, sizeof(*d));
+	d->cb = cb;
+	d->arg = arg;
+	d->fd = -1;
+	d->flags = flags;
+	d->failure = SOCKS_FAIL_FAILURE;
+	ev_timer_init(&d->deadline, dial_deadline_cb, d);
+	ev_timer_start(&d->deadline, cfg->connect_timeout);
+	snprintf(portstr, sizeof(portstr), "%d", port);
+	d->query = resolver_lookup(host, portstr, dial_resolved, d);
+	return (d);
+}
+
+/* Stop dialing; the callback will not be called. */
+void
+dial_cancel(struct dial *d)
+{
+	if (d->query != NULL)
+		resolver_cancel(d->query);
+	if (d->fd != -1) {
+		ev_io_del(d->fd);
+		close(d->fd);
+	}
+	ev_timer_stop(&d->deadline);
+	free(d);
+}
+
+static void
+dial_done(struct dial *d, int fd, enum socks_failure why)
+{
+	dial_cb	 cb = d->cb;
+	void	*arg = d->arg;
+
+	d->fd = -1;
+	d->query = NULL;
+	dial_cancel(d);
+	cb(fd, why, arg);
+}
+
+static void
+dial_resolved(const struct addrinfo *res, int error, void *arg)
+{
+	struct dial		*d = arg;
+	const struct addrinfo	*ai;
+
+	d->query = NULL;
+	if (error != 0) {
+		dial_done(d, -1, SOCKS_FAIL_DNS);
+		return;
+	}
+	for (ai = res; ai != NULL && d->naddrs < DIAL_MAX_ADDRS;
+	    ai = ai->ai_next) {
+		if ((ai->ai_family != AF_INET && ai->ai_family != AF_INET6) ||
+		    ai->ai_addrlen > sizeof(d->addrs[0]))
+			continue;
+		memcpy(&d->addrs[d->naddrs++], ai->ai_addr, ai->ai_addrlen);
+	}
+	if (d->naddrs == 0) {
+		dial_done(d, -1, SOCKS_FAIL_DNS);
+		return;
+	}
+	dial_try_next(d);
+}
+
+static void
+dial_connect_cb(int fd, int events, void *arg)
+{
+	struct dial	*d = arg;
+	int		 error;
+
+	ev_io_del(fd);
+	if ((error = sock_connect_result(fd)) == 0) {
+		dial_done(d, fd, SOCKS_FAIL_NONE);
+		return;
+	}
+	close(fd);
+	d->fd = -1;
+	d->failure = socks_failure_from_errno(error);
+	dial_try_next(d);
+}
+
+static void
+dial_try_next(struct dial *d)
+{
+	struct sockaddr	*sa;
+	int		 fd;
+
+	while (d->next < d->naddrs) {
+		sa = (struct sockaddr *)&d->addrs[d->next++];
+		if ((d->flags & DIAL_RULES) &&
+		    !cidr_dest_allowed(&cfg->dest_allow, &cfg->dest_deny, sa)) {
+			d->denied++;
+			continue;
+		}
+		d->tried++;
+		if (sock_connect(sa, sock_len(sa), &fd) == -1) {
+			d->failure = socks_failure_from_errno(errno);
+			continue;
+		}
+		d->fd = fd;
+		ev_io_set(fd, EV_WRITE, dial_connect_cb, d);
+		return;
+	}
+	/* Every address denied: say so, rather than a connect error. */
+	if (d->tried == 0 && d->denied > 0)
+		d->failure = SOCKS_FAIL_DENIED;
+	dial_done(d, -1, d->failure);
+}
+
+static void
+dial_deadline_cb(void *arg)
+{
+	dial_done(arg, -1, SOCKS_FAIL_TIMEOUT);
+}

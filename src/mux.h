@@ -1,0 +1,90 @@
+/*
+ * Sessions multiplexed on one text-net link (PROTOCOL.md 4).  A link owns
+ * its socket, frames and parses messages, keeps the session table and the
+ * per-session windows, and hands everything that is not a SESS message
+ * to its owner (pool.c on the server, worker.c on the worker).  A session
+ * is a relay end: once joined to a relay, bytes flow straight between the
+ * link's buffers and the other end's socket.
+ *
+ * Before a session is joined to a relay, its owner hears about it through
+ * a mux_session_cb; data that arrives meanwhile is held (within the
+ * window) and delivered first once the relay resumes the session.
+ */
+#ifndef MUX_H
+#define MUX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "relay.h"
+#include "textnet.h"
+
+#define MUX_WINDOW_DEFAULT	262144
+/* Session data queued on a link beyond this waits for the link to drain. */
+#define MUX_LINK_ROOM		(1024 * 1024)
+/* Anything queued beyond this means the peer is not reading: drop it. */
+#define MUX_LINK_HARD_CAP	(64 * 1024 * 1024)
+
+enum mux_side {
+	MUX_ACCEPTOR,		/* the server: opens odd session ids */
+	MUX_DIALER		/* the worker */
+};
+
+enum mux_event {
+	MUX_SESSION_ACCEPTED,	/* A (or at once, from a legacy worker) */
+	MUX_SESSION_REJECTED,	/* R before the relay was joined */
+	MUX_SESSION_LOST	/* the link died before the relay was joined */
+};
+
+struct mux_link;
+struct mux_session;
+
+/*
+ * Owner callbacks.  message: a message other than SESS, return -1 (with
+ * *why) to drop the link.  session_open: the peer sent S; the owner must
+ * set a callback and later accept or reject.  closed: the link is gone,
+ * every session already failed; the link is freed after it returns.
+ */
+struct mux_link_ops {
+	int	(*message)(struct mux_link *, const struct textnet_msg *,
+		    const unsigned char *body, const char **why);
+	void	(*session_open)(struct mux_link *, struct mux_session *,
+		    const struct textnet_msg *);
+	void	(*closed)(struct mux_link *, const char *why);
+};
+
+/* host/port on ACCEPTED (may be NULL), reason on REJECTED. */
+typedef void	(*mux_session_cb)(struct mux_session *, enum mux_event,
+		    const char *host_or_reason, const char *port, void *arg);
+
+struct mux_link	*mux_link_new(int fd, enum mux_side,
+		    const struct mux_link_ops *, void *owner);
+void		*mux_link_owner(struct mux_link *);
+void		 mux_link_set_name(struct mux_link *, const char *);
+const char	*mux_link_name(struct mux_link *);
+void		 mux_link_set_esp(struct mux_link *, int esp,
+		    uint32_t peer_window);
+int		 mux_link_esp(struct mux_link *);
+uint64_t	 mux_link_send(struct mux_link *, const char *code,
+		    uint64_t tid, int nargs, const char *const *args);
+uint64_t	 mux_link_next_tid(struct mux_link *);
+void		 mux_link_close(struct mux_link *, const char *why);
+void		 mux_link_close_after_flush(struct mux_link *,
+		    const char *why);
+size_t		 mux_link_sessions(struct mux_link *);
+uint64_t	 mux_link_last_rx(struct mux_link *);
+uint64_t	 mux_link_last_tx(struct mux_link *);
+uint64_t	 mux_link_bytes(struct mux_link *, int sent);
+
+struct mux_session *mux_session_open(struct mux_link *, const char *host,
+		    int port, const char *cmd, mux_session_cb, void *arg);
+void		 mux_session_set_cb(struct mux_session *, mux_session_cb,
+		    void *);
+void		 mux_session_accept(struct mux_session *,
+		    const struct sockaddr *bound);
+void		 mux_session_reject(struct mux_session *, const char *reason);
+void		 mux_session_cancel(struct mux_session *);
+struct end	*mux_session_end(struct mux_session *);
+uint64_t	 mux_session_id(struct mux_session *);
+
+#endif

@@ -1,0 +1,479 @@
+/*
+ * The server's side of the worker links, and the pool they form.  A link
+ * is greeted with HELO and a nonce; a worker joins the pool once its RGST
+ * is accepted (with a proof when WORKER_SECRET is set, or as a legacy
+ * text-net worker when it is not).  New SOCKS requests go to the
+ * registered worker with the fewest active sessions, ties round-robin.
+ * A request whose worker dies or stays silent before answering is tried
+ * again elsewhere, so a lost worker costs only the tunnels it carried.
+ */
+#include "config.h"
+
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "compat.h"
+#include "esocksd.h"
+#include "ev.h"
+#include "linkauth.h"
+#include "log.h"
+#include "mux.h"
+#include "pool.h"
+#include "sock.h"
+#include "xmalloc.h"
+
+/* Extra time a worker gets, beyond CONNECT_TIMEOUT, to answer A or R. */
+#define POOL_ANSWER_MARGIN_MS	5000
+/* Tries of one request over different workers before giving up. */
+#define POOL_MAX_TRIES		3
+
+struct pool_worker {
+	struct mux_link			*link;
+	char				 addr[SOCK_ADDRSTRLEN];
+	char				 name[128];
+	char				 nonce[LINKAUTH_NONCE_HEX];
+	int				 registered;
+	int				 esp;
+	int				 draining;
+	int				 dead;
+	unsigned int			 max_sessions;	/* 0 = no cap */
+	uint64_t			 last_pick;
+	uint64_t			 sessions_total;
+	time_t				 up_since;
+	struct ev_timer			 idle_timer;
+	TAILQ_ENTRY(pool_worker)	 entry;
+};
+TAILQ_HEAD(pool_worker_list, pool_worker);
+
+struct pool_open {
+	struct socks_request	 req;
+	pool_open_cb		 cb;
+	void			*arg;
+	struct pool_worker	*worker;
+	struct mux_session	*session;
+	struct ev_timer		 timer;
+	int			 tries;
+};
+
+static struct pool_worker_list	pool_workers =
+    TAILQ_HEAD_INITIALIZER(pool_workers);
+static uint64_t			pool_picks;
+static size_t			pool_registered;
+
+static int	pool_link_message(struct mux_link *,
+		    const struct textnet_msg *, const unsigned char *,
+		    const char **);
+static void	pool_link_session(struct mux_link *, struct mux_session *,
+		    const struct textnet_msg *);
+static void	pool_link_closed(struct mux_link *, const char *);
+static void	pool_idle_cb(void *);
+static void	pool_try(struct pool_open *);
+
+static const struct mux_link_ops pool_link_ops = {
+	pool_link_message,
+	pool_link_session,
+	pool_link_closed
+};
+
+/* A worker connected to WORKER_LISTEN: greet it and wait for RGST. */
+void
+pool_link_accept(int fd, const struct sockaddr *sa, socklen_t salen)
+{
+	struct pool_worker	*w;
+	const char		*args[2];
+
+	w = xcalloc(1, sizeof(*w));
+	sock_ntop(sa, w->addr, sizeof(w->addr));
+	strlcpy(w->name, w->addr, sizeof(w->name));
+	w->link = mux_link_new(fd, MUX_ACCEPTOR, &pool_link_ops, w);
+	mux_link_set_name(w->link, w->addr);
+	linkauth_nonce(w->nonce);
+	TAILQ_INSERT_TAIL(&pool_workers, w, entry);
+	ev_timer_init(&w->idle_timer, pool_idle_cb, w);
+	ev_timer_start(&w->idle_timer, cfg->worker_idle_close);
+
+	args[0] = "esp/1";
+	args[1] = w->nonce;
+	mux_link_send(w->link, "HELO", 0, 2, args);
+	log_line(LOGC_EVENT, "worker link from %s", w->addr);
+}
+
+static void
+pool_worker_free(void *arg)
+{
+	free(arg);
+}
+
+static void
+pool_link_closed(struct mux_link *l, const char *why)
+{
+	struct pool_worker	*w = mux_link_owner(l);
+
+	w->dead = 1;
+	ev_timer_stop(&w->idle_timer);
+	if (w->registered) {
+		pool_registered--;
+		log_info("worker %s (%s) left the pool: %s", w->name,
+		    w->addr, why);
+	} else
+		log_line(LOGC_EVENT, "worker link from %s closed: %s",
+		    w->addr, why);
+	TAILQ_REMOVE(&pool_workers, w, entry);
+	ev_defer_free(pool_worker_free, w);
+	main_check_idle();
+}
+
+/* Close a worker link silent for WORKER_IDLE_CLOSE (a frozen worker). */
+static void
+pool_idle_cb(void *arg)
+{
+	struct pool_worker	*w = arg;
+	uint64_t		 quiet = ev_now() - mux_link_last_rx(w->link);
+
+	if (quiet < cfg->worker_idle_close) {
+		ev_timer_start(&w->idle_timer, cfg->worker_idle_close - quiet);
+		return;
+	}
+	counters.link_errors++;
+	mux_link_close(w->link, "silent for WORKER_IDLE_CLOSE");
+}
+
+static void
+pool_refuse(struct pool_worker *w, const char *reason)
+{
+	log_warnx("worker link from %s refused: %s", w->addr, reason);
+	counters.link_errors++;
+	mux_link_send(w->link, "403", 0, 1, &reason);
+	mux_link_close_after_flush(w->link, reason);
+}
+
+/* Read the key=value options of an extended RGST. */
+static void
+pool_rgst_options(struct pool_worker *w, const struct textnet_msg *m,
+    int first, uint32_t *window)
+{
+	const char	*errstr;
+	long long	 v;
+	int		 i;
+
+	for (i = first; i < m->nargs; i++) {
+		if (strncmp(m->args[i], "window=", 7) == 0) {
+			v = strtonum(m->args[i] + 7, 1024,
+			    TEXTNET_MAX_BODY * 64LL, &errstr);
+			if (errstr == NULL)
+				*window = (uint32_t)v;
+		} else if (strncmp(m->args[i], "max=", 4) == 0) {
+			v = strtonum(m->args[i] + 4, 0, 1000000,
+			    &errstr);
+			if (errstr == NULL)
+				w->max_sessions = (unsigned int)v;
+		}
+	}
+}
+
+static void
+pool_register(struct pool_worker *w, const char *name, int esp)
+{
+	if (name != NULL && *name != '\0')
+		strlcpy(w->name, name, sizeof(w->name));
+	w->registered = 1;
+	w->esp = esp;
+	w->up_since = time(NULL);
+	pool_registered++;
+	log_info("worker %s (%s) joined the pool%s", w->name, w->addr,
+	    esp ? "" : " (legacy text-net)");
+}
+
+/* RGST: check the proof (or the lack of one) and join the pool. */
+static int
+pool_rgst(struct pool_worker *w, const struct textnet_msg *m)
+{
+	char		 expect[SHA256_HEX_LENGTH], proof[SHA256_HEX_LENGTH];
+	char		 window[32];
+	const char	*name = m->nargs > 0 ? m->args[0] : NULL;
+	const char	*args[3];
+	uint32_t	 peer_window = MUX_WINDOW_DEFAULT;
+	int		 secret = linkauth_has_secret(cfg->worker_secret);
+
+	if (w->registered)
+		return (0);	/* the Node worker registers twice */
+	if (m->nargs < 4 || strcmp(m->args[1], "esp/1") != 0) {
+		if (secret) {
+			pool_refuse(w, "auth_required");
+			return (0);
+		}
+		mux_link_set_esp(w->link, 0, 0);
+		pool_register(w, name != NULL ? name : w->addr, 0);
+		return (0);
+	}
+	if (!linkauth_valid_nonce(m->args[2])) {
+		pool_refuse(w, "bad_proof");
+		return (0);
+	}
+	if (secret) {
+		linkauth_rgst_proof(cfg->worker_secret, w->nonce, m->args[2],
+		    name, expect);
+		if (!linkauth_equal(expect, m->args[3])) {
+			pool_refuse(w, "bad_proof");
+			return (0);
+		}
+	}
+	pool_rgst_options(w, m, 4, &peer_window);
+	mux_link_set_esp(w->link, 1, peer_window);
+	linkauth_ok_proof(cfg->worker_secret, m->args[2], w->nonce, proof);
+	snprintf(window, sizeof(window), "window=%d", MUX_WINDOW_DEFAULT);
+	args[0] = "OK";
+	args[1] = proof;
+	args[2] = window;
+	mux_link_send(w->link, "100", 0, 3, args);
+	pool_register(w, name, 1);
+	return (0);
+}
+
+static int
+pool_link_message(struct mux_link *l, const struct textnet_msg *m,
+    const unsigned char *body, const char **why)
+{
+	struct pool_worker	*w = mux_link_owner(l);
+
+	if (m->response)
+		return (0);	/* e.g. a legacy worker's 201 to HELO */
+	if (strcmp(m->code, "RGST") == 0)
+		return (pool_rgst(w, m));
+	if (strcmp(m->code, "PING") == 0) {
+		if (m->tid != 0)
+			mux_link_send(l, "100", m->tid, 0, NULL);
+		return (0);
+	}
+	if (strcmp(m->code, "DRAIN") == 0) {
+		if (!w->draining)
+			log_info("worker %s (%s) is draining", w->name,
+			    w->addr);
+		w->draining = 1;
+		return (0);
+	}
+	return (1);
+}
+
+static void
+pool_link_session(struct mux_link *l, struct mux_session *s,
+    const struct textnet_msg *m)
+{
+	/* mux refuses worker-opened sessions before this is reached. */
+	mux_session_reject(s, "failure");
+}
+
+/* Pick the registered worker with fewest sessions, ties round-robin. */
+static struct pool_worker *
+pool_pick(struct pool_worker *exclude)
+{
+	struct pool_worker	*w, *best = NULL;
+	size_t			 active, best_active = 0;
+
+	/* A session counts from S until both F are seen or it is reset. */
+	TAILQ_FOREACH(w, &pool_workers, entry) {
+		if (!w->registered || w->draining || w->dead || w == exclude)
+			continue;
+		active = mux_link_sessions(w->link);
+		if (w->max_sessions > 0 && active >= w->max_sessions)
+			continue;
+		if (best == NULL || active < best_active ||
+		    (active == best_active &&
+		    w->last_pick < best->last_pick)) {
+			best = w;
+			best_active = active;
+		}
+	}
+	if (best != NULL)
+		best->last_pick = ++pool_picks;
+	return (best);
+}
+
+/* Tell whether any worker could take a request now. */
+int
+pool_has_worker(void)
+{
+	struct pool_worker	*w;
+
+	TAILQ_FOREACH(w, &pool_workers, entry) {
+		if (w->registered && !w->draining && !w->dead &&
+		    (w->max_sessions == 0 ||
+		    mux_link_sessions(w->link) < w->max_sessions))
+			return (1);
+	}
+	return (0);
+}
+
+/* Registered workers (for counters and the status page). */
+size_t
+pool_worker_count(void)
+{
+	return (pool_registered);
+}
+
+static void
+pool_open_free(struct pool_open *po)
+{
+	ev_timer_stop(&po->timer);
+	free(po);
+}
+
+static void
+pool_finish(struct pool_open *po, struct end *e, enum socks_failure why,
+    const struct sockaddr *bound)
+{
+	pool_open_cb	 cb = po->cb;
+	void		*arg = po->arg;
+	char		 via[128];
+
+	strlcpy(via, po->worker != NULL ? po->worker->name : "none",
+	    sizeof(via));
+	pool_open_free(po);
+	cb(e, why, bound, via, arg);
+}
+
+static void
+pool_session_cb(struct mux_session *s, enum mux_event ev, const char *a,
+    const char *port, void *arg)
+{
+	struct pool_open	*po = arg;
+	struct sockaddr_storage	 ss;
+	struct sockaddr_in	*sin = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)&ss;
+	const char		*errstr;
+	int			 p = 0;
+
+	po->session = NULL;
+	switch (ev) {
+	case MUX_SESSION_ACCEPTED:
+		memset(&ss, 0, sizeof(ss));
+		if (port != NULL)
+			p = strtonum(port, 0, 65535, &errstr);
+		if (a != NULL && inet_pton(AF_INET, a, &sin->sin_addr) == 1) {
+			sin->sin_family = AF_INET;
+			sin->sin_port = htons(p);
+		} else if (a != NULL &&
+		    inet_pton(AF_INET6, a, &sin6->sin6_addr) == 1) {
+			sin6->sin6_family = AF_INET6;
+			sin6->sin6_port = htons(p);
+		}
+		po->worker->sessions_total++;
+		pool_finish(po, mux_session_end(s), SOCKS_FAIL_NONE,
+		    (struct sockaddr *)&ss);
+		return;
+	case MUX_SESSION_REJECTED:
+		pool_finish(po, NULL, socks_failure_from_name(a), NULL);
+		return;
+	case MUX_SESSION_LOST:
+		/* The worker died before answering: try another. */
+		log_line(LOGC_SESSION, "request for %s:%u lost with worker "
+		    "%s; retrying", po->req.host, po->req.port,
+		    po->worker->name);
+		pool_try(po);
+		return;
+	}
+}
+
+static void
+pool_timer_cb(void *arg)
+{
+	struct pool_open	*po = arg;
+	struct mux_session	*s = po->session;
+
+	if (s == NULL)
+		return;
+	if (!po->worker->esp) {
+		/* A legacy worker sends no A: connected as far as we know. */
+		po->session = NULL;
+		po->worker->sessions_total++;
+		pool_finish(po, mux_session_end(s), SOCKS_FAIL_NONE, NULL);
+		return;
+	}
+	log_line(LOGC_ERROR, "worker %s did not answer for %s:%u in time; "
+	    "retrying", po->worker->name, po->req.host, po->req.port);
+	po->session = NULL;
+	mux_session_cancel(s);
+	pool_try(po);
+}
+
+/* Send the request to a worker, or report that none is left. */
+static void
+pool_try(struct pool_open *po)
+{
+	struct pool_worker	*w;
+
+	w = po->tries < POOL_MAX_TRIES ? pool_pick(po->worker) : NULL;
+	if (w == NULL && po->tries < POOL_MAX_TRIES)
+		w = pool_pick(NULL);
+	if (w == NULL) {
+		/* No worker: the caller applies NO_WORKER. */
+		po->worker = NULL;
+		pool_finish(po, NULL, SOCKS_FAIL_NONE, NULL);
+		return;
+	}
+	po->tries++;
+	po->worker = w;
+	po->session = mux_session_open(w->link, po->req.host, po->req.port,
+	    "connect", pool_session_cb, po);
+	ev_timer_start(&po->timer, w->esp ? cfg->connect_timeout +
+	    POOL_ANSWER_MARGIN_MS : 0);
+}
+
+/* Hand a SOCKS request to a worker; cb reports the outcome later. */
+struct pool_open *
+pool_open(const struct socks_request *req, pool_open_cb cb, void *arg)
+{
+	struct pool_open	*po;
+
+	po = xcalloc(1, sizeof(*po));
+	po->req = *req;
+	po->cb = cb;
+	po->arg = arg;
+	ev_timer_init(&po->timer, pool_timer_cb, po);
+	pool_try(po);
+	return (po);
+}
+
+/* The client left before its request was answered. */
+void
+pool_open_cancel(struct pool_open *po)
+{
+	if (po->session != NULL)
+		mux_session_cancel(po->session);
+	pool_open_free(po);
+}
+
+/* Nothing of the pool's own keeps the daemon from stopping. */
+int
+pool_idle(void)
+{
+	return (1);
+}
+
+/* The server is stopping: tell every worker to go elsewhere. */
+void
+pool_stop(void)
+{
+	struct pool_worker	*w;
+
+	TAILQ_FOREACH(w, &pool_workers, entry)
+		mux_link_send(w->link, "DRAIN", 0, 0, NULL);
+}
+
+/* Close every worker link (exit). */
+void
+pool_abort_all(void)
+{
+	struct pool_worker	*w;
+
+	while ((w = TAILQ_FIRST(&pool_workers)) != NULL)
+		mux_link_close(w->link, "server exiting");
+}

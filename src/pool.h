@@ -1,0 +1,35 @@
+/*
+ * The server's worker pool: registered worker links, and the choice of
+ * which one carries a new SOCKS request (fewest active sessions, ties
+ * round-robin; draining, full and dead workers get none).
+ */
+#ifndef POOL_H
+#define POOL_H
+
+#include <sys/types.h>
+#include <sys/socket.h>
+
+#include "relay.h"
+#include "socks.h"
+
+struct pool_open;
+
+/*
+ * Outcome of a pool request.  On success `e` is the session end, ready to
+ * be joined to a relay, and `bound` the worker's bound address (NULL from
+ * a legacy worker); `via` names the worker.  On failure e is NULL.
+ */
+typedef void	(*pool_open_cb)(struct end *e, enum socks_failure why,
+		    const struct sockaddr *bound, const char *via, void *arg);
+
+void		 pool_link_accept(int fd, const struct sockaddr *, socklen_t);
+int		 pool_has_worker(void);
+size_t		 pool_worker_count(void);
+int		 pool_idle(void);
+void		 pool_stop(void);
+void		 pool_abort_all(void);
+struct pool_open *pool_open(const struct socks_request *, pool_open_cb,
+		    void *);
+void		 pool_open_cancel(struct pool_open *);
+
+#endif

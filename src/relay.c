@@ -1,0 +1,190 @@
+/*
+ * The relay between two ends (see relay.h).  It keeps no bytes: each
+ * call passes straight from the producing end to the consuming one.  It
+ * tracks which directions are done, counts bytes for the access log,
+ * enforces IDLE_TIMEOUT and frees both ends once the tunnel is over.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+
+#include "ev.h"
+#include "log.h"
+#include "relay.h"
+#include "xmalloc.h"
+
+static void	relay_idle_cb(void *);
+static void	relay_finish(struct relay *, const char *);
+
+/* Join two ends into a tunnel; done is called once when it is over. */
+struct relay *
+relay_new(struct end *a, struct end *b, relay_done_cb done, void *arg)
+{
+	struct relay	*r;
+
+	r = xcalloc(1, sizeof(*r));
+	r->ends[0] = a;
+	r->ends[1] = b;
+	a->relay = r;
+	a->side = 0;
+	b->relay = r;
+	b->side = 1;
+	r->done = done;
+	r->arg = arg;
+	r->last_active = ev_now();
+	ev_timer_init(&r->idle_timer, relay_idle_cb, r);
+	return (r);
+}
+
+/* Close the tunnel after msec without a byte in either direction. */
+void
+relay_set_idle(struct relay *r, uint64_t msec)
+{
+	r->idle_ms = msec;
+	if (msec == 0)
+		ev_timer_stop(&r->idle_timer);
+	else
+		ev_timer_start(&r->idle_timer, msec);
+}
+
+static void
+relay_idle_cb(void *arg)
+{
+	struct relay	*r = arg;
+	uint64_t	 quiet = ev_now() - r->last_active;
+
+	/* Activity only stamps last_active; re-arm for what is left. */
+	if (quiet < r->idle_ms) {
+		ev_timer_start(&r->idle_timer, r->idle_ms - quiet);
+		return;
+	}
+	relay_abort(r, "idle");
+}
+
+/* The end on the other side of e. */
+struct end *
+relay_peer(struct end *e)
+{
+	return (e->relay->ends[!e->side]);
+}
+
+/* Tell whether the tunnel has ended (callers check after each call). */
+int
+relay_dead(const struct relay *r)
+{
+	return (r->dead);
+}
+
+/* How many bytes the producing end e may hand over now. */
+size_t
+relay_room(struct end *e)
+{
+	struct end	*peer;
+
+	if (e->relay->dead)
+		return (0);
+	peer = relay_peer(e);
+	if (peer->closed)
+		return (0);
+	return (peer->ops->room(peer));
+}
+
+/* The producing end e read len bytes: pass them to its peer. */
+void
+relay_input(struct end *e, const void *data, size_t len)
+{
+	struct relay	*r = e->relay;
+	struct end	*peer = relay_peer(e);
+
+	if (r->dead || peer->closed)
+		return;
+	r->bytes[e->side] += len;
+	r->last_active = ev_now();
+	peer->ops->write(peer, data, len);
+}
+
+/* The consuming end e has room again: resume its producer. */
+void
+relay_drained(struct end *e)
+{
+	struct end	*peer;
+
+	if (e->relay->dead)
+		return;
+	peer = relay_peer(e);
+	if (!peer->eof)
+		peer->ops->resume(peer);
+}
+
+/* End e produced its last byte: half-close towards its peer. */
+void
+relay_eof(struct end *e)
+{
+	struct relay	*r = e->relay;
+	struct end	*peer = relay_peer(e);
+
+	if (r->dead || e->eof)
+		return;
+	e->eof = 1;
+	r->last_active = ev_now();
+	if (!peer->closed)
+		peer->ops->finish(peer);
+}
+
+/* End e has sent its last byte on (after finish): maybe the tunnel is over. */
+void
+relay_closed(struct end *e)
+{
+	struct relay	*r = e->relay;
+
+	e->closed = 1;
+	if (r->dead)
+		return;
+	if (r->ends[0]->closed && r->ends[1]->closed)
+		relay_finish(r, "ok");
+}
+
+/* End e failed or was reset by its peer: abort the whole tunnel. */
+void
+relay_reset(struct end *e, const char *why)
+{
+	relay_abort(e->relay, why);
+}
+
+/* Abort the tunnel from outside (idle, shutdown, worker gone). */
+void
+relay_abort(struct relay *r, const char *why)
+{
+	int	i;
+
+	if (r->dead)
+		return;
+	/* Ends never call back from reset, so the relay is stable here. */
+	for (i = 0; i < 2; i++) {
+		r->ends[i]->ops->reset(r->ends[i]);
+		r->ends[i]->closed = 1;
+	}
+	relay_finish(r, why);
+}
+
+static void
+relay_free(void *arg)
+{
+	struct relay	*r = arg;
+
+	r->ends[0]->ops->free(r->ends[0]);
+	r->ends[1]->ops->free(r->ends[1]);
+	free(r);
+}
+
+static void
+relay_finish(struct relay *r, const char *result)
+{
+	if (r->dead)
+		return;
+	r->dead = 1;
+	ev_timer_stop(&r->idle_timer);
+	if (r->done != NULL)
+		r->done(r, result, r->arg);
+	ev_defer_free(relay_free, r);
+}

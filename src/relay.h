@@ -1,0 +1,76 @@
+/*
+ * The relay moves bytes between two ends.  An end is anything that can
+ * take bytes, say how many it can take, finish (half-close) and reset: a
+ * socket (stream.c) or a session on a worker link (mux.c).  Direct mode
+ * relays socket to socket, the server in pool mode socket to session,
+ * the worker session to socket: one relay serves all three.
+ *
+ * A producing end asks relay_room() before it reads, hands what it read
+ * to relay_input(), and stops reading when the room is zero; the
+ * consuming end calls relay_drained() when it has room again, and the
+ * producer is resumed.  Nothing is buffered in the relay itself.
+ */
+#ifndef RELAY_H
+#define RELAY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ev.h"
+
+struct end;
+struct relay;
+
+struct end_ops {
+	/* Bytes this end can take now. */
+	size_t	(*room)(struct end *);
+	/* Take len bytes (len <= room); may send them at once. */
+	void	(*write)(struct end *, const void *, size_t);
+	/* Bytes taken but not yet sent on. */
+	size_t	(*pending)(struct end *);
+	/* No more bytes will come: half-close once pending is sent. */
+	void	(*finish)(struct end *);
+	/* Resume producing: the peer has room again. */
+	void	(*resume)(struct end *);
+	/* Abort: drop pending bytes, close; the end must not call back. */
+	void	(*reset)(struct end *);
+	/* Release the end's memory (its descriptor is already closed). */
+	void	(*free)(struct end *);
+};
+
+struct end {
+	const struct end_ops	*ops;
+	struct relay		*relay;
+	int			 side;		/* 0 or 1 in its relay */
+	int			 eof;		/* produced its last byte */
+	int			 closed;	/* finished sending, or reset */
+};
+
+/* Why the relay ended, for the owner's access log. */
+typedef void	(*relay_done_cb)(struct relay *, const char *result,
+		    void *arg);
+
+struct relay {
+	struct end		*ends[2];
+	uint64_t		 bytes[2];	/* bytes produced by ends[i] */
+	uint64_t		 last_active;	/* ms, for IDLE_TIMEOUT */
+	uint64_t		 idle_ms;	/* 0 = no idle limit */
+	struct ev_timer		 idle_timer;
+	relay_done_cb		 done;
+	void			*arg;
+	int			 dead;
+};
+
+struct relay	*relay_new(struct end *, struct end *, relay_done_cb, void *);
+void		 relay_set_idle(struct relay *, uint64_t msec);
+size_t		 relay_room(struct end *);
+void		 relay_input(struct end *, const void *, size_t);
+void		 relay_drained(struct end *);
+void		 relay_eof(struct end *);
+void		 relay_closed(struct end *);
+void		 relay_reset(struct end *, const char *why);
+void		 relay_abort(struct relay *, const char *why);
+int		 relay_dead(const struct relay *);
+struct end	*relay_peer(struct end *);
+
+#endif

@@ -1,0 +1,447 @@
+/*
+ * The server role's front door.  Listeners are bound before the daemon
+ * forks and drops privileges; on reload, a listener whose address is
+ * unchanged keeps its socket, new ones are bound first and, if any fails,
+ * the reload is abandoned with the old set intact.  Accepting checks
+ * CLIENT_ALLOW before a byte is read, then MAX_CLIENTS and
+ * MAX_CLIENTS_PER_IP.  A spare descriptor is held so that running out of
+ * descriptors (EMFILE) never leaves a listener spinning.
+ */
+#include "config.h"
+
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cidr.h"
+#include "client.h"
+#include "compat.h"
+#include "conf.h"
+#include "esocksd.h"
+#include "ev.h"
+#include "ipcount.h"
+#include "log.h"
+#include "passwd.h"
+#include "pool.h"
+#include "server.h"
+#include "sock.h"
+#include "stats.h"
+#include "xmalloc.h"
+
+#define SERVER_ACCEPT_BURST	64
+
+enum server_kind {
+	SERVER_SOCKS,
+	SERVER_WORKER,
+	SERVER_STATS
+};
+
+struct listener {
+	int			 fd;
+	enum server_kind	 kind;
+	struct conf_listen	 addr;
+	TAILQ_ENTRY(listener)	 entry;
+};
+TAILQ_HEAD(listener_list, listener);
+
+static struct listener_list	 server_listeners =
+    TAILQ_HEAD_INITIALIZER(server_listeners);
+static struct passwd_db		*server_passwd;
+static int			 server_spare_fd = -1;
+static uint64_t			 server_emfile_logged;
+static struct ev_timer		 server_emfile_timer;
+static int			 server_stopping;
+
+static const char *server_kind_names[] = { "socks", "worker", "stats" };
+
+static void	server_accept_cb(int, int, void *);
+
+static void
+server_spare_open(void)
+{
+	if (server_spare_fd == -1)
+		server_spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
+
+static void
+server_listener_free(struct listener *l)
+{
+	if (l->fd != -1) {
+		ev_io_del(l->fd);
+		close(l->fd);
+	}
+	free(l->addr.text);
+	free(l);
+}
+
+static struct listener *
+server_listener_find(struct listener_list *list, enum server_kind kind,
+    const struct conf_listen *addr)
+{
+	struct listener	*l;
+
+	TAILQ_FOREACH(l, list, entry) {
+		if (l->kind == kind && conf_listen_equal(&l->addr, addr))
+			return (l);
+	}
+	return (NULL);
+}
+
+/*
+ * Build the listener set for conf into `out`, reusing sockets from the
+ * current set where the address is unchanged.  On failure nothing in the
+ * current set has been touched.
+ */
+static int
+server_bind_all(struct conf *conf, struct listener_list *out, char **cause)
+{
+	struct {
+		enum server_kind	 kind;
+		struct conf_listen	*addrs;
+		size_t			 count;
+	} sets[] = {
+		{ SERVER_SOCKS, conf->socks_listen, conf->socks_listen_count },
+		{ SERVER_WORKER, conf->worker_listen,
+		    conf->worker_listen_count },
+		{ SERVER_STATS, conf->stats_listen, conf->stats_listen_count },
+	};
+	struct listener	*l, *old;
+	size_t		 i, j;
+	int		 fd;
+
+	TAILQ_INIT(out);
+	for (i = 0; i < nitems(sets); i++) {
+		for (j = 0; j < sets[i].count; j++) {
+			const struct conf_listen *a = &sets[i].addrs[j];
+
+			old = server_listener_find(&server_listeners,
+			    sets[i].kind, a);
+			if (old != NULL)
+				fd = -2;	/* adopted below */
+			else if ((fd = sock_listen((struct sockaddr *)&a->ss,
+			    a->sslen, conf->listen_backlog, cause)) == -1)
+				goto fail;
+			l = xcalloc(1, sizeof(*l));
+			l->fd = fd;
+			l->kind = sets[i].kind;
+			l->addr = *a;
+			l->addr.text = xstrdup(a->text);
+			TAILQ_INSERT_TAIL(out, l, entry);
+		}
+	}
+	return (0);
+fail:
+	while ((l = TAILQ_FIRST(out)) != NULL) {
+		TAILQ_REMOVE(out, l, entry);
+		if (l->fd == -2)
+			l->fd = -1;
+		server_listener_free(l);
+	}
+	return (-1);
+}
+
+/* Swap in a listener set from server_bind_all, closing dropped sockets. */
+static void
+server_adopt(struct listener_list *next)
+{
+	struct listener	*l, *old;
+
+	TAILQ_FOREACH(l, next, entry) {
+		if (l->fd == -2) {
+			old = server_listener_find(&server_listeners, l->kind,
+			    &l->addr);
+			l->fd = old->fd;
+			old->fd = -1;
+		} else
+			log_info("server listening on %s %s",
+			    server_kind_names[l->kind], l->addr.text);
+		ev_io_set(l->fd, EV_READ, server_accept_cb, l);
+	}
+	while ((old = TAILQ_FIRST(&server_listeners)) != NULL) {
+		TAILQ_REMOVE(&server_listeners, old, entry);
+		if (old->fd != -1)
+			log_info("server no longer listening on %s %s",
+			    server_kind_names[old->kind], old->addr.text);
+		server_listener_free(old);
+	}
+	TAILQ_CONCAT(&server_listeners, next, entry);
+}
+
+static int
+server_load_passwords(struct conf *conf, struct passwd_db **out,
+    char **cause)
+{
+	*out = NULL;
+	if (conf->auth != CONF_AUTH_PASSWORD)
+		return (0);
+	if ((*out = passwd_load(conf->password_file, cause)) == NULL)
+		return (-1);
+	if (passwd_readable_by_others(*out))
+		log_warnx("%s is readable by group or others",
+		    conf->password_file);
+	return (0);
+}
+
+/* Warn about configurations that work but deserve an operator's look. */
+static void
+server_warnings(struct conf *conf)
+{
+	struct sockaddr	*sa;
+	size_t		 i;
+	int		 loopback;
+
+	if (conf->worker_secret != NULL && conf->worker_secret[0] != '\0')
+		return;
+	for (i = 0; i < conf->worker_listen_count; i++) {
+		sa = (struct sockaddr *)&conf->worker_listen[i].ss;
+		loopback = 0;
+		if (sa->sa_family == AF_INET)
+			loopback = (ntohl(((struct sockaddr_in *)sa)->
+			    sin_addr.s_addr) >> 24) == 127;
+		else if (sa->sa_family == AF_INET6)
+			loopback = IN6_IS_ADDR_LOOPBACK(
+			    &((struct sockaddr_in6 *)sa)->sin6_addr);
+		if (!loopback)
+			log_warnx("WORKER_LISTEN %s is not loopback and no "
+			    "WORKER_SECRET is set: anyone who reaches it can "
+			    "register as a worker and see client traffic",
+			    conf->worker_listen[i].text);
+	}
+}
+
+/* Bind every listener of conf and load its password file. */
+int
+server_start(struct conf *conf, char **cause)
+{
+	struct listener_list	next;
+
+	if (server_load_passwords(conf, &server_passwd, cause) == -1)
+		return (-1);
+	if (server_bind_all(conf, &next, cause) == -1)
+		return (-1);
+	server_adopt(&next);
+	server_spare_open();
+	server_warnings(conf);
+	return (0);
+}
+
+/*
+ * Move the listeners and password database to a new configuration; on
+ * failure the old ones stay and cause says why.
+ */
+int
+server_reload(struct conf *conf, char **cause)
+{
+	struct listener_list	 next;
+	struct passwd_db	*db;
+
+	if (server_load_passwords(conf, &db, cause) == -1)
+		return (-1);
+	if (server_bind_all(conf, &next, cause) == -1) {
+		if (db != NULL)
+			passwd_free(db);
+		return (-1);
+	}
+	server_adopt(&next);
+	if (server_passwd != NULL)
+		passwd_free(server_passwd);
+	server_passwd = db;
+	server_warnings(conf);
+	return (0);
+}
+
+/* Stop accepting anything: the first step of a graceful shutdown. */
+void
+server_stop(void)
+{
+	struct listener	*l;
+
+	server_stopping = 1;
+	while ((l = TAILQ_FIRST(&server_listeners)) != NULL) {
+		TAILQ_REMOVE(&server_listeners, l, entry);
+		server_listener_free(l);
+	}
+	client_shutdown();
+	if (server_passwd != NULL) {
+		passwd_free(server_passwd);
+		server_passwd = NULL;
+	}
+	if (server_spare_fd != -1) {
+		close(server_spare_fd);
+		server_spare_fd = -1;
+	}
+	ev_timer_stop(&server_emfile_timer);
+}
+
+/* Nothing left to wait for: no client, tunnel or session. */
+int
+server_idle(void)
+{
+	return (client_count() == 0);
+}
+
+/* A client is gone; once stopping and idle, the loop can end. */
+void
+server_client_gone(void)
+{
+	if (server_stopping && server_idle())
+		ev_break();
+}
+
+/* Check a user's password against PASSWORD_FILE. */
+int
+server_password_ok(const char *user, const char *password)
+{
+	if (server_passwd == NULL)
+		return (0);
+	return (passwd_check(server_passwd, user, password));
+}
+
+static void
+server_emfile_cb(void *arg)
+{
+	struct listener	*l;
+
+	/* Descriptors may be free again: listen once more. */
+	server_spare_open();
+	TAILQ_FOREACH(l, &server_listeners, entry)
+		ev_io_add(l->fd, EV_READ);
+}
+
+/*
+ * Out of descriptors: use the spare to accept and close one pending
+ * connection, pause the listeners for a moment so the loop does not spin,
+ * and log at most once a second.
+ */
+static void
+server_emfile(struct listener *l)
+{
+	struct listener	*each;
+	int		 fd;
+
+	if (ev_now() - server_emfile_logged >= 1000 ||
+	    server_emfile_logged == 0) {
+		log_warnx("out of descriptors accepting on %s; closing new "
+		    "connections until some are free", l->addr.text);
+		server_emfile_logged = ev_now();
+	}
+	if (server_spare_fd != -1) {
+		close(server_spare_fd);
+		server_spare_fd = -1;
+		if ((fd = accept(l->fd, NULL, NULL)) != -1)
+			close(fd);
+	}
+	counters.clients_refused++;
+	TAILQ_FOREACH(each, &server_listeners, entry)
+		ev_io_remove(each->fd, EV_READ);
+	ev_timer_init(&server_emfile_timer, server_emfile_cb, NULL);
+	ev_timer_start(&server_emfile_timer, 100);
+}
+
+static int
+server_admit(struct listener *l, int fd, const struct sockaddr *sa,
+    const char *addr)
+{
+	const struct cidr_list	*allow;
+
+	allow = l->kind == SERVER_STATS ? &cfg->stats_allow :
+	    &cfg->client_allow;
+	if (l->kind != SERVER_WORKER && !cidr_list_match(allow, sa)) {
+		log_line(LOGC_CONNECTION, "refused %s on %s %s: not in %s",
+		    addr, server_kind_names[l->kind], l->addr.text,
+		    l->kind == SERVER_STATS ? "STATS_ALLOW" : "CLIENT_ALLOW");
+		return (0);
+	}
+	if (l->kind != SERVER_SOCKS)
+		return (1);
+	if (cfg->max_clients > 0 && client_count() >= cfg->max_clients) {
+		log_line(LOGC_CONNECTION, "refused %s: MAX_CLIENTS (%u) "
+		    "reached", addr, cfg->max_clients);
+		return (0);
+	}
+	if (cfg->max_clients_per_ip > 0 &&
+	    ipcount_get(sa) >= cfg->max_clients_per_ip) {
+		log_line(LOGC_CONNECTION, "refused %s: MAX_CLIENTS_PER_IP "
+		    "(%u) reached", addr, cfg->max_clients_per_ip);
+		return (0);
+	}
+	return (1);
+}
+
+static void
+server_accept_cb(int lfd, int events, void *arg)
+{
+	struct listener		*l = arg;
+	struct sockaddr_storage	 ss;
+	socklen_t		 sslen;
+	char			 addr[SOCK_ADDRSTRLEN];
+	int			 fd, i;
+
+	for (i = 0; i < SERVER_ACCEPT_BURST; i++) {
+		if ((fd = sock_accept(lfd, &ss, &sslen)) == -1) {
+			if (errno == EMFILE || errno == ENFILE)
+				server_emfile(l);
+			else if (errno != EAGAIN && errno != EWOULDBLOCK &&
+			    errno != EINTR && errno != ECONNABORTED)
+				log_warn("accept on %s", l->addr.text);
+			return;
+		}
+		if (l->kind == SERVER_SOCKS)
+			counters.clients_accepted++;
+		sock_ntop((struct sockaddr *)&ss, addr, sizeof(addr));
+		if (!server_admit(l, fd, (struct sockaddr *)&ss, addr)) {
+			counters.clients_refused++;
+			close(fd);
+			continue;
+		}
+		switch (l->kind) {
+		case SERVER_SOCKS:
+			client_accept(fd, (struct sockaddr *)&ss, sslen);
+			break;
+		case SERVER_WORKER:
+			pool_link_accept(fd, (struct sockaddr *)&ss, sslen);
+			break;
+		case SERVER_STATS:
+			stats_accept(fd, (struct sockaddr *)&ss, sslen);
+			break;
+		}
+		/* A callback may have reloaded or stopped: l may be gone. */
+		if (server_stopping)
+			return;
+	}
+}
+
+/* One line of counters for SIGUSR1. */
+void
+server_log_counters(void)
+{
+	log_info("counters: workers=%zu clients=%llu tunnels=%llu "
+	    "tunnels_total=%llu bytes_up=%llu bytes_down=%llu "
+	    "accepted=%llu refused=%llu handshake_errors=%llu "
+	    "connect_failures=%llu link_errors=%llu",
+	    pool_worker_count(),
+	    (unsigned long long)counters.clients_active,
+	    (unsigned long long)counters.tunnels_active,
+	    (unsigned long long)counters.tunnels_total,
+	    (unsigned long long)counters.bytes_up,
+	    (unsigned long long)counters.bytes_down,
+	    (unsigned long long)counters.clients_accepted,
+	    (unsigned long long)counters.clients_refused,
+	    (unsigned long long)counters.handshake_errors,
+	    (unsigned long long)(counters.connect_failures[SOCKS_FAIL_DENIED] +
+	    counters.connect_failures[SOCKS_FAIL_NETUNREACH] +
+	    counters.connect_failures[SOCKS_FAIL_HOSTUNREACH] +
+	    counters.connect_failures[SOCKS_FAIL_REFUSED] +
+	    counters.connect_failures[SOCKS_FAIL_TIMEOUT] +
+	    counters.connect_failures[SOCKS_FAIL_DNS] +
+	    counters.connect_failures[SOCKS_FAIL_FAILURE]),
+	    (unsigned long long)counters.link_errors);
+}

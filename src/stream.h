@@ -1,0 +1,29 @@
+/*
+ * A socket end for the relay: a connected non-blocking TCP socket with a
+ * bounded output buffer.  Reads go straight from the kernel to the peer
+ * end; writes go straight to the kernel and only the part it refuses is
+ * buffered.  When the buffer holds STREAM_CAP bytes the stream reports no
+ * room, and its producer stops reading until it drains.
+ */
+#ifndef STREAM_H
+#define STREAM_H
+
+#include "buf.h"
+#include "relay.h"
+
+/* Must be at least the session window, so a window's worth always fits. */
+#define STREAM_CAP	(256 * 1024)
+
+struct stream {
+	struct end	 end;		/* first: the relay sees this */
+	int		 fd;
+	struct buf	 out;
+	int		 paused;	/* reading stopped for lack of room */
+	int		 shut_pending;	/* shutdown(SHUT_WR) once out drains */
+};
+
+struct stream	*stream_new(int fd);
+void		 stream_start(struct stream *);
+size_t		 stream_read_size(void);
+
+#endif

@@ -1,0 +1,633 @@
+/*
+ * The worker role.  For each address in SERVERS it keeps one link: dial,
+ * wait up to two seconds for HELO, register (extended RGST with a proof,
+ * or the legacy RGST when the server is a plain text-net server without
+ * HELO), ping while idle, and redial after any loss with an exponential
+ * backoff and jitter.  Each SOCKS session the server opens is resolved
+ * and dialed here, so traffic leaves from this box, then relayed between
+ * the session and the destination socket.
+ */
+#include "config.h"
+
+#include <sys/types.h>
+#include <sys/socket.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "compat.h"
+#include "dial.h"
+#include "esocksd.h"
+#include "ev.h"
+#include "linkauth.h"
+#include "log.h"
+#include "mux.h"
+#include "random.h"
+#include "relay.h"
+#include "sock.h"
+#include "stream.h"
+#include "worker.h"
+#include "xmalloc.h"
+
+#define WORKER_HELO_WAIT_MS	2000
+#define WORKER_REGISTER_WAIT_MS	10000
+#define WORKER_BACKOFF_MAX_MS	60000
+/* A link up this long resets the backoff. */
+#define WORKER_STABLE_MS	10000
+
+enum worker_state {
+	WORKER_WAITING,		/* for the reconnect timer */
+	WORKER_DIALING,
+	WORKER_HELLO,		/* connected, waiting for HELO */
+	WORKER_REGISTERING,	/* RGST sent, waiting for 100 OK */
+	WORKER_UP
+};
+
+struct worker_server {
+	char				*host;
+	char				*port;
+	char				*text;
+	enum worker_state		 state;
+	struct dial			*dial;
+	struct mux_link			*link;
+	char				 nonce[LINKAUTH_NONCE_HEX];
+	char				*server_nonce;
+	uint64_t			 backoff;
+	uint64_t			 up_at;
+	int				 drained;	/* server said DRAIN */
+	int				 removed;	/* by a reload */
+	struct ev_timer			 timer;
+	struct ev_timer			 ping_timer;
+	TAILQ_ENTRY(worker_server)	 entry;
+};
+TAILQ_HEAD(worker_server_list, worker_server);
+
+struct worker_job {
+	struct worker_server	*ws;
+	struct mux_session	*session;
+	struct dial		*dial;
+	char			 host[256];
+	int			 port;
+	uint64_t		 start;
+	TAILQ_ENTRY(worker_job)	 entry;
+};
+TAILQ_HEAD(worker_job_list, worker_job);
+
+static struct worker_server_list worker_servers =
+    TAILQ_HEAD_INITIALIZER(worker_servers);
+static struct worker_job_list	 worker_jobs =
+    TAILQ_HEAD_INITIALIZER(worker_jobs);
+static size_t			 worker_njobs;
+static int			 worker_stopping;
+static uint64_t			 worker_sessions_total;
+
+static void	worker_connect(struct worker_server *);
+static void	worker_timer_cb(void *);
+static void	worker_ping_cb(void *);
+static int	worker_link_message(struct mux_link *,
+		    const struct textnet_msg *, const unsigned char *,
+		    const char **);
+static void	worker_link_session(struct mux_link *, struct mux_session *,
+		    const struct textnet_msg *);
+static void	worker_link_closed(struct mux_link *, const char *);
+
+static const struct mux_link_ops worker_link_ops = {
+	worker_link_message,
+	worker_link_session,
+	worker_link_closed
+};
+
+static struct worker_server *
+worker_server_new(const struct conf_hostport *hp)
+{
+	struct worker_server	*ws;
+
+	ws = xcalloc(1, sizeof(*ws));
+	ws->host = xstrdup(hp->host);
+	ws->port = xstrdup(hp->port);
+	ws->text = xstrdup(hp->text);
+	ws->state = WORKER_WAITING;
+	ev_timer_init(&ws->timer, worker_timer_cb, ws);
+	ev_timer_init(&ws->ping_timer, worker_ping_cb, ws);
+	TAILQ_INSERT_TAIL(&worker_servers, ws, entry);
+	return (ws);
+}
+
+static void
+worker_server_free(struct worker_server *ws)
+{
+	ev_timer_stop(&ws->timer);
+	ev_timer_stop(&ws->ping_timer);
+	if (ws->dial != NULL)
+		dial_cancel(ws->dial);
+	TAILQ_REMOVE(&worker_servers, ws, entry);
+	free(ws->host);
+	free(ws->port);
+	free(ws->text);
+	free(ws->server_nonce);
+	free(ws);
+}
+
+/* Start a link to every server in SERVERS. */
+int
+worker_start(struct conf *conf, char **cause)
+{
+	struct worker_server	*ws;
+	size_t			 i;
+
+	if (conf->servers_count == 0) {
+		xasprintf(cause, "SERVERS is empty: a worker needs a server");
+		return (-1);
+	}
+	for (i = 0; i < conf->servers_count; i++) {
+		ws = worker_server_new(&conf->servers[i]);
+		ev_timer_start(&ws->timer, 0);
+	}
+	return (0);
+}
+
+/* Follow a new SERVERS list: keep links to servers still listed. */
+int
+worker_reload(struct conf *conf, char **cause)
+{
+	struct worker_server	*ws, *next;
+	size_t			 i;
+	int			 found;
+
+	if (conf->servers_count == 0) {
+		xasprintf(cause, "SERVERS is empty: a worker needs a server");
+		return (-1);
+	}
+	TAILQ_FOREACH_SAFE(ws, &worker_servers, entry, next) {
+		found = 0;
+		for (i = 0; i < conf->servers_count; i++)
+			if (strcmp(conf->servers[i].text, ws->text) == 0)
+				found = 1;
+		if (found)
+			continue;
+		log_info("server %s no longer in SERVERS", ws->text);
+		if (ws->link != NULL) {
+			/* Its sessions finish; the link goes when they do. */
+			ws->removed = 1;
+			mux_link_send(ws->link, "DRAIN", 0, 0, NULL);
+			if (mux_link_sessions(ws->link) == 0)
+				mux_link_close(ws->link, "removed from SERVERS");
+		} else
+			worker_server_free(ws);
+	}
+	for (i = 0; i < conf->servers_count; i++) {
+		found = 0;
+		TAILQ_FOREACH(ws, &worker_servers, entry)
+			if (strcmp(conf->servers[i].text, ws->text) == 0)
+				found = 1;
+		if (!found) {
+			ws = worker_server_new(&conf->servers[i]);
+			ev_timer_start(&ws->timer, 0);
+		}
+	}
+	return (0);
+}
+
+/* Wait before redialling: RECONNECT_INTERVAL, doubling, with jitter. */
+static void
+worker_schedule(struct worker_server *ws, int at_once)
+{
+	uint64_t	delay;
+
+	ws->state = WORKER_WAITING;
+	if (worker_stopping || ws->removed) {
+		worker_server_free(ws);
+		main_check_idle();
+		return;
+	}
+	if (at_once) {
+		ws->backoff = 0;
+		delay = 0;
+	} else {
+		if (ws->backoff == 0)
+			ws->backoff = cfg->reconnect_interval;
+		else if (ws->backoff < WORKER_BACKOFF_MAX_MS / 2)
+			ws->backoff *= 2;
+		else
+			ws->backoff = WORKER_BACKOFF_MAX_MS;
+		/* Jitter of up to a quarter either way spreads the herd. */
+		delay = ws->backoff - ws->backoff / 4 +
+		    random_uniform((uint32_t)(ws->backoff / 2 + 1));
+		counters.link_reconnects++;
+	}
+	log_line(LOGC_EVENT, "server %s: redialling in %llu ms", ws->text,
+	    (unsigned long long)delay);
+	ev_timer_start(&ws->timer, delay);
+}
+
+static void
+worker_dial_server_cb(int fd, enum socks_failure why, void *arg)
+{
+	struct worker_server	*ws = arg;
+
+	ws->dial = NULL;
+	if (fd == -1) {
+		log_warnx("server %s: connect failed: %s", ws->text,
+		    socks_failure_name(why));
+		worker_schedule(ws, 0);
+		return;
+	}
+	ws->link = mux_link_new(fd, MUX_DIALER, &worker_link_ops, ws);
+	mux_link_set_name(ws->link, ws->text);
+	ws->state = WORKER_HELLO;
+	ws->drained = 0;
+	ev_timer_start(&ws->timer, WORKER_HELO_WAIT_MS);
+}
+
+static void
+worker_connect(struct worker_server *ws)
+{
+	ws->state = WORKER_DIALING;
+	ws->dial = dial_start(ws->host, atoi(ws->port), 0,
+	    worker_dial_server_cb, ws);
+}
+
+static void
+worker_up(struct worker_server *ws, int esp)
+{
+	uint64_t	period = cfg->ping_interval / 4;
+
+	ev_timer_stop(&ws->timer);
+	ws->state = WORKER_UP;
+	ws->up_at = ev_now();
+	log_info("registered with server %s as %s%s", ws->text,
+	    cfg->worker_name, esp ? "" : " (legacy text-net server)");
+	ev_timer_start(&ws->ping_timer, period < 50 ? 50 : period);
+}
+
+/* No HELO in time: a legacy text-net server, or the wrong port. */
+static void
+worker_legacy_register(struct worker_server *ws)
+{
+	const char	*name = cfg->worker_name;
+
+	if (linkauth_has_secret(cfg->worker_secret)) {
+		log_warnx("server %s sent no HELO: it cannot prove the "
+		    "secret, so this worker will not serve it", ws->text);
+		mux_link_close(ws->link, "no HELO");
+		return;
+	}
+	mux_link_set_esp(ws->link, 0, 0);
+	mux_link_send(ws->link, "RGST", 0, 1, &name);
+	worker_up(ws, 0);
+}
+
+static void
+worker_timer_cb(void *arg)
+{
+	struct worker_server	*ws = arg;
+
+	switch (ws->state) {
+	case WORKER_WAITING:
+		worker_connect(ws);
+		break;
+	case WORKER_HELLO:
+		worker_legacy_register(ws);
+		break;
+	case WORKER_REGISTERING:
+		log_warnx("server %s did not answer RGST", ws->text);
+		mux_link_close(ws->link, "no answer to RGST");
+		break;
+	default:
+		break;
+	}
+}
+
+/* Ping after PING_INTERVAL without sending; drop a server silent 3x that. */
+static void
+worker_ping_cb(void *arg)
+{
+	struct worker_server	*ws = arg;
+	uint64_t		 now = ev_now(), period;
+
+	if (ws->link == NULL || ws->state != WORKER_UP)
+		return;
+	if (mux_link_esp(ws->link) &&
+	    now - mux_link_last_rx(ws->link) >= 3 * cfg->ping_interval) {
+		log_warnx("server %s silent for 3 ping intervals", ws->text);
+		counters.link_errors++;
+		mux_link_close(ws->link, "server silent");
+		return;
+	}
+	if (now - mux_link_last_tx(ws->link) >= cfg->ping_interval)
+		mux_link_send(ws->link, "PING", mux_link_esp(ws->link) ?
+		    mux_link_next_tid(ws->link) : 0, 0, NULL);
+	period = cfg->ping_interval / 4;
+	ev_timer_start(&ws->ping_timer, period < 50 ? 50 : period);
+}
+
+static void
+worker_send_rgst(struct worker_server *ws)
+{
+	char		 proof[SHA256_HEX_LENGTH], window[32], max[32];
+	const char	*args[7];
+	int		 n = 0;
+
+	linkauth_nonce(ws->nonce);
+	linkauth_rgst_proof(cfg->worker_secret, ws->server_nonce, ws->nonce,
+	    cfg->worker_name, proof);
+	snprintf(window, sizeof(window), "window=%d", MUX_WINDOW_DEFAULT);
+	args[n++] = cfg->worker_name;
+	args[n++] = "esp/1";
+	args[n++] = ws->nonce;
+	args[n++] = proof;
+	args[n++] = window;
+	if (cfg->worker_max_sessions > 0) {
+		snprintf(max, sizeof(max), "max=%u",
+		    cfg->worker_max_sessions);
+		args[n++] = max;
+	}
+	mux_link_send(ws->link, "RGST", 0, n, args);
+	ws->state = WORKER_REGISTERING;
+	ev_timer_start(&ws->timer, WORKER_REGISTER_WAIT_MS);
+}
+
+/* 100 OK to our RGST: check the server's proof before serving it. */
+static int
+worker_registered(struct worker_server *ws, const struct textnet_msg *m,
+    const char **why)
+{
+	char		 expect[SHA256_HEX_LENGTH];
+	const char	*errstr;
+	uint32_t	 window = MUX_WINDOW_DEFAULT;
+	long long	 v;
+	int		 i;
+
+	if (m->nargs < 2 || strcmp(m->args[0], "OK") != 0) {
+		*why = "bad answer to RGST";
+		return (-1);
+	}
+	if (linkauth_has_secret(cfg->worker_secret)) {
+		linkauth_ok_proof(cfg->worker_secret, ws->nonce,
+		    ws->server_nonce, expect);
+		if (!linkauth_equal(expect, m->args[1])) {
+			log_warnx("server %s failed to prove the secret; "
+			    "not serving it", ws->text);
+			*why = "server proof mismatch";
+			return (-1);
+		}
+	}
+	for (i = 2; i < m->nargs; i++) {
+		if (strncmp(m->args[i], "window=", 7) != 0)
+			continue;
+		v = strtonum(m->args[i] + 7, 1024, 64LL * TEXTNET_MAX_BODY,
+		    &errstr);
+		if (errstr == NULL)
+			window = (uint32_t)v;
+	}
+	mux_link_set_esp(ws->link, 1, window);
+	worker_up(ws, 1);
+	return (0);
+}
+
+static int
+worker_link_message(struct mux_link *l, const struct textnet_msg *m,
+    const unsigned char *body, const char **why)
+{
+	struct worker_server	*ws = mux_link_owner(l);
+
+	if (!m->response && strcmp(m->code, "HELO") == 0) {
+		if (ws->state != WORKER_HELLO)
+			return (0);
+		if (m->nargs < 2 || strcmp(m->args[0], "esp/1") != 0 ||
+		    !linkauth_valid_nonce(m->args[1])) {
+			/* Not a HELO we understand: treat as legacy. */
+			ev_timer_stop(&ws->timer);
+			worker_legacy_register(ws);
+			return (0);
+		}
+		free(ws->server_nonce);
+		ws->server_nonce = xstrdup(m->args[1]);
+		worker_send_rgst(ws);
+		return (0);
+	}
+	if (!m->response && strcmp(m->code, "DRAIN") == 0) {
+		log_info("server %s is draining", ws->text);
+		ws->drained = 1;
+		return (0);
+	}
+	if (!m->response && strcmp(m->code, "PING") == 0) {
+		if (m->tid != 0)
+			mux_link_send(l, "100", m->tid, 0, NULL);
+		return (0);
+	}
+	if (!m->response)
+		return (1);
+	if (strcmp(m->code, "403") == 0) {
+		log_warnx("server %s refused registration: %s", ws->text,
+		    m->nargs > 0 ? m->args[0] : "no reason");
+		*why = "registration refused";
+		return (-1);
+	}
+	if (strcmp(m->code, "100") == 0 && m->tid == 0 &&
+	    ws->state == WORKER_REGISTERING)
+		return (worker_registered(ws, m, why));
+	return (0);	/* ping answers, 201 replies */
+}
+
+static void
+worker_link_closed(struct mux_link *l, const char *why)
+{
+	struct worker_server	*ws = mux_link_owner(l);
+	int			 stable;
+
+	ws->link = NULL;
+	ev_timer_stop(&ws->ping_timer);
+	stable = ws->state == WORKER_UP &&
+	    ev_now() - ws->up_at >= WORKER_STABLE_MS;
+	if (ws->state == WORKER_UP)
+		log_info("link to server %s lost: %s", ws->text, why);
+	else
+		log_warnx("link to server %s closed: %s", ws->text, why);
+	if (stable)
+		ws->backoff = 0;
+	worker_schedule(ws, ws->drained);
+}
+
+static void
+worker_job_free(struct worker_job *job)
+{
+	if (job->dial != NULL)
+		dial_cancel(job->dial);
+	TAILQ_REMOVE(&worker_jobs, job, entry);
+	worker_njobs--;
+	free(job);
+	main_check_idle();
+}
+
+static void
+worker_relay_done(struct relay *r, const char *result, void *arg)
+{
+	struct worker_job	*job = arg;
+
+	counters.tunnels_active--;
+	counters.bytes_up += r->bytes[0];
+	counters.bytes_down += r->bytes[1];
+	log_line(LOGC_SESSION, "session %s:%d closed: %s up=%llu down=%llu "
+	    "ms=%llu", job->host, job->port, result,
+	    (unsigned long long)r->bytes[0], (unsigned long long)r->bytes[1],
+	    (unsigned long long)(ev_now() - job->start));
+	if (job->ws != NULL && job->ws->removed && job->ws->link != NULL &&
+	    mux_link_sessions(job->ws->link) == 0)
+		mux_link_close(job->ws->link, "removed from SERVERS");
+	worker_job_free(job);
+}
+
+static void
+worker_dest_cb(int fd, enum socks_failure why, void *arg)
+{
+	struct worker_job	*job = arg;
+	struct sockaddr_storage	 ss;
+	socklen_t		 sslen = sizeof(ss);
+	struct stream		*ds;
+	struct relay		*r;
+	struct end		*se;
+
+	job->dial = NULL;
+	if (fd == -1) {
+		counters.connect_failures[why]++;
+		log_line(LOGC_ERROR, "session %s:%d: %s", job->host,
+		    job->port, socks_failure_name(why));
+		mux_session_reject(job->session, socks_failure_name(why));
+		worker_job_free(job);
+		return;
+	}
+	memset(&ss, 0, sizeof(ss));
+	if (getsockname(fd, (struct sockaddr *)&ss, &sslen) == -1)
+		ss.ss_family = AF_INET;
+	mux_session_accept(job->session, (struct sockaddr *)&ss);
+	ds = stream_new(fd);
+	se = mux_session_end(job->session);
+	r = relay_new(se, &ds->end, worker_relay_done, job);
+	counters.tunnels_total++;
+	counters.tunnels_active++;
+	log_line(LOGC_SESSION, "session %s:%d open", job->host, job->port);
+	relay_set_idle(r, cfg->idle_timeout);
+	se->ops->resume(se);
+	if (!relay_dead(r))
+		stream_start(ds);
+}
+
+static void
+worker_session_cb(struct mux_session *s, enum mux_event ev, const char *a,
+    const char *port, void *arg)
+{
+	/* The server reset it, or the link died, before the dial finished. */
+	worker_job_free(arg);
+}
+
+/* The server opened a session: check it, then dial its destination. */
+static void
+worker_link_session(struct mux_link *l, struct mux_session *s,
+    const struct textnet_msg *m)
+{
+	struct worker_server	*ws = mux_link_owner(l);
+	struct worker_job	*job;
+	const char		*errstr;
+	int			 port;
+
+	if (m->nargs < 6 || strcasecmp(m->args[2], "SOCKS") != 0 ||
+	    m->args[3][0] == '\0') {
+		mux_session_reject(s, "failure");
+		return;
+	}
+	port = strtonum(m->args[4], 1, 65535, &errstr);
+	if (errstr != NULL || strcasecmp(m->args[5], "connect") != 0 ||
+	    strlen(m->args[3]) > 255) {
+		mux_session_reject(s, "failure");
+		return;
+	}
+	if (worker_stopping || (cfg->worker_max_sessions > 0 &&
+	    worker_njobs >= cfg->worker_max_sessions)) {
+		mux_session_reject(s, "failure");
+		return;
+	}
+	job = xcalloc(1, sizeof(*job));
+	job->ws = ws;
+	job->session = s;
+	job->port = port;
+	job->start = ev_now();
+	strlcpy(job->host, m->args[3], sizeof(job->host));
+	TAILQ_INSERT_TAIL(&worker_jobs, job, entry);
+	worker_njobs++;
+	worker_sessions_total++;
+	mux_session_set_cb(s, worker_session_cb, job);
+	job->dial = dial_start(job->host, port, DIAL_RULES, worker_dest_cb,
+	    job);
+}
+
+/* SIGTERM: tell every server we drain, take no new session, and let the
+ * sessions in flight finish; links close once they are done. */
+void
+worker_stop(void)
+{
+	struct worker_server	*ws, *next;
+
+	worker_stopping = 1;
+	TAILQ_FOREACH_SAFE(ws, &worker_servers, entry, next) {
+		if (ws->link != NULL) {
+			mux_link_send(ws->link, "DRAIN", 0, 0, NULL);
+			if (mux_link_sessions(ws->link) == 0)
+				mux_link_close(ws->link, "worker stopping");
+		} else
+			worker_server_free(ws);
+	}
+}
+
+/* No session is left (the daemon may exit once stopping). */
+int
+worker_idle(void)
+{
+	struct worker_server	*ws, *next;
+
+	if (worker_njobs > 0)
+		return (0);
+	if (worker_stopping) {
+		TAILQ_FOREACH_SAFE(ws, &worker_servers, entry, next)
+			if (ws->link != NULL)
+				mux_link_close(ws->link, "worker stopping");
+	}
+	return (1);
+}
+
+/* Close every link and session (exit). */
+void
+worker_abort_all(void)
+{
+	struct worker_server	*ws;
+
+	worker_stopping = 1;
+	while ((ws = TAILQ_FIRST(&worker_servers)) != NULL) {
+		if (ws->link != NULL)
+			mux_link_close(ws->link, "worker exiting");
+		else
+			worker_server_free(ws);
+	}
+}
+
+/* One line of counters for SIGUSR1. */
+void
+worker_log_counters(void)
+{
+	struct worker_server	*ws;
+	size_t			 up = 0;
+
+	TAILQ_FOREACH(ws, &worker_servers, entry)
+		if (ws->state == WORKER_UP)
+			up++;
+	log_info("counters: links_up=%zu sessions=%zu sessions_total=%llu "
+	    "bytes_up=%llu bytes_down=%llu reconnects=%llu link_errors=%llu",
+	    up, worker_njobs, (unsigned long long)worker_sessions_total,
+	    (unsigned long long)counters.bytes_up,
+	    (unsigned long long)counters.bytes_down,
+	    (unsigned long long)counters.link_reconnects,
+	    (unsigned long long)counters.link_errors);
+}
