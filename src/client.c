@@ -30,6 +30,7 @@
 #include "server.h"
 #include "sock.h"
 #include "socks.h"
+#include "stats.h"
 #include "stream.h"
 #include "xmalloc.h"
 
@@ -209,6 +210,7 @@ client_refuse(struct client *c, enum socks_failure why)
 		    socks5_reply_from_failure(why), NULL);
 	(void)client_send(c, reply, len);
 	counters.connect_failures[why]++;
+	stats_connect_failed(c->via, why);
 	client_log_access(c, socks_failure_name(why), 0, 0);
 	client_close(c, NULL);
 }
@@ -382,6 +384,7 @@ client_relay_done(struct relay *r, const char *result, void *arg)
 	counters.tunnels_active--;
 	counters.bytes_up += r->bytes[0];
 	counters.bytes_down += r->bytes[1];
+	stats_tunnel_done(c->via, r->bytes[0], r->bytes[1]);
 	log_line(LOGC_SESSION, "tunnel %s -> %s:%u via %s closed: %s",
 	    c->addrtext, c->req.host, c->req.port, c->via, result);
 	client_log_access(c, result, r->bytes[0], r->bytes[1]);
@@ -409,6 +412,7 @@ client_connected(struct client *c, struct end *dest,
 	c->relay = relay_new(&cs->end, dest, client_relay_done, c);
 	counters.tunnels_total++;
 	counters.tunnels_active++;
+	stats_tunnel_open(c->via);
 	log_line(LOGC_SESSION, "tunnel %s -> %s:%u via %s open", c->addrtext,
 	    c->req.host, c->req.port, c->via);
 

@@ -28,6 +28,7 @@ static char	*daemon_pid_path;
 /*
  * Open and lock the PID file.  It is never followed through a symlink and
  * must be a regular file; if another process holds the lock, say which.
+ * Returns -2 when the file cannot be opened at all, -1 on other errors.
  */
 int
 daemon_pidfile_lock(const char *path, char **cause)
@@ -40,7 +41,7 @@ daemon_pidfile_lock(const char *path, char **cause)
 	fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (fd == -1) {
 		xasprintf(cause, "PID file %s: %s", path, strerror(errno));
-		return (-1);
+		return (-2);
 	}
 	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
 		xasprintf(cause, "PID file %s: not a regular file", path);

@@ -25,6 +25,7 @@
 #include "pool.h"
 #include "resolver.h"
 #include "server.h"
+#include "stats.h"
 #include "worker.h"
 #include "xmalloc.h"
 
@@ -215,12 +216,28 @@ main_sigusr1(int signo, void *arg)
 		worker_log_counters();
 }
 
-/* Called by the roles when work ends, to finish a graceful stop early. */
-void
-main_check_idle(void)
+static void
+main_idle_cb(void *arg)
 {
 	if (main_stopping && main_idle())
 		ev_break();
+}
+
+/*
+ * Called by the roles when work ends, to finish a graceful stop early.
+ * The check runs from a timer, never from inside the caller's teardown.
+ */
+void
+main_check_idle(void)
+{
+	static struct ev_timer	timer;
+
+	if (!main_stopping)
+		return;
+	if (timer.cb == NULL)
+		ev_timer_init(&timer, main_idle_cb, NULL);
+	if (!ev_timer_pending(&timer))
+		ev_timer_start(&timer, 0);
 }
 
 int
@@ -292,8 +309,16 @@ main(int argc, char **argv)
 
 	signal(SIGPIPE, SIG_IGN);
 	ev_init();
-	if (daemon_pidfile_lock(cfg->pidfile, &cause) == -1)
-		fatalx("%s", cause);
+	/*
+	 * In the foreground (an uninstalled build, a test) a PID file that
+	 * cannot be created is only a warning; a locked one never is.
+	 */
+	if ((rc = daemon_pidfile_lock(cfg->pidfile, &cause)) != 0) {
+		if (rc == -1 || !foreground)
+			fatalx("%s", cause);
+		log_warnx("%s; running without a PID file", cause);
+		free(cause);
+	}
 	if (main_role == CONF_ROLE_SERVER)
 		rc = server_start(cfg, &cause);
 	else
@@ -327,6 +352,7 @@ main(int argc, char **argv)
 		}
 		client_abort_all();
 		pool_abort_all();
+		stats_close_all();
 	} else
 		worker_abort_all();
 	log_info("esocksd stopped");

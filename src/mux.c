@@ -656,7 +656,7 @@ mux_session_data(struct mux_session *s, const unsigned char *body,
 			else if (s->cb != NULL) {
 				mux_send_sess(l, s->id, "R", NULL, 0, 0, NULL);
 				s->flags |= MUX_S_RESET;
-				s->cb(s, MUX_SESSION_LOST, "window-overrun",
+				s->cb(s, MUX_SESSION_REJECTED, "failure",
 				    NULL, s->arg);
 				mux_session_free_now(s);
 			}

@@ -374,6 +374,7 @@ pool_session_cb(struct mux_session *s, enum mux_event ev, const char *a,
 		return;
 	case MUX_SESSION_LOST:
 		/* The worker died before answering: try another. */
+		po->worker->dead = 1;
 		log_line(LOGC_SESSION, "request for %s:%u lost with worker "
 		    "%s; retrying", po->req.host, po->req.port,
 		    po->worker->name);
@@ -449,6 +450,30 @@ pool_open_cancel(struct pool_open *po)
 	if (po->session != NULL)
 		mux_session_cancel(po->session);
 	pool_open_free(po);
+}
+
+/* Call fn for every worker link, registered or not. */
+void
+pool_foreach(void (*fn)(const struct pool_info *, void *), void *arg)
+{
+	struct pool_worker	*w;
+	struct pool_info	 info;
+
+	TAILQ_FOREACH(w, &pool_workers, entry) {
+		if (w->dead)
+			continue;
+		info.name = w->name;
+		info.addr = w->addr;
+		info.registered = w->registered;
+		info.esp = w->esp;
+		info.draining = w->draining;
+		info.up_since = w->registered ? (long long)w->up_since : 0;
+		info.sessions = mux_link_sessions(w->link);
+		info.sessions_total = w->sessions_total;
+		info.bytes_sent = mux_link_bytes(w->link, 1);
+		info.bytes_received = mux_link_bytes(w->link, 0);
+		fn(&info, arg);
+	}
 }
 
 /* Nothing of the pool's own keeps the daemon from stopping. */

@@ -9,6 +9,8 @@
 #include <sys/types.h>
 #include <sys/socket.h>
 
+#include <stdint.h>
+
 #include "relay.h"
 #include "socks.h"
 
@@ -26,6 +28,22 @@ void		 pool_link_accept(int fd, const struct sockaddr *, socklen_t);
 int		 pool_has_worker(void);
 size_t		 pool_worker_count(void);
 int		 pool_idle(void);
+
+/* What the status page and metrics show of one worker link. */
+struct pool_info {
+	const char	*name;
+	const char	*addr;
+	int		 registered;
+	int		 esp;
+	int		 draining;
+	long long	 up_since;	/* time(3), 0 if not registered */
+	size_t		 sessions;
+	uint64_t	 sessions_total;
+	uint64_t	 bytes_sent;
+	uint64_t	 bytes_received;
+};
+void		 pool_foreach(void (*)(const struct pool_info *, void *),
+		    void *);
 void		 pool_stop(void);
 void		 pool_abort_all(void);
 struct pool_open *pool_open(const struct socks_request *, pool_open_cb,
