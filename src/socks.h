@@ -44,7 +44,7 @@ enum socks5_reply {
 #define SOCKS4_GRANTED			0x5a
 #define SOCKS4_REJECTED			0x5b
 
-/* SOCKS4 user ids and 4a host names longer than this are cut off. */
+/* A SOCKS4 user id or 4a host name with no NUL within this is refused. */
 #define SOCKS4_MAX_FIELD		512
 
 enum socks_parse {
