@@ -12,7 +12,11 @@
  * Matching normalizes the address first: an IPv4-mapped (::ffff:a.b.c.d),
  * IPv4-compatible (::a.b.c.d), NAT64 (64:ff9b::/96) or 6to4 (2002::/16)
  * IPv6 address also matches as the IPv4 address it embeds, so a deny rule
- * for 127.0.0.0/8 catches ::ffff:127.0.0.1 and 2002:7f00:1::1 too.
+ * for 127.0.0.0/8 catches ::ffff:127.0.0.1 and 2002:7f00:1::1 too.  A rule
+ * written inside ::ffff:0:0/96 with a prefix of 96 or more also matches
+ * the plain IPv4 addresses it maps.  An empty list matches nothing;
+ * cidr_dest_allowed treats an empty allow list as "everything" and
+ * denies 0.0.0.0 and :: whenever 127.0.0.1 or ::1 is denied.
  */
 #ifndef CIDR_H
 #define CIDR_H

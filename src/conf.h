@@ -72,6 +72,8 @@ struct conf {
 
 	char			*worker_secret;
 	char			*worker_secret_file;
+	int			 worker_secret_from_file; /* by conf_finish */
+	int			 secret_file_insecure;	/* group/others read */
 
 	uint64_t		 connect_timeout;	/* ms */
 	uint64_t		 idle_timeout;		/* ms, 0 = none */
