@@ -1,0 +1,263 @@
+/*
+ * The PASSWORD_FILE: one "user:hash" line per user, the hash a SHA-crypt
+ * "$5$" string as `openssl passwd -5` or `mkpasswd -m sha-256` writes
+ * it.  Lines may be indented; blank lines and lines starting with '#'
+ * are skipped.  Every hash is checked at load time, so a typo is an
+ * error with file:line when the config is read, not a login that can
+ * never succeed.  The server calls passwd_check for each RFC 1929
+ * authentication.
+ *
+ * Timing: a probe with an unknown user name is verified against a
+ * stand-in hash with the rounds of the file's first entry, so it costs
+ * what a known user costs when the entries share a rounds count (the
+ * usual case), and the user is looked up by comparing SHA-256 digests
+ * of the names in constant time, touching every entry.
+ */
+#include "config.h"
+
+#include <sys/types.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "passwd.h"
+#include "sha256.h"
+#include "shacrypt.h"
+#include "xmalloc.h"
+
+#ifndef O_CLOEXEC
+#define O_CLOEXEC 0
+#endif
+
+/* Salt and digest of the stand-in hash checked for unknown users. */
+#define PASSWD_DUMMY_SALT	"unknownuser0000"
+#define PASSWD_DUMMY_DIGEST	\
+	"..........................................."
+
+struct passwd_entry {
+	uint8_t		 namehash[SHA256_DIGEST_LENGTH];
+	char		*name;
+	char		*hash;
+};
+
+struct passwd_db {
+	struct passwd_entry	*entries;
+	size_t			 count;
+	size_t			 alloc;
+	char			*dummy;		/* hash for unknown users */
+	int			 exposed;	/* group or others may read */
+};
+
+static int	passwd_parse_line(struct passwd_db *, char *, const char *,
+		    unsigned long, char **);
+
+/*
+ * Take one line apart and add its entry; 0 for an entry, a blank line
+ * or a comment, -1 and cause for a bad line.
+ */
+static int
+passwd_parse_line(struct passwd_db *db, char *line, const char *path,
+    unsigned long lineno, char **cause)
+{
+	struct passwd_entry	*e;
+	char			*name, *hash, *end;
+	const char		*why;
+	uint8_t			 namehash[SHA256_DIGEST_LENGTH];
+	size_t			 i;
+	int			 dup;
+
+	line += strspn(line, " \t");
+	end = line + strlen(line);
+	while (end > line && (end[-1] == '\n' || end[-1] == '\r' ||
+	    end[-1] == ' ' || end[-1] == '\t'))
+		*--end = '\0';
+	if (*line == '\0' || *line == '#')
+		return (0);
+
+	name = line;
+	if ((hash = strchr(line, ':')) == NULL) {
+		xasprintf(cause, "%s:%lu: no ':' between user and hash",
+		    path, lineno);
+		return (-1);
+	}
+	*hash++ = '\0';
+	if (*name == '\0') {
+		xasprintf(cause, "%s:%lu: empty user name", path, lineno);
+		return (-1);
+	}
+	if (strlen(name) > PASSWD_USER_MAX) {
+		xasprintf(cause, "%s:%lu: user name longer than %d bytes",
+		    path, lineno, PASSWD_USER_MAX);
+		return (-1);
+	}
+	if (shacrypt_check(hash, NULL, &why) != 0) {
+		xasprintf(cause, "%s:%lu: user %s: %s", path, lineno, name,
+		    why);
+		return (-1);
+	}
+	sha256(name, strlen(name), namehash);
+	dup = 0;
+	for (i = 0; i < db->count; i++)
+		if (strcmp(db->entries[i].name, name) == 0)
+			dup = 1;
+	if (dup) {
+		xasprintf(cause, "%s:%lu: duplicate user %s", path, lineno,
+		    name);
+		return (-1);
+	}
+
+	if (db->count == db->alloc) {
+		db->alloc = db->alloc ? db->alloc * 2 : 8;
+		db->entries = xreallocarray(db->entries, db->alloc,
+		    sizeof(*db->entries));
+	}
+	e = &db->entries[db->count++];
+	memcpy(e->namehash, namehash, sizeof(e->namehash));
+	e->name = xstrdup(name);
+	e->hash = xstrdup(hash);
+	return (0);
+}
+
+/*
+ * Read the password file at path.  Returns the database, or NULL and a
+ * cause naming the file and, for a bad line, the line number.
+ */
+struct passwd_db *
+passwd_load(const char *path, char **cause)
+{
+	struct passwd_db	*db;
+	struct stat		 st;
+	FILE			*f;
+	char			*line = NULL;
+	size_t			 linesize = 0;
+	unsigned long		 lineno = 0, rounds = SHACRYPT_ROUNDS_DEFAULT;
+	const char		*why;
+	ssize_t			 len;
+	int			 fd, error = 0;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		xasprintf(cause, "%s: %s", path, strerror(errno));
+		return (NULL);
+	}
+	if (fstat(fd, &st) == -1) {
+		xasprintf(cause, "%s: %s", path, strerror(errno));
+		close(fd);
+		return (NULL);
+	}
+	if (!S_ISREG(st.st_mode)) {
+		xasprintf(cause, "%s: not a regular file", path);
+		close(fd);
+		return (NULL);
+	}
+	if ((f = fdopen(fd, "r")) == NULL) {
+		xasprintf(cause, "%s: %s", path, strerror(errno));
+		close(fd);
+		return (NULL);
+	}
+
+	db = xcalloc(1, sizeof(*db));
+	db->exposed = (st.st_mode & (S_IRGRP | S_IROTH)) != 0;
+	while ((len = getline(&line, &linesize, f)) != -1) {
+		lineno++;
+		if ((size_t)len != strlen(line)) {
+			xasprintf(cause, "%s:%lu: NUL byte in line", path,
+			    lineno);
+			error = 1;
+			break;
+		}
+		if (passwd_parse_line(db, line, path, lineno, cause) != 0) {
+			error = 1;
+			break;
+		}
+	}
+	if (!error && ferror(f)) {
+		xasprintf(cause, "%s: %s", path, strerror(errno));
+		error = 1;
+	}
+	if (line != NULL)
+		sha256_explicit_bzero(line, linesize);
+	free(line);
+	fclose(f);
+	if (error) {
+		passwd_free(db);
+		return (NULL);
+	}
+
+	if (db->count > 0)
+		(void)shacrypt_check(db->entries[0].hash, &rounds, &why);
+	xasprintf(&db->dummy, "$5$rounds=%lu$%s$%s", rounds,
+	    PASSWD_DUMMY_SALT, PASSWD_DUMMY_DIGEST);
+	return (db);
+}
+
+/*
+ * Return 1 when user is in the file and password matches its hash,
+ * else 0.  An unknown user costs the same hashing as a known one.
+ */
+int
+passwd_check(const struct passwd_db *db, const char *user,
+    const char *password)
+{
+	const struct passwd_entry	*found = NULL;
+	uint8_t				 namehash[SHA256_DIGEST_LENGTH];
+	size_t				 i;
+	int				 match;
+
+	if (db == NULL || user == NULL || password == NULL)
+		return (0);
+	sha256(user, strlen(user), namehash);
+	for (i = 0; i < db->count; i++) {
+		if (sha256_timingsafe_equal(namehash,
+		    db->entries[i].namehash, sizeof(namehash)))
+			found = &db->entries[i];
+	}
+	if (found == NULL) {
+		(void)shacrypt_verify(password, db->dummy);
+		return (0);
+	}
+	match = shacrypt_verify(password, found->hash);
+	/* A digest collision of two names is not a match. */
+	if (strcmp(found->name, user) != 0)
+		return (0);
+	return (match);
+}
+
+/* Number of users in the file. */
+size_t
+passwd_count(const struct passwd_db *db)
+{
+	return (db->count);
+}
+
+/*
+ * Return 1 when the file was readable by its group or by others when
+ * loaded, so the daemon can warn that hashes are exposed.
+ */
+int
+passwd_readable_by_others(const struct passwd_db *db)
+{
+	return (db->exposed);
+}
+
+/* Free a database from passwd_load; NULL is allowed. */
+void
+passwd_free(struct passwd_db *db)
+{
+	size_t	i;
+
+	if (db == NULL)
+		return;
+	for (i = 0; i < db->count; i++) {
+		free(db->entries[i].name);
+		free(db->entries[i].hash);
+	}
+	free(db->entries);
+	free(db->dummy);
+	free(db);
+}

@@ -1,0 +1,24 @@
+/*
+ * The PASSWORD_FILE for AUTH=password: "user:hash" lines with SHA-crypt
+ * "$5$" hashes, '#' comments and blank lines.  The server loads it at
+ * start and on reload and checks RFC 1929 user names and passwords
+ * against it.  Named passwd_db so as not to clash with <pwd.h>.
+ */
+#ifndef PASSWD_H
+#define PASSWD_H
+
+#include <stddef.h>
+
+/* RFC 1929 carries user names in at most 255 bytes. */
+#define PASSWD_USER_MAX	255
+
+struct passwd_db;
+
+struct passwd_db *passwd_load(const char *, char **);
+int		 passwd_check(const struct passwd_db *, const char *,
+		    const char *);
+size_t		 passwd_count(const struct passwd_db *);
+int		 passwd_readable_by_others(const struct passwd_db *);
+void		 passwd_free(struct passwd_db *);
+
+#endif
