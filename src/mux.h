@@ -23,7 +23,7 @@
 /* Session data queued on a link beyond this waits for the link to drain. */
 #define MUX_LINK_ROOM		(1024 * 1024)
 /* Anything queued beyond this means the peer is not reading: drop it. */
-#define MUX_LINK_HARD_CAP	(64 * 1024 * 1024)
+#define MUX_LINK_HARD_CAP	(8 * 1024 * 1024)
 
 enum mux_side {
 	MUX_ACCEPTOR,		/* the server: opens odd session ids */

@@ -27,13 +27,15 @@
 #include "xmalloc.h"
 
 #define RESOLVER_MAX_THREADS	32
+/* Names waiting for a thread beyond this fail at once (a flood of them). */
+#define RESOLVER_MAX_QUEUED	4096
 
 struct resolver_query {
 	char				*host;
 	char				*port;
 	resolver_cb			 cb;
 	void				*arg;
-	int				 cancelled;	/* loop thread only */
+	int				 cancelled;	/* under resolver_lock */
 	int				 error;
 	struct addrinfo			*res;
 	TAILQ_ENTRY(resolver_query)	 entry;
@@ -50,6 +52,7 @@ static int			resolver_threads;
 static int			resolver_idle;
 static int			resolver_pipe[2] = { -1, -1 };
 static size_t			resolver_inflight;
+static size_t			resolver_queued;
 
 static void	 resolver_pipe_cb(int, int, void *);
 static void	*resolver_thread(void *);
@@ -137,6 +140,15 @@ resolver_lookup(const char *host, const char *port, resolver_cb cb,
 	q->res = NULL;
 
 	pthread_mutex_lock(&resolver_lock);
+	if (resolver_queued >= RESOLVER_MAX_QUEUED) {
+		/* Answer "no such name" through the pipe, like any other. */
+		q->error = EAI_AGAIN;
+		TAILQ_INSERT_TAIL(&resolver_done, q, entry);
+		pthread_mutex_unlock(&resolver_lock);
+		(void)write(resolver_pipe[1], &c, 1);
+		return (q);
+	}
+	resolver_queued++;
 	TAILQ_INSERT_TAIL(&resolver_todo, q, entry);
 	if (resolver_idle == 0 && resolver_threads < RESOLVER_MAX_THREADS)
 		resolver_spawn();
@@ -149,7 +161,9 @@ resolver_lookup(const char *host, const char *port, resolver_cb cb,
 void
 resolver_cancel(struct resolver_query *q)
 {
+	pthread_mutex_lock(&resolver_lock);
 	q->cancelled = 1;
+	pthread_mutex_unlock(&resolver_lock);
 }
 
 /* Queries not yet answered (for counters). */
@@ -174,14 +188,17 @@ resolver_thread(void *unused)
 			resolver_idle--;
 		}
 		TAILQ_REMOVE(&resolver_todo, q, entry);
-		pthread_mutex_unlock(&resolver_lock);
-
-		resolver_hints(&hints, 0);
-		q->error = getaddrinfo(q->host, q->port, &hints, &q->res);
-		if (q->error != 0)
-			q->res = NULL;
-
-		pthread_mutex_lock(&resolver_lock);
+		resolver_queued--;
+		/* A cancelled query is not worth a lookup. */
+		if (!q->cancelled) {
+			pthread_mutex_unlock(&resolver_lock);
+			resolver_hints(&hints, 0);
+			q->error = getaddrinfo(q->host, q->port, &hints,
+			    &q->res);
+			if (q->error != 0)
+				q->res = NULL;
+			pthread_mutex_lock(&resolver_lock);
+		}
 		TAILQ_INSERT_TAIL(&resolver_done, q, entry);
 		(void)write(resolver_pipe[1], &c, 1);
 	}
@@ -205,6 +222,7 @@ resolver_pipe_cb(int fd, int events, void *arg)
 	while ((q = TAILQ_FIRST(&ready)) != NULL) {
 		TAILQ_REMOVE(&ready, q, entry);
 		resolver_inflight--;
+		/* Only this thread sets cancelled, so no lock to read it. */
 		if (!q->cancelled)
 			q->cb(q->res, q->error, q->arg);
 		if (q->res != NULL)
