@@ -7,6 +7,8 @@
 
 #include <sys/types.h>
 #include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 
 #include <errno.h>
 #include <netdb.h>
@@ -37,6 +39,7 @@ struct dial {
 	int			 flags;
 	int			 tried;		/* connects attempted */
 	int			 denied;	/* addresses refused by rule */
+	int			 exhausted;	/* every address tried */
 	enum socks_failure	 failure;	/* worst seen so far */
 	struct ev_timer		 deadline;
 };
@@ -44,6 +47,7 @@ struct dial {
 static void	dial_resolved(const struct addrinfo *, int, void *);
 static void	dial_try_next(struct dial *);
 static void	dial_deadline_cb(void *);
+static int	dial_numeric(struct dial *, const char *, int);
 
 /* Resolve host and connect to port, calling cb once with the outcome. */
 struct dial *
@@ -60,9 +64,34 @@ dial_start(const char *host, int port, int flags, dial_cb cb, void *arg)
 	d->failure = SOCKS_FAIL_FAILURE;
 	ev_timer_init(&d->deadline, dial_deadline_cb, d);
 	ev_timer_start(&d->deadline, cfg->connect_timeout);
+	/* A numeric address needs no resolver round trip: dial it now. */
+	if (dial_numeric(d, host, port)) {
+		dial_try_next(d);
+		return (d);
+	}
 	snprintf(portstr, sizeof(portstr), "%d", port);
 	d->query = resolver_lookup(host, portstr, dial_resolved, d);
 	return (d);
+}
+
+/* Fill in the one address of a numeric host; 0 if host is a name. */
+static int
+dial_numeric(struct dial *d, const char *host, int port)
+{
+	struct sockaddr_in	*sin = (struct sockaddr_in *)&d->addrs[0];
+	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)&d->addrs[0];
+
+	memset(&d->addrs[0], 0, sizeof(d->addrs[0]));
+	if (inet_pton(AF_INET, host, &sin->sin_addr) == 1) {
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(port);
+	} else if (inet_pton(AF_INET6, host, &sin6->sin6_addr) == 1) {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons(port);
+	} else
+		return (0);
+	d->naddrs = 1;
+	return (1);
 }
 
 /* Stop dialing; the callback will not be called. */
@@ -158,11 +187,15 @@ dial_try_next(struct dial *d)
 	/* Every address denied: say so, rather than a connect error. */
 	if (d->tried == 0 && d->denied > 0)
 		d->failure = SOCKS_FAIL_DENIED;
-	dial_done(d, -1, d->failure);
+	/* Report from the loop: we may still be inside dial_start. */
+	d->exhausted = 1;
+	ev_timer_start(&d->deadline, 0);
 }
 
 static void
 dial_deadline_cb(void *arg)
 {
-	dial_done(arg, -1, SOCKS_FAIL_TIMEOUT);
+	struct dial	*d = arg;
+
+	dial_done(d, -1, d->exhausted ? d->failure : SOCKS_FAIL_TIMEOUT);
 }

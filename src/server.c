@@ -419,7 +419,19 @@ server_accept_cb(int lfd, int events, void *arg)
 	}
 }
 
-/* One line of counters for SIGUSR1. */
+static void
+server_log_worker(const struct pool_info *w, void *arg)
+{
+	log_info("counters: worker=%s addr=%s state=%s sessions=%zu "
+	    "sessions_total=%llu bytes_sent=%llu bytes_received=%llu",
+	    w->name, w->addr, !w->registered ? "registering" :
+	    w->draining ? "draining" : "up", w->sessions,
+	    (unsigned long long)w->sessions_total,
+	    (unsigned long long)w->bytes_sent,
+	    (unsigned long long)w->bytes_received);
+}
+
+/* One line of counters for SIGUSR1, then one per worker link. */
 void
 server_log_counters(void)
 {
@@ -444,4 +456,5 @@ server_log_counters(void)
 	    counters.connect_failures[SOCKS_FAIL_DNS] +
 	    counters.connect_failures[SOCKS_FAIL_FAILURE]),
 	    (unsigned long long)counters.link_errors);
+	pool_foreach(server_log_worker, NULL);
 }

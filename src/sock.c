@@ -109,10 +109,17 @@ sock_connect(const struct sockaddr *sa, socklen_t salen, int *fdp)
 {
 	int	fd, saved_errno;
 
+#if defined(SOCK_NONBLOCK) && defined(SOCK_CLOEXEC)
+	/* One system call instead of four: this is on every tunnel's path. */
+	if ((fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0)) == -1)
+		return (-1);
+#else
 	if ((fd = socket(sa->sa_family, SOCK_STREAM, 0)) == -1)
 		return (-1);
 	if (sock_set_nonblock(fd) == -1)
 		goto fail;
+#endif
 	sock_set_nodelay(fd);
 	if (connect(fd, sa, salen) == -1 && errno != EINPROGRESS)
 		goto fail;

@@ -18,7 +18,7 @@
 #include "stream.h"
 #include "xmalloc.h"
 
-#define STREAM_READ_SIZE	(64 * 1024)
+#define STREAM_READ_SIZE	(128 * 1024)
 
 static unsigned char	stream_scratch[STREAM_READ_SIZE];
 
