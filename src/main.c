@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include <sys/types.h>
+#include <sys/resource.h>
 
 #include <errno.h>
 #include <limits.h>
@@ -240,6 +241,22 @@ main_check_idle(void)
 		ev_timer_start(&timer, 0);
 }
 
+/*
+ * Use every descriptor the hard limit allows: each tunnel holds two, and
+ * the reactor is not capped at FD_SETSIZE.
+ */
+static void
+main_raise_nofile(void)
+{
+	struct rlimit	rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1 || rl.rlim_cur >= rl.rlim_max)
+		return;
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+		log_warn("setrlimit RLIMIT_NOFILE");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -308,6 +325,7 @@ main(int argc, char **argv)
 	main_apply_logging(cfg);
 
 	signal(SIGPIPE, SIG_IGN);
+	main_raise_nofile();
 	ev_init();
 	/*
 	 * In the foreground (an uninstalled build, a test) a PID file that
