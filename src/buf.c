@@ -44,6 +44,11 @@ buf_len(const struct buf *b)
 unsigned char *
 buf_head(const struct buf *b)
 {
+	static unsigned char	empty[1];
+
+	/* Never hand out NULL: callers pass it to memchr and friends. */
+	if (b->data == NULL)
+		return (empty);
 	return (b->data + b->off);
 }
 

@@ -834,6 +834,8 @@ mux_read(struct mux_link *l)
 
 	while (!l->dead && !l->closing) {
 		if (!l->have_msg) {
+			if (buf_len(&l->in) == 0)
+				break;
 			r = textnet_parse_header((const char *)buf_head(&l->in),
 			    buf_len(&l->in), &used, &l->msg, &why);
 			if (r == TEXTNET_PARSE_NEED)

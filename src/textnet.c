@@ -212,6 +212,8 @@ textnet_parse_header(const char *buf, size_t len, size_t *used,
 	uint64_t	 length;
 	int		 nfields, n;
 
+	if (len == 0)
+		return (TEXTNET_PARSE_NEED);
 	scan = len < TEXTNET_MAX_HEADER ? len : TEXTNET_MAX_HEADER;
 	lf = memchr(buf, '\n', scan);
 	if (lf == NULL) {
