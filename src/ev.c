@@ -61,6 +61,10 @@ static int			 ev_sigpipe[2] = { -1, -1 };
 static struct ev_deferred	*ev_deferred;
 static size_t			 ev_deferred_len, ev_deferred_size;
 
+#define EV_MAX_PREPARE	4
+static void			(*ev_prepare[EV_MAX_PREPARE])(void);
+static int			 ev_nprepare;
+
 static uint64_t			 ev_now_ms;
 static uint64_t			 ev_round;
 static volatile int		 ev_stop;
@@ -105,6 +109,7 @@ ev_free(void)
 	ev_nio = 0;
 	ev_heap_len = ev_heap_size = 0;
 	ev_deferred_len = ev_deferred_size = 0;
+	ev_nprepare = 0;
 	if (ev_sigpipe[0] != -1) {
 		close(ev_sigpipe[0]);
 		close(ev_sigpipe[1]);
@@ -484,14 +489,33 @@ ev_dispatch(int maxfd)
 	}
 }
 
+/*
+ * Call fn before every wait: work batched during a round (say, frames
+ * queued on a link) goes out in one system call instead of many.
+ */
+void
+ev_prepare_add(void (*fn)(void))
+{
+	int	i;
+
+	for (i = 0; i < ev_nprepare; i++)
+		if (ev_prepare[i] == fn)
+			return;
+	if (ev_nprepare == EV_MAX_PREPARE)
+		fatalx("ev_prepare_add: too many hooks");
+	ev_prepare[ev_nprepare++] = fn;
+}
+
 /* Run one round: wait for readiness or a timer, dispatch, free deferred. */
 static int
 ev_once(void)
 {
 	struct timeval	 tv, *tvp = NULL;
 	size_t		 words;
-	int		 n, maxfd;
+	int		 n, maxfd, i;
 
+	for (i = 0; i < ev_nprepare; i++)
+		ev_prepare[i]();
 	ev_update_now();
 	if (ev_heap_len > 0) {
 		uint64_t wait = ev_heap[0]->when > ev_now_ms ?

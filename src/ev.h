@@ -51,5 +51,6 @@ int		 ev_timer_pending(const struct ev_timer *);
 void		 ev_signal_set(int signo, ev_signal_cb, void *);
 
 void		 ev_defer_free(void (*)(void *), void *);
+void		 ev_prepare_add(void (*)(void));
 
 #endif

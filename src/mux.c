@@ -37,6 +37,13 @@
 #include "xmalloc.h"
 
 #define MUX_READ_SIZE		(64 * 1024)
+/*
+ * A body this large goes out at once with its header in one writev when
+ * nothing is queued; smaller frames are queued and the link is flushed
+ * once before the loop waits again, so the many small frames of a round
+ * (S, A, W, F of many sessions) cost one write.
+ */
+#define MUX_DIRECT_WRITE	8192
 #define MUX_CLOSE_GRACE_MS	5000
 
 #define MUX_S_SENT_F		0x01
@@ -88,13 +95,23 @@ struct mux_link {
 	int			 closing;
 	int			 dead;
 	int			 write_failed;
+	int			 dirty;		/* on mux_dirty: flush soon */
+	TAILQ_ENTRY(mux_link)	 dirty_entry;
 	struct ev_timer		 close_timer;
+	struct ev_timer		 resume_timer;	/* parse what is buffered */
 	char			*close_why;
 	uint64_t		 last_rx, last_tx;
 	uint64_t		 bytes_rx, bytes_tx;
 };
 
+static TAILQ_HEAD(, mux_link)	mux_dirty = TAILQ_HEAD_INITIALIZER(mux_dirty);
+
 static void	mux_io_cb(int, int, void *);
+static void	mux_parse(struct mux_link *);
+static void	mux_resume_cb(void *);
+static void	mux_link_unpause(struct mux_link *);
+static void	mux_flush(struct mux_link *);
+static void	mux_flush_dirty(void);
 static void	mux_session_credit(struct mux_session *);
 static void	mux_session_unlink(struct mux_session *);
 static void	mux_session_free_now(struct mux_session *);
@@ -138,8 +155,10 @@ mux_link_new(int fd, enum mux_side side, const struct mux_link_ops *ops,
 	buf_init(&l->out);
 	TAILQ_INIT(&l->blocked);
 	ev_timer_init(&l->close_timer, NULL, l);
+	ev_timer_init(&l->resume_timer, mux_resume_cb, l);
 	sock_set_nodelay(fd);
 	ev_io_set(fd, EV_READ, mux_io_cb, l);
+	ev_prepare_add(mux_flush_dirty);
 	return (l);
 }
 
@@ -225,6 +244,16 @@ mux_send_frame(struct mux_link *l, const char *hdr, size_t hlen,
 		return;
 	l->last_tx = ev_now();
 	l->bytes_tx += hlen + blen;
+	if (buf_len(&l->out) == 0 && !l->write_failed &&
+	    blen < MUX_DIRECT_WRITE) {
+		buf_add(&l->out, hdr, hlen);
+		buf_add(&l->out, body, blen);
+		if (!l->dirty) {
+			l->dirty = 1;
+			TAILQ_INSERT_TAIL(&mux_dirty, l, dirty_entry);
+		}
+		return;
+	}
 	if (buf_len(&l->out) == 0 && !l->write_failed) {
 		iov[0].iov_base = (void *)hdr;
 		iov[0].iov_len = hlen;
@@ -377,7 +406,7 @@ mux_session_unlink(struct mux_session *s)
 	if (s->flags & MUX_S_LEGACY_FULL) {
 		s->flags &= ~MUX_S_LEGACY_FULL;
 		if (--l->legacy_full == 0 && !l->dead && !l->closing)
-			ev_io_add(l->fd, EV_READ);
+			mux_link_unpause(l);
 	}
 	s->link = NULL;
 }
@@ -602,7 +631,7 @@ mux_session_credit(struct mux_session *s)
 		    (s->flags & MUX_S_LEGACY_FULL)) {
 			s->flags &= ~MUX_S_LEGACY_FULL;
 			if (--l->legacy_full == 0 && !l->closing)
-				ev_io_add(l->fd, EV_READ);
+				mux_link_unpause(l);
 		}
 		return;
 	}
@@ -811,13 +840,30 @@ mux_dispatch(struct mux_link *l, const struct textnet_msg *m,
 	}
 }
 
+/*
+ * A legacy session drained: read the link again, and parse what was
+ * already buffered from a timer (the socket may have nothing new).
+ */
+static void
+mux_link_unpause(struct mux_link *l)
+{
+	ev_io_add(l->fd, EV_READ);
+	ev_timer_start(&l->resume_timer, 0);
+}
+
+static void
+mux_resume_cb(void *arg)
+{
+	struct mux_link	*l = arg;
+
+	if (!l->dead && !l->closing && l->legacy_full == 0)
+		mux_parse(l);
+}
+
 static void
 mux_read(struct mux_link *l)
 {
-	const char		*why;
-	enum textnet_parse	 r;
 	ssize_t			 n;
-	size_t			 used, need;
 
 	n = buf_read_fd(&l->in, l->fd, MUX_READ_SIZE);
 	if (n == 0) {
@@ -831,6 +877,16 @@ mux_read(struct mux_link *l)
 	}
 	l->last_rx = ev_now();
 	l->bytes_rx += n;
+	mux_parse(l);
+}
+
+/* Dispatch every complete message in the input buffer. */
+static void
+mux_parse(struct mux_link *l)
+{
+	const char		*why;
+	enum textnet_parse	 r;
+	size_t			 used, need;
 
 	while (!l->dead && !l->closing) {
 		if (!l->have_msg) {
@@ -901,6 +957,23 @@ mux_flush(struct mux_link *l)
 	}
 }
 
+/* Before the loop waits: write out what each link queued this round. */
+static void
+mux_flush_dirty(void)
+{
+	struct mux_link	*l;
+
+	while ((l = TAILQ_FIRST(&mux_dirty)) != NULL) {
+		TAILQ_REMOVE(&mux_dirty, l, dirty_entry);
+		l->dirty = 0;
+		if (l->dead)
+			continue;
+		mux_flush(l);
+		if (!l->dead && buf_len(&l->out) > 0)
+			ev_io_add(l->fd, EV_WRITE);
+	}
+}
+
 static void
 mux_io_cb(int fd, int events, void *arg)
 {
@@ -943,8 +1016,13 @@ mux_link_close(struct mux_link *l, const char *why)
 	if (l->dead)
 		return;
 	l->dead = 1;
+	if (l->dirty) {
+		TAILQ_REMOVE(&mux_dirty, l, dirty_entry);
+		l->dirty = 0;
+	}
 	reason = xstrdup(why != NULL ? why : "closed");
 	ev_timer_stop(&l->close_timer);
+	ev_timer_stop(&l->resume_timer);
 	ev_io_del(l->fd);
 	close(l->fd);
 	l->fd = -1;

@@ -1,0 +1,452 @@
+/*
+ * Unit tests of the byte buffer (src/buf.c): an empty buffer owns no
+ * storage, appends, reserve/commit and drains keep the bytes in order
+ * across growth and sliding, a drained buffer gives its memory back, and
+ * the fd helpers pass read(2)/write(2) results through, EAGAIN included.
+ */
+#include "config.h"
+
+#include <sys/types.h>
+#include <sys/socket.h>
+
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "esocksd.h"
+
+/* The globals that main.c defines for the library. */
+struct conf	*cfg;
+struct counters	 counters;
+
+/* No daemon to stop here. */
+void
+main_check_idle(void)
+{
+}
+
+/* The n-th byte of a pattern that does not repeat at powers of two. */
+static unsigned char
+pattern(size_t n)
+{
+	return ((unsigned char)((n * 7 + (n >> 12)) % 253));
+}
+
+/* Check that b holds exactly the pattern bytes [from, from + len). */
+static void
+check_pattern(const struct buf *b, size_t from, size_t len)
+{
+	const unsigned char	*p = buf_head(b);
+	size_t			 i;
+
+	ck_assert_uint_eq(buf_len(b), len);
+	for (i = 0; i < len; i++) {
+		if (p[i] != pattern(from + i))
+			ck_abort_msg("byte %zu is %u, want %u", from + i,
+			    p[i], pattern(from + i));
+	}
+}
+
+/* Make a pipe with both ends non-blocking. */
+static void
+nonblocking_pipe(int fds[2])
+{
+	ck_assert_int_eq(pipe(fds), 0);
+	ck_assert_int_ne(fcntl(fds[0], F_SETFL, O_NONBLOCK), -1);
+	ck_assert_int_ne(fcntl(fds[1], F_SETFL, O_NONBLOCK), -1);
+}
+
+START_TEST(empty_buffer_has_no_storage)
+{
+	struct buf	b;
+
+	memset(&b, 0xa5, sizeof(b));
+	buf_init(&b);
+	ck_assert_ptr_null(b.data);
+	ck_assert_uint_eq(b.size, 0);
+	ck_assert_uint_eq(buf_len(&b), 0);
+	buf_free(&b);
+	ck_assert_ptr_null(b.data);
+}
+END_TEST
+
+START_TEST(add_then_drain_in_order)
+{
+	struct buf	b;
+
+	buf_init(&b);
+	buf_add(&b, "hello ", 6);
+	buf_add(&b, "world", 5);
+	ck_assert_uint_eq(buf_len(&b), 11);
+	ck_assert_mem_eq(buf_head(&b), "hello world", 11);
+	buf_drain(&b, 6);
+	ck_assert_uint_eq(buf_len(&b), 5);
+	ck_assert_mem_eq(buf_head(&b), "world", 5);
+	buf_add(&b, "!", 1);
+	ck_assert_mem_eq(buf_head(&b), "world!", 6);
+	buf_free(&b);
+}
+END_TEST
+
+START_TEST(add_of_nothing_allocates_nothing)
+{
+	struct buf	b;
+
+	buf_init(&b);
+	buf_add(&b, "x", 0);
+	ck_assert_ptr_null(b.data);
+	ck_assert_uint_eq(buf_len(&b), 0);
+}
+END_TEST
+
+START_TEST(reserve_then_commit)
+{
+	struct buf	 b;
+	unsigned char	*p;
+
+	buf_init(&b);
+	buf_add(&b, "ab", 2);
+	p = buf_reserve(&b, 100);
+	ck_assert_ptr_nonnull(p);
+	ck_assert_uint_ge(b.size - b.off - b.len, 100);
+	/* Reserving does not count as data until committed. */
+	ck_assert_uint_eq(buf_len(&b), 2);
+	memcpy(p, "cdef", 4);
+	buf_commit(&b, 4);
+	ck_assert_uint_eq(buf_len(&b), 6);
+	ck_assert_mem_eq(buf_head(&b), "abcdef", 6);
+	buf_free(&b);
+}
+END_TEST
+
+START_TEST(reserve_on_empty_buffer_allocates)
+{
+	struct buf	 b;
+	unsigned char	*p;
+
+	buf_init(&b);
+	p = buf_reserve(&b, 10);
+	ck_assert_ptr_nonnull(p);
+	ck_assert_uint_ge(b.size, 10);
+	ck_assert_uint_eq(buf_len(&b), 0);
+	buf_free(&b);
+}
+END_TEST
+
+START_TEST(growth_keeps_data)
+{
+	struct buf	 b;
+	unsigned char	 chunk[1000];
+	size_t		 total = 0, i, k;
+
+	buf_init(&b);
+	/* 300 KB in odd-sized pieces forces several reallocations. */
+	for (k = 0; total < 300 * 1024; k++) {
+		size_t	n = 1 + (k * 37) % sizeof(chunk);
+
+		for (i = 0; i < n; i++)
+			chunk[i] = pattern(total + i);
+		buf_add(&b, chunk, n);
+		total += n;
+		ck_assert_uint_ge(b.size, b.off + b.len);
+	}
+	check_pattern(&b, 0, total);
+	buf_free(&b);
+}
+END_TEST
+
+START_TEST(reserve_after_drain_keeps_unread_bytes)
+{
+	struct buf	 b;
+	unsigned char	 chunk[3000];
+	unsigned char	*p;
+	size_t		 i, size;
+
+	buf_init(&b);
+	for (i = 0; i < sizeof(chunk); i++)
+		chunk[i] = pattern(i);
+	buf_add(&b, chunk, sizeof(chunk));
+	size = b.size;
+	buf_drain(&b, 2000);
+	check_pattern(&b, 2000, 1000);
+
+	/* Fits only by sliding the unread bytes to the front. */
+	p = buf_reserve(&b, size - 1000);
+	for (i = 0; i < size - 1000; i++)
+		p[i] = pattern(3000 + i);
+	buf_commit(&b, size - 1000);
+	check_pattern(&b, 2000, size);
+
+	/* Does not fit at all: grows, still in order. */
+	p = buf_reserve(&b, 2 * size);
+	for (i = 0; i < 2 * size; i++)
+		p[i] = pattern(2000 + size + i);
+	buf_commit(&b, 2 * size);
+	check_pattern(&b, 2000, 3 * size);
+	buf_free(&b);
+}
+END_TEST
+
+START_TEST(drain_to_zero_frees_storage)
+{
+	struct buf	b;
+
+	buf_init(&b);
+	buf_add(&b, "0123456789", 10);
+	ck_assert_ptr_nonnull(b.data);
+	buf_drain(&b, 4);
+	ck_assert_ptr_nonnull(b.data);
+	buf_drain(&b, 6);
+	ck_assert_uint_eq(buf_len(&b), 0);
+	ck_assert_ptr_null(b.data);
+	ck_assert_uint_eq(b.size, 0);
+	ck_assert_uint_eq(b.off, 0);
+
+	/* Usable again afterwards. */
+	buf_add(&b, "xy", 2);
+	ck_assert_mem_eq(buf_head(&b), "xy", 2);
+	buf_free(&b);
+}
+END_TEST
+
+START_TEST(drain_past_end_frees_storage)
+{
+	struct buf	b;
+
+	buf_init(&b);
+	buf_add(&b, "abc", 3);
+	buf_drain(&b, 1000);
+	ck_assert_uint_eq(buf_len(&b), 0);
+	ck_assert_ptr_null(b.data);
+}
+END_TEST
+
+START_TEST(clear_frees_storage)
+{
+	struct buf	b;
+
+	buf_init(&b);
+	buf_add(&b, "abc", 3);
+	buf_clear(&b);
+	ck_assert_uint_eq(buf_len(&b), 0);
+	ck_assert_ptr_null(b.data);
+	ck_assert_uint_eq(b.size, 0);
+}
+END_TEST
+
+START_TEST(read_fd_appends)
+{
+	struct buf	b;
+	int		p[2];
+
+	nonblocking_pipe(p);
+	buf_init(&b);
+	buf_add(&b, "<", 1);
+	ck_assert_int_eq(write(p[1], "abc", 3), 3);
+	ck_assert_int_eq(buf_read_fd(&b, p[0], 100), 3);
+	ck_assert_uint_eq(buf_len(&b), 4);
+	ck_assert_mem_eq(buf_head(&b), "<abc", 4);
+
+	/* At most max bytes per call. */
+	ck_assert_int_eq(write(p[1], "defgh", 5), 5);
+	ck_assert_int_eq(buf_read_fd(&b, p[0], 2), 2);
+	ck_assert_mem_eq(buf_head(&b), "<abcde", 6);
+	ck_assert_int_eq(buf_read_fd(&b, p[0], 100), 3);
+	ck_assert_mem_eq(buf_head(&b), "<abcdefgh", 9);
+	buf_free(&b);
+	close(p[0]);
+	close(p[1]);
+}
+END_TEST
+
+START_TEST(read_fd_eagain_on_empty_pipe)
+{
+	struct buf	b;
+	int		p[2];
+
+	nonblocking_pipe(p);
+	buf_init(&b);
+	errno = 0;
+	ck_assert_int_eq(buf_read_fd(&b, p[0], 4096), -1);
+	ck_assert(errno == EAGAIN || errno == EWOULDBLOCK);
+	/* A failed read leaves an empty buffer without storage. */
+	ck_assert_uint_eq(buf_len(&b), 0);
+	ck_assert_ptr_null(b.data);
+
+	/* A non-empty buffer keeps its bytes. */
+	buf_add(&b, "keep", 4);
+	errno = 0;
+	ck_assert_int_eq(buf_read_fd(&b, p[0], 4096), -1);
+	ck_assert(errno == EAGAIN || errno == EWOULDBLOCK);
+	ck_assert_uint_eq(buf_len(&b), 4);
+	ck_assert_mem_eq(buf_head(&b), "keep", 4);
+	buf_free(&b);
+	close(p[0]);
+	close(p[1]);
+}
+END_TEST
+
+START_TEST(read_fd_eof_returns_zero)
+{
+	struct buf	b;
+	int		p[2];
+
+	nonblocking_pipe(p);
+	close(p[1]);
+	buf_init(&b);
+	ck_assert_int_eq(buf_read_fd(&b, p[0], 4096), 0);
+	ck_assert_uint_eq(buf_len(&b), 0);
+	ck_assert_ptr_null(b.data);
+	close(p[0]);
+}
+END_TEST
+
+START_TEST(write_fd_sends_and_drains)
+{
+	struct buf	b;
+	char		out[16];
+	int		sv[2];
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	buf_init(&b);
+	buf_add(&b, "hello", 5);
+	ck_assert_int_eq(buf_write_fd(&b, sv[0]), 5);
+	ck_assert_uint_eq(buf_len(&b), 0);
+	ck_assert_ptr_null(b.data);
+	ck_assert_int_eq(read(sv[1], out, sizeof(out)), 5);
+	ck_assert_mem_eq(out, "hello", 5);
+
+	/* Nothing to write is not an error and does not touch the fd. */
+	ck_assert_int_eq(buf_write_fd(&b, -1), 0);
+	close(sv[0]);
+	close(sv[1]);
+}
+END_TEST
+
+START_TEST(write_fd_partial_then_eagain)
+{
+	struct buf	 b;
+	unsigned char	*chunk, *got;
+	size_t		 total = 4 * 1024 * 1024, sent = 0, i;
+	ssize_t		 n;
+	int		 p[2];
+
+	nonblocking_pipe(p);
+	chunk = malloc(total);
+	got = malloc(total);
+	ck_assert_ptr_nonnull(chunk);
+	ck_assert_ptr_nonnull(got);
+	for (i = 0; i < total; i++)
+		chunk[i] = pattern(i);
+	buf_init(&b);
+	buf_add(&b, chunk, total);
+
+	/* More than any pipe holds: the kernel takes part of it. */
+	n = buf_write_fd(&b, p[1]);
+	ck_assert_int_gt(n, 0);
+	ck_assert_uint_lt((size_t)n, total);
+	sent = n;
+	check_pattern(&b, sent, total - sent);
+
+	/* The pipe is full now: EAGAIN, and nothing is lost. */
+	errno = 0;
+	ck_assert_int_eq(buf_write_fd(&b, p[1]), -1);
+	ck_assert(errno == EAGAIN || errno == EWOULDBLOCK);
+	check_pattern(&b, sent, total - sent);
+
+	/* Drain the pipe and write the rest: all of it, in order. */
+	i = 0;
+	while (i < total) {
+		n = read(p[0], got + i, total - i);
+		if (n > 0) {
+			i += n;
+			continue;
+		}
+		ck_assert_int_eq(n, -1);
+		ck_assert(errno == EAGAIN || errno == EWOULDBLOCK);
+		ck_assert_uint_gt(buf_len(&b), 0);
+		n = buf_write_fd(&b, p[1]);
+		ck_assert_int_gt(n, 0);
+	}
+	ck_assert_uint_eq(buf_len(&b), 0);
+	ck_assert_ptr_null(b.data);
+	ck_assert_mem_eq(got, chunk, total);
+	free(chunk);
+	free(got);
+	close(p[0]);
+	close(p[1]);
+}
+END_TEST
+
+START_TEST(write_fd_to_closed_pipe_fails)
+{
+	struct buf	b;
+	int		p[2];
+
+	nonblocking_pipe(p);
+	close(p[0]);
+	signal(SIGPIPE, SIG_IGN);
+	buf_init(&b);
+	buf_add(&b, "lost", 4);
+	errno = 0;
+	ck_assert_int_eq(buf_write_fd(&b, p[1]), -1);
+	ck_assert_int_eq(errno, EPIPE);
+	ck_assert_uint_eq(buf_len(&b), 4);
+	buf_free(&b);
+	close(p[1]);
+}
+END_TEST
+
+/* The buffer's test cases. */
+static Suite *
+buf_suite(void)
+{
+	Suite	*s;
+	TCase	*tc;
+
+	s = suite_create("buf");
+
+	tc = tcase_create("storage");
+	tcase_add_test(tc, empty_buffer_has_no_storage);
+	tcase_add_test(tc, add_then_drain_in_order);
+	tcase_add_test(tc, add_of_nothing_allocates_nothing);
+	tcase_add_test(tc, reserve_then_commit);
+	tcase_add_test(tc, reserve_on_empty_buffer_allocates);
+	tcase_add_test(tc, growth_keeps_data);
+	tcase_add_test(tc, reserve_after_drain_keeps_unread_bytes);
+	tcase_add_test(tc, drain_to_zero_frees_storage);
+	tcase_add_test(tc, drain_past_end_frees_storage);
+	tcase_add_test(tc, clear_frees_storage);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("descriptors");
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, read_fd_appends);
+	tcase_add_test(tc, read_fd_eagain_on_empty_pipe);
+	tcase_add_test(tc, read_fd_eof_returns_zero);
+	tcase_add_test(tc, write_fd_sends_and_drains);
+	tcase_add_test(tc, write_fd_partial_then_eagain);
+	tcase_add_test(tc, write_fd_to_closed_pipe_fails);
+	suite_add_tcase(s, tc);
+
+	return (s);
+}
+
+int
+main(void)
+{
+	SRunner	*sr;
+	int	 failed;
+
+	sr = srunner_create(buf_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return (failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
+}
