@@ -88,7 +88,10 @@ client_accept(int fd, const struct sockaddr *sa, socklen_t salen)
 	c->start = ev_now();
 	strlcpy(c->via, "direct", sizeof(c->via));
 	buf_init(&c->in);
+#ifndef __linux__
+	/* Linux clones the listener's TCP_NODELAY into accepted sockets. */
 	sock_set_nodelay(fd);
+#endif
 	ipcount_add(sa);
 	TAILQ_INSERT_TAIL(&client_all, c, entry);
 	client_n++;

@@ -63,6 +63,7 @@ sock_listen(const struct sockaddr *sa, socklen_t salen, int backlog,
 		return (-1);
 	}
 	(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	sock_set_nodelay(fd);
 	if (sa->sa_family == AF_INET6)
 		(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one,
 		    sizeof(one));

@@ -99,7 +99,13 @@ static void
 stream_shutdown(struct stream *s)
 {
 	s->shut_pending = 0;
-	(void)shutdown(s->fd, SHUT_WR);
+	/*
+	 * If this socket already gave its EOF and the other end is done,
+	 * the tunnel ends now and close() sends the FIN (the receive queue
+	 * is empty, so it is no RST): save the system call.
+	 */
+	if (!s->end.eof || !relay_peer(&s->end)->closed)
+		(void)shutdown(s->fd, SHUT_WR);
 	relay_closed(&s->end);
 }
 
