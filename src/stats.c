@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -155,63 +156,67 @@ stats_metric_head(struct buf *b, const char *name, const char *type,
 void
 stats_render_metrics(struct buf *b)
 {
+	const struct {
+		const char	*name, *type, *help;
+		uint64_t	 value;
+	} globals[] = {
+		{ "esocksd_workers_registered", "gauge",
+		    "Workers registered in the pool.", pool_worker_count() },
+		{ "esocksd_clients_active", "gauge",
+		    "SOCKS client connections open now.",
+		    counters.clients_active },
+		{ "esocksd_clients_accepted_total", "counter",
+		    "SOCKS client connections accepted.",
+		    counters.clients_accepted },
+		{ "esocksd_clients_refused_total", "counter",
+		    "Client connections refused by rule or cap.",
+		    counters.clients_refused },
+		{ "esocksd_handshake_errors_total", "counter",
+		    "SOCKS handshakes that failed or timed out.",
+		    counters.handshake_errors },
+		{ "esocksd_link_errors_total", "counter",
+		    "Worker links dropped for protocol errors or silence.",
+		    counters.link_errors },
+		{ "esocksd_link_reconnects_total", "counter",
+		    "Worker link redials.", counters.link_reconnects },
+	};
+	const struct {
+		const char	*name, *type, *help;
+		size_t		 offset;
+	} routes[] = {
+		{ "esocksd_sessions_active", "gauge",
+		    "Tunnels open now, by route.",
+		    offsetof(struct stats_route, active) },
+		{ "esocksd_sessions_total", "counter",
+		    "Tunnels opened, by route.",
+		    offsetof(struct stats_route, total) },
+		{ "esocksd_bytes_up_total", "counter",
+		    "Bytes from clients to destinations, by route.",
+		    offsetof(struct stats_route, bytes_up) },
+		{ "esocksd_bytes_down_total", "counter",
+		    "Bytes from destinations to clients, by route.",
+		    offsetof(struct stats_route, bytes_down) },
+	};
 	struct stats_route	*r;
 	char			 l[300];
+	size_t			 i;
 	int			 f;
 
-	stats_metric_head(b, "esocksd_workers_registered", "gauge",
-	    "Workers registered in the pool.");
-	stats_printf(b, "esocksd_workers_registered %zu\n",
-	    pool_worker_count());
-	stats_metric_head(b, "esocksd_clients_active", "gauge",
-	    "SOCKS client connections open now.");
-	stats_printf(b, "esocksd_clients_active %llu\n",
-	    (unsigned long long)counters.clients_active);
-	stats_metric_head(b, "esocksd_clients_accepted_total", "counter",
-	    "SOCKS client connections accepted.");
-	stats_printf(b, "esocksd_clients_accepted_total %llu\n",
-	    (unsigned long long)counters.clients_accepted);
-	stats_metric_head(b, "esocksd_clients_refused_total", "counter",
-	    "Client connections refused by rule or cap.");
-	stats_printf(b, "esocksd_clients_refused_total %llu\n",
-	    (unsigned long long)counters.clients_refused);
-	stats_metric_head(b, "esocksd_handshake_errors_total", "counter",
-	    "SOCKS handshakes that failed or timed out.");
-	stats_printf(b, "esocksd_handshake_errors_total %llu\n",
-	    (unsigned long long)counters.handshake_errors);
-	stats_metric_head(b, "esocksd_link_errors_total", "counter",
-	    "Worker links dropped for protocol errors or silence.");
-	stats_printf(b, "esocksd_link_errors_total %llu\n",
-	    (unsigned long long)counters.link_errors);
-	stats_metric_head(b, "esocksd_link_reconnects_total", "counter",
-	    "Worker link redials.");
-	stats_printf(b, "esocksd_link_reconnects_total %llu\n",
-	    (unsigned long long)counters.link_reconnects);
-
-	stats_metric_head(b, "esocksd_sessions_active", "gauge",
-	    "Tunnels open now, by route.");
-	for (r = stats_routes; r != NULL; r = r->next)
-		stats_printf(b, "esocksd_sessions_active{worker=\"%s\"} %llu\n",
-		    stats_label(r->name, l, sizeof(l)),
-		    (unsigned long long)r->active);
-	stats_metric_head(b, "esocksd_sessions_total", "counter",
-	    "Tunnels opened, by route.");
-	for (r = stats_routes; r != NULL; r = r->next)
-		stats_printf(b, "esocksd_sessions_total{worker=\"%s\"} %llu\n",
-		    stats_label(r->name, l, sizeof(l)),
-		    (unsigned long long)r->total);
-	stats_metric_head(b, "esocksd_bytes_up_total", "counter",
-	    "Bytes from clients to destinations, by route.");
-	for (r = stats_routes; r != NULL; r = r->next)
-		stats_printf(b, "esocksd_bytes_up_total{worker=\"%s\"} %llu\n",
-		    stats_label(r->name, l, sizeof(l)),
-		    (unsigned long long)r->bytes_up);
-	stats_metric_head(b, "esocksd_bytes_down_total", "counter",
-	    "Bytes from destinations to clients, by route.");
-	for (r = stats_routes; r != NULL; r = r->next)
-		stats_printf(b, "esocksd_bytes_down_total{worker=\"%s\"} %llu\n",
-		    stats_label(r->name, l, sizeof(l)),
-		    (unsigned long long)r->bytes_down);
+	for (i = 0; i < nitems(globals); i++) {
+		stats_metric_head(b, globals[i].name, globals[i].type,
+		    globals[i].help);
+		stats_printf(b, "%s %llu\n", globals[i].name,
+		    (unsigned long long)globals[i].value);
+	}
+	for (i = 0; i < nitems(routes); i++) {
+		stats_metric_head(b, routes[i].name, routes[i].type,
+		    routes[i].help);
+		for (r = stats_routes; r != NULL; r = r->next)
+			stats_printf(b, "%s{worker=\"%s\"} %llu\n",
+			    routes[i].name, stats_label(r->name, l, sizeof(l)),
+			    (unsigned long long)*(uint64_t *)((char *)r +
+			    routes[i].offset));
+	}
 	stats_metric_head(b, "esocksd_connect_failures_total", "counter",
 	    "Destinations not reached, by route and reason.");
 	for (r = stats_routes; r != NULL; r = r->next)
