@@ -70,6 +70,7 @@ static uint64_t			 ev_round;
 static volatile int		 ev_stop;
 
 static void	ev_sigpipe_cb(int, int, void *);
+static void	ev_run_deferred(void);
 
 /* Set up the reactor and its signal pipe; call once before anything else. */
 void
@@ -92,6 +93,8 @@ ev_init(void)
 void
 ev_free(void)
 {
+	/* Whatever was queued for freeing must still be freed. */
+	ev_run_deferred();
 	free(ev_ios);
 	free(ev_rbits);
 	free(ev_wbits);

@@ -311,6 +311,9 @@ main(int argc, char **argv)
 	log_init(1, verbose, 0);
 	if ((cfg = main_load(&cause)) == NULL) {
 		fprintf(stderr, "esocksd: %s\n", cause);
+		free(cause);
+		free(main_conf_path);
+		free(main_overrides);
 		return (2);
 	}
 	if (cfg->secret_file_insecure)
@@ -320,6 +323,8 @@ main(int argc, char **argv)
 		printf("esocksd: %s: configuration OK for %s\n",
 		    main_conf_path, argv[0]);
 		conf_free(cfg);
+		free(main_conf_path);
+		free(main_overrides);
 		return (0);
 	}
 	main_apply_logging(cfg);
