@@ -1015,6 +1015,12 @@ mux_link_close(struct mux_link *l, const char *why)
 
 	if (l->dead)
 		return;
+	/*
+	 * Frames queued this round (a DRAIN, a session's last data and F)
+	 * still deserve one try: the socket usually has room for them.
+	 */
+	if (buf_len(&l->out) > 0 && !l->write_failed)
+		(void)buf_write_fd(&l->out, l->fd);
 	l->dead = 1;
 	if (l->dirty) {
 		TAILQ_REMOVE(&mux_dirty, l, dirty_entry);
