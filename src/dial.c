@@ -114,8 +114,9 @@ dial_done(struct dial *d, int fd, enum socks_failure why)
 	dial_cb	 cb = d->cb;
 	void	*arg = d->arg;
 
-	d->fd = -1;
-	d->query = NULL;
+	/* The caller owns a connected fd; anything else still open goes. */
+	if (fd != -1)
+		d->fd = -1;
 	dial_cancel(d);
 	cb(fd, why, arg);
 }

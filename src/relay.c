@@ -58,6 +58,8 @@ relay_idle_cb(void *arg)
 		ev_timer_start(&r->idle_timer, r->idle_ms - quiet);
 		return;
 	}
+	/* Nothing is in flight: close politely rather than reset. */
+	r->gentle = 1;
 	relay_abort(r, "idle");
 }
 

@@ -59,6 +59,7 @@ struct relay {
 	relay_done_cb		 done;
 	void			*arg;
 	int			 dead;
+	int			 gentle;	/* abort with FIN, not RST */
 };
 
 struct relay	*relay_new(struct end *, struct end *, relay_done_cb, void *);

@@ -105,14 +105,18 @@ server_bind_all(struct conf *conf, struct listener_list *out, char **cause)
 {
 	struct {
 		enum server_kind	 kind;
+		const char		*key;
 		struct conf_listen	*addrs;
 		size_t			 count;
 	} sets[] = {
-		{ SERVER_SOCKS, conf->socks_listen, conf->socks_listen_count },
-		{ SERVER_WORKER, conf->worker_listen,
+		{ SERVER_SOCKS, "SOCKS_LISTEN", conf->socks_listen,
+		    conf->socks_listen_count },
+		{ SERVER_WORKER, "WORKER_LISTEN", conf->worker_listen,
 		    conf->worker_listen_count },
-		{ SERVER_STATS, conf->stats_listen, conf->stats_listen_count },
+		{ SERVER_STATS, "STATS_LISTEN", conf->stats_listen,
+		    conf->stats_listen_count },
 	};
+	char		*why;
 	struct listener	*l, *old;
 	size_t		 i, j;
 	int		 fd;
@@ -127,8 +131,11 @@ server_bind_all(struct conf *conf, struct listener_list *out, char **cause)
 			if (old != NULL)
 				fd = -2;	/* adopted below */
 			else if ((fd = sock_listen((struct sockaddr *)&a->ss,
-			    a->sslen, conf->listen_backlog, cause)) == -1)
+			    a->sslen, conf->listen_backlog, &why)) == -1) {
+				xasprintf(cause, "%s: %s", sets[i].key, why);
+				free(why);
 				goto fail;
+			}
 			l = xcalloc(1, sizeof(*l));
 			l->fd = fd;
 			l->kind = sets[i].kind;

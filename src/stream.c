@@ -232,7 +232,7 @@ stream_reset(struct end *e)
 	struct stream	*s = (struct stream *)e;
 	struct linger	 l = { 1, 0 };
 
-	if (s->fd != -1)
+	if (s->fd != -1 && !e->relay->gentle)
 		(void)setsockopt(s->fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
 	stream_close(s);
 }
