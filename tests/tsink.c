@@ -15,7 +15,8 @@
  *   command    first line picks per connection: "E", "D", "S N", "H"
  *   blackhole  never accept, with the accept queue full, so that a
  *              connect() to the port hangs until the client gives up
- * -F prints a free port of ADDR (default 127.0.0.1) and exits.
+ * -F prints a free port of ADDR (default 127.0.0.1), below the ephemeral
+ * range, and exits.
  */
 #include "config.h"
 
@@ -29,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "xmalloc.h"
@@ -99,6 +101,46 @@ tsink_blackhole(int lfd, char **cause)
 }
 
 /* Parse the options, bind, publish the port, serve until killed. */
+/*
+ * Print a port of spec's address that is free now.  It is drawn at random
+ * below 32768, where kernels do not hand out ephemeral ports: a port from
+ * bind(0) would be one the next outgoing connect of a parallel test may
+ * take before our daemon binds it.
+ */
+static int
+tsink_free_port(const char *spec)
+{
+	char	 host[128], try[160], *cause, *colon;
+	int	 i, lfd, port;
+
+	strncpy(host, spec, sizeof(host) - 1);
+	host[sizeof(host) - 1] = '\0';
+	if ((colon = strrchr(host, ':')) != NULL)
+		*colon = '\0';
+	srand((unsigned int)getpid() ^ (unsigned int)time(NULL));
+	for (i = 0; i < 200; i++) {
+		port = 20000 + rand() % 12000;
+		snprintf(try, sizeof(try), "%s:%d", host, port);
+		if ((lfd = testlib_listen(try, 1, &cause)) == -1) {
+			free(cause);
+			continue;
+		}
+		close(lfd);
+		printf("%d\n", port);
+		return (fflush(stdout) == 0 ? 0 : 1);
+	}
+	/* Crowded: let the kernel pick, racy as that is. */
+	snprintf(try, sizeof(try), "%s:0", host);
+	if ((lfd = testlib_listen(try, 1, &cause)) == -1) {
+		fprintf(stderr, "tsink: %s\n", cause);
+		return (1);
+	}
+	port = testlib_local_port(lfd);
+	close(lfd);
+	printf("%d\n", port);
+	return (fflush(stdout) == 0 ? 0 : 1);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -140,6 +182,8 @@ main(int argc, char **argv)
 
 	signal(SIGPIPE, SIG_IGN);
 	testlib_raise_nofile();
+	if (freeport)
+		return (tsink_free_port(spec));
 	if ((lfd = testlib_listen(spec, blackhole ? 0 : 4096, &cause)) == -1) {
 		fprintf(stderr, "tsink: %s\n", cause);
 		return (1);
