@@ -1,7 +1,7 @@
 /*
  * The relay moves bytes between two ends.  An end is anything that can
  * take bytes, say how many it can take, finish (half-close) and reset: a
- * socket (stream.c) or a session on a worker link (mux.c).  Direct mode
+ * socket (stream.c) or a session on a worker link (mux-link.c, mux-session.c).  Direct mode
  * relays socket to socket, the server in pool mode socket to session,
  * the worker session to socket: one relay serves all three.
  *

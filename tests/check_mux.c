@@ -1,5 +1,5 @@
 /*
- * Unit tests of the worker link (src/mux.c) with the relay and socket
+ * Unit tests of the worker link (src/mux-link.c, src/mux-session.c) with the relay and socket
  * streams behind it (src/relay.c, src/stream.c).  Two links talk over a
  * socketpair in one process, one MUX_ACCEPTOR (the server) and one
  * MUX_DIALER (the worker), each with an owner that records what it hears;

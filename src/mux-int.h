@@ -1,0 +1,91 @@
+/*
+ * Private to mux-link.c and mux-session.c; nothing else includes it.  The
+ * link and session structures behind the opaque types of mux.h, and the
+ * few functions each half calls in the other: the link frames SESS
+ * messages for the sessions and hands SESS messages to them, and a
+ * session tells the link when it may read again or that it is gone.
+ */
+#ifndef MUX_INT_H
+#define MUX_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "compat.h"
+#include "ev.h"
+#include "mux.h"
+#include "relay.h"
+#include "textnet.h"
+
+#define MUX_S_SENT_F		0x01
+#define MUX_S_RECV_F		0x02
+#define MUX_S_EOF_GIVEN		0x04	/* relay_eof delivered */
+#define MUX_S_RESET		0x08
+#define MUX_S_ACCEPTED		0x10
+#define MUX_S_IN_TABLE		0x20
+#define MUX_S_BLOCKED		0x40	/* waiting for link room */
+#define MUX_S_LEGACY_FULL	0x80	/* counted in link->legacy_full */
+
+struct mux_session {
+	struct end			 end;	/* first: the relay sees this */
+	struct mux_link			*link;
+	uint64_t			 id;
+	int				 flags;
+	mux_session_cb			 cb;
+	void				*arg;
+	int64_t				 send_window;
+	uint64_t			 recv_left;
+	uint64_t			 recv_unacked;
+	struct buf			 held;
+	struct mux_session		*hnext;
+	TAILQ_ENTRY(mux_session)	 blocked_entry;
+};
+TAILQ_HEAD(mux_session_list, mux_session);
+
+struct mux_link {
+	int			 fd;
+	enum mux_side		 side;
+	const struct mux_link_ops *ops;
+	void			*owner;
+	char			 name[128];
+	struct buf		 in;
+	struct buf		 out;
+	int			 esp;
+	uint32_t		 peer_window;
+	uint64_t		 tid;
+	uint64_t		 next_id;	/* next id we open */
+	uint64_t		 max_peer_id;	/* highest id the peer opened */
+	struct mux_session	**table;
+	size_t			 table_size;	/* power of two */
+	size_t			 count;
+	struct mux_session_list	 blocked;
+	int			 have_msg;
+	size_t			 msg_hlen;
+	struct textnet_msg	 msg;
+	int			 legacy_full;
+	int			 closing;
+	int			 dead;
+	int			 write_failed;
+	int			 dirty;		/* on mux_dirty: flush soon */
+	TAILQ_ENTRY(mux_link)	 dirty_entry;
+	struct ev_timer		 close_timer;
+	struct ev_timer		 resume_timer;	/* parse what is buffered */
+	char			*close_why;
+	uint64_t		 last_rx, last_tx;
+	uint64_t		 bytes_rx, bytes_tx;
+};
+
+/* mux-link.c */
+void	mux_send_sess(struct mux_link *, uint64_t id, const char *flags,
+	    const void *body, size_t blen, int nargs,
+	    const char *const *extra);
+void	mux_link_unpause(struct mux_link *);
+
+/* mux-session.c */
+int	mux_sess(struct mux_link *, const struct textnet_msg *,
+	    const unsigned char *body, const char **why);
+void	mux_session_unlink(struct mux_session *);
+void	mux_session_free_now(struct mux_session *);
+
+#endif
