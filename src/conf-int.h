@@ -1,0 +1,35 @@
+/*
+ * Private to the config parser: what src/conf.c, src/conf-keys.c and
+ * src/conf-value.c share with each other.  Nothing else includes this
+ * file; the public API and struct conf are in conf.h.
+ */
+#ifndef CONF_INT_H
+#define CONF_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "conf.h"
+
+#define CONF_NAME_MAX		255
+#define CONF_CLIP		64	/* value bytes quoted in a message */
+
+/* conf.c */
+int	conf_iscontrol(int);
+
+/* conf-keys.c */
+int	conf_set_defaults(struct conf *, char **cause);
+
+/* conf-value.c */
+int	conf_parse_number(const char *, uint64_t max, uint64_t *);
+int	conf_parse_seconds(const char *, uint64_t max, uint64_t *);
+int	conf_parse_bool(const char *, int *);
+int	conf_valid_name(const char *);
+void	conf_free_listen(struct conf_listen *, size_t);
+void	conf_free_hostports(struct conf_hostport *, size_t);
+int	conf_parse_listen(const char *key, const char *,
+	    struct conf_listen **, size_t *count, char **cause);
+int	conf_parse_servers(const char *key, const char *,
+	    struct conf_hostport **, size_t *count, char **cause);
+
+#endif

@@ -1,0 +1,314 @@
+/*
+ * The config keys: one table row per key giving its kind, its field in
+ * struct conf, its range and its documented default, and conf_set, which
+ * checks a value against its key and stores it.  conf_load calls conf_set
+ * for each file line, main for each -o, and conf_new fills a fresh
+ * struct from the defaults here.  Nothing here logs: every error comes
+ * back as a cause naming the key.  The parsers for each kind of value are
+ * in conf-value.c.
+ */
+#include "config.h"
+
+#include <sys/types.h>
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <syslog.h>
+
+#include "cidr.h"
+#include "conf.h"
+#include "conf-int.h"
+#include "xmalloc.h"
+
+#define CONF_COUNT_MAX		1000000	/* MAX_CLIENTS and friends */
+#define CONF_TIME_MAX		(30ULL * 24 * 3600 * 1000) /* 30 days in ms */
+
+enum conf_type {
+	CONF_TIME,		/* uint64_t ms, from seconds */
+	CONF_INT,		/* int */
+	CONF_UINT,		/* unsigned int */
+	CONF_BOOL,		/* int 0/1 */
+	CONF_STRING,		/* char *, empty = NULL */
+	CONF_NAME,		/* char *, a worker name, empty = NULL */
+	CONF_LISTEN,		/* struct conf_listen array + count */
+	CONF_SERVERS,		/* struct conf_hostport array + count */
+	CONF_CIDR,		/* struct cidr_list, no ports */
+	CONF_CIDR_PORT,		/* struct cidr_list with ports */
+	CONF_NO_WORKER,
+	CONF_AUTH,
+	CONF_FACILITY
+};
+
+struct conf_key {
+	const char	*name;
+	enum conf_type	 type;
+	size_t		 off;		/* field in struct conf */
+	size_t		 count_off;	/* count field for arrays */
+	uint64_t	 min;		/* numbers: inclusive range */
+	uint64_t	 max;
+	const char	*dflt;		/* as it would appear in a file */
+};
+
+#define F(f)	offsetof(struct conf, f)
+static const struct conf_key conf_keys[] = {
+	{ "SOCKS_LISTEN", CONF_LISTEN, F(socks_listen),
+	    F(socks_listen_count), 0, 0, "127.0.0.1:1080" },
+	{ "WORKER_LISTEN", CONF_LISTEN, F(worker_listen),
+	    F(worker_listen_count), 0, 0, "127.0.0.1:8081" },
+	{ "STATS_LISTEN", CONF_LISTEN, F(stats_listen),
+	    F(stats_listen_count), 0, 0, "" },
+	{ "LISTEN_BACKLOG", CONF_INT, F(listen_backlog), 0, 1, 65535,
+	    "1024" },
+	{ "NO_WORKER", CONF_NO_WORKER, F(no_worker), 0, 0, 0, "direct" },
+	{ "WORKER_IDLE_CLOSE", CONF_TIME, F(worker_idle_close), 0, 1,
+	    CONF_TIME_MAX, "60" },
+	{ "CLIENT_ALLOW", CONF_CIDR, F(client_allow), 0, 0, 0,
+	    "127.0.0.0/8 ::1/128" },
+	{ "AUTH", CONF_AUTH, F(auth), 0, 0, 0, "none" },
+	{ "PASSWORD_FILE", CONF_STRING, F(password_file), 0, 0, 0, "" },
+	{ "HANDSHAKE_TIMEOUT", CONF_TIME, F(handshake_timeout), 0, 1,
+	    CONF_TIME_MAX, "10" },
+	{ "MAX_CLIENTS", CONF_UINT, F(max_clients), 0, 0, CONF_COUNT_MAX,
+	    "0" },
+	{ "MAX_CLIENTS_PER_IP", CONF_UINT, F(max_clients_per_ip), 0, 0,
+	    CONF_COUNT_MAX, "0" },
+	{ "STATS_ALLOW", CONF_CIDR, F(stats_allow), 0, 0, 0,
+	    "127.0.0.0/8 ::1/128" },
+	{ "OPEN_PROXY", CONF_BOOL, F(open_proxy), 0, 0, 0, "no" },
+	{ "SERVERS", CONF_SERVERS, F(servers), F(servers_count), 0, 0,
+	    "127.0.0.1:8081" },
+	{ "WORKER_NAME", CONF_NAME, F(worker_name), 0, 0, 0, "" },
+	{ "PING_INTERVAL", CONF_TIME, F(ping_interval), 0, 1, CONF_TIME_MAX,
+	    "30" },
+	{ "RECONNECT_INTERVAL", CONF_TIME, F(reconnect_interval), 0, 1,
+	    CONF_TIME_MAX, "3" },
+	{ "WORKER_MAX_SESSIONS", CONF_UINT, F(worker_max_sessions), 0, 0,
+	    CONF_COUNT_MAX, "0" },
+	{ "WORKER_SECRET", CONF_STRING, F(worker_secret), 0, 0, 0, "" },
+	{ "WORKER_SECRET_FILE", CONF_STRING, F(worker_secret_file), 0, 0, 0,
+	    "" },
+	{ "CONNECT_TIMEOUT", CONF_TIME, F(connect_timeout), 0, 1,
+	    CONF_TIME_MAX, "10" },
+	{ "IDLE_TIMEOUT", CONF_TIME, F(idle_timeout), 0, 0, CONF_TIME_MAX,
+	    "0" },
+	{ "DEST_ALLOW", CONF_CIDR_PORT, F(dest_allow), 0, 0, 0, "" },
+	{ "DEST_DENY", CONF_CIDR_PORT, F(dest_deny), 0, 0, 0, "" },
+	{ "PIDFILE", CONF_STRING, F(pidfile), 0, 0, 0, "" },
+	{ "USER", CONF_STRING, F(user), 0, 0, 0, "" },
+	{ "GROUP", CONF_STRING, F(group), 0, 0, 0, "" },
+	{ "SYSLOG_FACILITY", CONF_FACILITY, F(syslog_facility), 0, 0, 0,
+	    "daemon" },
+	{ "LOG_CONNECTION", CONF_BOOL, F(log_connection), 0, 0, 0, "yes" },
+	{ "LOG_SESSION", CONF_BOOL, F(log_session), 0, 0, 0, "no" },
+	{ "LOG_EVENT", CONF_BOOL, F(log_event), 0, 0, 0, "no" },
+	{ "LOG_ERROR", CONF_BOOL, F(log_error), 0, 0, 0, "yes" },
+	{ "LOG_ACCESS", CONF_BOOL, F(log_access), 0, 0, 0, "yes" },
+};
+#undef F
+
+static const struct {
+	const char	*name;
+	int		 value;
+} conf_facilities[] = {
+	{ "daemon", LOG_DAEMON },
+	{ "user", LOG_USER },
+	{ "auth", LOG_AUTH },
+#ifdef LOG_AUTHPRIV
+	{ "authpriv", LOG_AUTHPRIV },
+#endif
+	{ "local0", LOG_LOCAL0 },
+	{ "local1", LOG_LOCAL1 },
+	{ "local2", LOG_LOCAL2 },
+	{ "local3", LOG_LOCAL3 },
+	{ "local4", LOG_LOCAL4 },
+	{ "local5", LOG_LOCAL5 },
+	{ "local6", LOG_LOCAL6 },
+	{ "local7", LOG_LOCAL7 },
+};
+
+/* Look a key up in the table. */
+static const struct conf_key *
+conf_find_key(const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < nitems(conf_keys); i++) {
+		if (strcmp(conf_keys[i].name, name) == 0)
+			return (&conf_keys[i]);
+	}
+	return (NULL);
+}
+
+/*
+ * Validate and store one key, replacing any earlier value.  Used for
+ * file lines and -o overrides alike.  Returns 0, or -1 with a cause
+ * naming the key.
+ */
+int
+conf_set(struct conf *conf, const char *key, const char *value,
+    char **cause)
+{
+	const struct conf_key	*k;
+	void			*field;
+	struct cidr_list	 list;
+	struct conf_listen	*listen;
+	struct conf_hostport	*servers;
+	size_t			 count, i;
+	uint64_t		 n;
+	int			 b;
+	const char		*p, *want;
+	char			*why;
+
+	if ((k = conf_find_key(key)) == NULL) {
+		xasprintf(cause, "unknown key %.*s", CONF_CLIP, key);
+		return (-1);
+	}
+	for (p = value; *p != '\0'; p++) {
+		if (conf_iscontrol((unsigned char)*p)) {
+			xasprintf(cause, "bad value for %s: control character",
+			    k->name);
+			return (-1);
+		}
+	}
+	field = (char *)conf + k->off;
+
+	switch (k->type) {
+	case CONF_TIME:
+		switch (conf_parse_seconds(value, k->max, &n)) {
+		case -1:
+			want = "want seconds";
+			goto bad;
+		case -2:
+			want = "want seconds, at most 3 decimals";
+			goto bad;
+		case -3:
+			want = "want seconds, at most 2592000 (30 days)";
+			goto bad;
+		}
+		if (n < k->min) {
+			want = "want seconds, more than 0";
+			goto bad;
+		}
+		*(uint64_t *)field = n;
+		break;
+	case CONF_INT:
+	case CONF_UINT:
+		if (conf_parse_number(value, k->max, &n) != 0 || n < k->min) {
+			xasprintf(cause, "bad value for %s: '%.*s' (want an "
+			    "integer %llu..%llu)", k->name, CONF_CLIP, value,
+			    (unsigned long long)k->min,
+			    (unsigned long long)k->max);
+			return (-1);
+		}
+		if (k->type == CONF_INT)
+			*(int *)field = (int)n;
+		else
+			*(unsigned int *)field = (unsigned int)n;
+		break;
+	case CONF_BOOL:
+		if (conf_parse_bool(value, &b) != 0) {
+			want = "want yes or no";
+			goto bad;
+		}
+		*(int *)field = b;
+		break;
+	case CONF_NAME:
+		if (*value != '\0' && !conf_valid_name(value)) {
+			want = "want 1..255 of A-Z a-z 0-9 . _ : @ -";
+			goto bad;
+		}
+		/* FALLTHROUGH */
+	case CONF_STRING:
+		free(*(char **)field);
+		*(char **)field = *value == '\0' ? NULL : xstrdup(value);
+		if (field == &conf->worker_secret)
+			conf->worker_secret_from_file = 0;
+		break;
+	case CONF_LISTEN:
+		if (conf_parse_listen(k->name, value, &listen, &count,
+		    cause) != 0)
+			return (-1);
+		conf_free_listen(*(struct conf_listen **)field,
+		    *(size_t *)((char *)conf + k->count_off));
+		*(struct conf_listen **)field = listen;
+		*(size_t *)((char *)conf + k->count_off) = count;
+		break;
+	case CONF_SERVERS:
+		if (conf_parse_servers(k->name, value, &servers, &count,
+		    cause) != 0)
+			return (-1);
+		conf_free_hostports(conf->servers, conf->servers_count);
+		conf->servers = servers;
+		conf->servers_count = count;
+		break;
+	case CONF_CIDR:
+	case CONF_CIDR_PORT:
+		if (cidr_list_parse(value, k->type == CONF_CIDR_PORT, &list,
+		    &why) != 0) {
+			xasprintf(cause, "%s: %s", k->name, why);
+			free(why);
+			return (-1);
+		}
+		cidr_list_free(field);
+		*(struct cidr_list *)field = list;
+		break;
+	case CONF_NO_WORKER:
+		if (strcasecmp(value, "direct") == 0)
+			conf->no_worker = CONF_NO_WORKER_DIRECT;
+		else if (strcasecmp(value, "refuse") == 0)
+			conf->no_worker = CONF_NO_WORKER_REFUSE;
+		else {
+			want = "want direct or refuse";
+			goto bad;
+		}
+		break;
+	case CONF_AUTH:
+		if (strcasecmp(value, "none") == 0)
+			conf->auth = CONF_AUTH_NONE;
+		else if (strcasecmp(value, "password") == 0)
+			conf->auth = CONF_AUTH_PASSWORD;
+		else {
+			want = "want none or password";
+			goto bad;
+		}
+		break;
+	case CONF_FACILITY:
+		for (i = 0; i < nitems(conf_facilities); i++) {
+			if (strcasecmp(value, conf_facilities[i].name) == 0)
+				break;
+		}
+		if (i == nitems(conf_facilities)) {
+			want = "want daemon, user, auth, authpriv or "
+			    "local0..local7";
+			goto bad;
+		}
+		conf->syslog_facility = conf_facilities[i].value;
+		break;
+	}
+	return (0);
+
+bad:
+	xasprintf(cause, "bad value for %s: '%.*s%s' (%s)", k->name, CONF_CLIP,
+	    value, strlen(value) > CONF_CLIP ? "..." : "", want);
+	return (-1);
+}
+
+/*
+ * Set every key to its documented default, as conf_new does for a fresh
+ * struct.  Returns 0, or -1 with a cause naming the key.
+ */
+int
+conf_set_defaults(struct conf *conf, char **cause)
+{
+	size_t	i;
+
+	for (i = 0; i < nitems(conf_keys); i++) {
+		if (conf_set(conf, conf_keys[i].name, conf_keys[i].dflt,
+		    cause) != 0)
+			return (-1);
+	}
+	return (0);
+}
