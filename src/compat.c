@@ -12,7 +12,7 @@
 #include "compat.h"
 
 #ifndef HAVE_STRLCPY
-/* Copy src into dst of size dsize, always NUL-terminated; returns strlen(src). */
+/* Copy src into dst of size dsize, always terminated; returns strlen(src). */
 size_t
 strlcpy(char *dst, const char *src, size_t dsize)
 {

@@ -1,9 +1,9 @@
 /*
  * The relay moves bytes between two ends.  An end is anything that can
  * take bytes, say how many it can take, finish (half-close) and reset: a
- * socket (stream.c) or a session on a worker link (mux-link.c, mux-session.c).  Direct mode
- * relays socket to socket, the server in pool mode socket to session,
- * the worker session to socket: one relay serves all three.
+ * socket (stream.c) or a session on a worker link (mux-session.c).
+ * Direct mode relays socket to socket, the server in pool mode socket to
+ * session, the worker session to socket: one relay serves all three.
  *
  * A producing end asks relay_room() before it reads, hands what it read
  * to relay_input(), and stops reading when the room is zero; the
