@@ -105,6 +105,14 @@ relay_input(struct end *e, const void *data, size_t len)
 	peer->ops->write(peer, data, len);
 }
 
+/* End e moved len bytes to its peer by itself (splice): count them. */
+void
+relay_moved(struct end *e, size_t len)
+{
+	e->relay->bytes[e->side] += len;
+	e->relay->last_active = ev_now();
+}
+
 /* The consuming end e has room again: resume its producer. */
 void
 relay_drained(struct end *e)

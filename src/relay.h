@@ -66,6 +66,7 @@ struct relay	*relay_new(struct end *, struct end *, relay_done_cb, void *);
 void		 relay_set_idle(struct relay *, uint64_t msec);
 size_t		 relay_room(struct end *);
 void		 relay_input(struct end *, const void *, size_t);
+void		 relay_moved(struct end *, size_t);
 void		 relay_drained(struct end *);
 void		 relay_eof(struct end *);
 void		 relay_closed(struct end *);

@@ -1,7 +1,12 @@
 /*
  * The socket end behind stream.h.  One read per readiness event keeps
- * the loop fair between tunnels; the 64 KiB read buffer is shared by all
+ * the loop fair between tunnels; the read buffer is shared by all
  * streams because bytes never stay in it past the call that filled it.
+ *
+ * Order of a stream's pending output: bytes in its splice pipe come
+ * before bytes in its buffer.  A producer splices only while the buffer
+ * is empty, and copies go to the buffer while the pipe holds anything,
+ * so bytes leave in the order they came.
  */
 #include "config.h"
 
@@ -9,6 +14,7 @@
 #include <sys/socket.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -20,7 +26,19 @@
 
 #define STREAM_READ_SIZE	(128 * 1024)
 
+/* Empty pipes kept for the next splice, so idle tunnels hold none. */
+#define STREAM_PIPE_POOL	32
+
 static unsigned char	stream_scratch[STREAM_READ_SIZE];
+#ifdef HAVE_SPLICE
+static struct {
+	int	fd[2];
+	size_t	cap;
+}			stream_pipes[STREAM_PIPE_POOL];
+static int		stream_npipes;
+static size_t		stream_count;		/* streams alive */
+static int		stream_splice_off;	/* the kernel refused it once */
+#endif
 
 static size_t	stream_room(struct end *);
 static void	stream_write(struct end *, const void *, size_t);
@@ -30,6 +48,11 @@ static void	stream_resume(struct end *);
 static void	stream_reset(struct end *);
 static void	stream_free(struct end *);
 static void	stream_io_cb(int, int, void *);
+static void	stream_flush(struct stream *);
+#ifdef HAVE_SPLICE
+static int	stream_splice_in(struct stream *, struct stream *, size_t);
+static void	stream_pipe_release(struct stream *);
+#endif
 
 static const struct end_ops stream_ops = {
 	stream_room,
@@ -50,6 +73,10 @@ stream_new(int fd)
 	s = xcalloc(1, sizeof(*s));
 	s->end.ops = &stream_ops;
 	s->fd = fd;
+	s->pipe[0] = s->pipe[1] = -1;
+#ifdef HAVE_SPLICE
+	stream_count++;
+#endif
 	buf_init(&s->out);
 	ev_io_set(fd, 0, stream_io_cb, s);
 	return (s);
@@ -70,6 +97,122 @@ stream_read_size(void)
 	return (STREAM_READ_SIZE);
 }
 
+#ifdef HAVE_SPLICE
+/* Give a stream a pipe, from the pool or new; -1 if none can be had. */
+static int
+stream_pipe_take(struct stream *s)
+{
+	int	size;
+
+	if (stream_npipes > 0) {
+		stream_npipes--;
+		s->pipe[0] = stream_pipes[stream_npipes].fd[0];
+		s->pipe[1] = stream_pipes[stream_npipes].fd[1];
+		s->pipe_cap = stream_pipes[stream_npipes].cap;
+		return (0);
+	}
+#ifdef HAVE_PIPE2
+	if (pipe2(s->pipe, O_NONBLOCK | O_CLOEXEC) == -1) {
+		s->pipe[0] = s->pipe[1] = -1;
+		return (-1);
+	}
+#else
+	if (pipe(s->pipe) == -1) {
+		s->pipe[0] = s->pipe[1] = -1;
+		return (-1);
+	}
+	(void)fcntl(s->pipe[0], F_SETFL, O_NONBLOCK);
+	(void)fcntl(s->pipe[1], F_SETFL, O_NONBLOCK);
+	(void)fcntl(s->pipe[0], F_SETFD, FD_CLOEXEC);
+	(void)fcntl(s->pipe[1], F_SETFD, FD_CLOEXEC);
+#endif
+	size = 65536;
+#if defined(F_SETPIPE_SZ) && defined(F_GETPIPE_SZ)
+	(void)fcntl(s->pipe[1], F_SETPIPE_SZ, STREAM_CAP);
+	if ((size = fcntl(s->pipe[1], F_GETPIPE_SZ)) <= 0)
+		size = 65536;
+#endif
+	s->pipe_cap = size;
+	return (0);
+}
+
+/* Give the pipe back: to the pool when empty, else close it. */
+static void
+stream_pipe_release(struct stream *s)
+{
+	if (s->pipe[0] == -1)
+		return;
+	if (s->piped == 0 && stream_npipes < STREAM_PIPE_POOL) {
+		stream_pipes[stream_npipes].fd[0] = s->pipe[0];
+		stream_pipes[stream_npipes].fd[1] = s->pipe[1];
+		stream_pipes[stream_npipes].cap = s->pipe_cap;
+		stream_npipes++;
+	} else {
+		close(s->pipe[0]);
+		close(s->pipe[1]);
+	}
+	s->pipe[0] = s->pipe[1] = -1;
+	s->piped = 0;
+}
+
+/*
+ * Move up to room bytes from s to its peer stream d through d's pipe,
+ * without copying them to user space.  Returns 1 when done (data moved,
+ * EOF, or nothing to read), 0 when the caller should read and copy.
+ */
+static int
+stream_splice_in(struct stream *s, struct stream *d, size_t room)
+{
+	ssize_t	n;
+	size_t	len;
+
+	/* Keep the order: while d's buffer holds bytes, copy behind them. */
+	if (buf_len(&d->out) > 0 || d->fd == -1)
+		return (0);
+	if (d->pipe[0] == -1 && stream_pipe_take(d) == -1)
+		return (0);
+	len = d->pipe_cap > d->piped ? d->pipe_cap - d->piped : 0;
+	if (len > room)
+		len = room;
+	if (len == 0) {
+		/* The pipe is full: wait for d to drain it. */
+		s->paused = 1;
+		ev_io_remove(s->fd, EV_READ);
+		return (1);
+	}
+	n = splice(s->fd, NULL, d->pipe[1], NULL, len,
+	    SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+	if (n > 0) {
+		d->piped += n;
+		relay_moved(&s->end, n);
+		stream_flush(d);
+		return (1);
+	}
+	if (n == 0) {
+		if (d->piped == 0)
+			stream_pipe_release(d);
+		ev_io_remove(s->fd, EV_READ);
+		relay_eof(&s->end);
+		return (1);
+	}
+	if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
+		if (d->piped == 0)
+			stream_pipe_release(d);
+		return (1);
+	}
+	if (errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP) {
+		/* Not for these descriptors: copy from now on. */
+		log_debug("splice: %s; copying instead", strerror(errno));
+		stream_splice_off = 1;
+		if (d->piped == 0)
+			stream_pipe_release(d);
+		return (0);
+	}
+	relay_reset(&s->end, errno == ECONNRESET ? "reset" : "read-error");
+	return (1);
+}
+#endif
+
 static void
 stream_read(struct stream *s)
 {
@@ -82,6 +225,11 @@ stream_read(struct stream *s)
 		ev_io_remove(s->fd, EV_READ);
 		return;
 	}
+#ifdef HAVE_SPLICE
+	if (relay_peer(&s->end)->ops == &stream_ops && !stream_splice_off &&
+	    stream_splice_in(s, (struct stream *)relay_peer(&s->end), room))
+		return;
+#endif
 	if (room > sizeof(stream_scratch))
 		room = sizeof(stream_scratch);
 	n = read(s->fd, stream_scratch, room);
@@ -109,27 +257,52 @@ stream_shutdown(struct stream *s)
 	relay_closed(&s->end);
 }
 
+/* Send pending output: the pipe's bytes first, then the buffer's. */
 static void
 stream_flush(struct stream *s)
 {
 	ssize_t	n;
+	int	progress = 0;
 
-	n = buf_write_fd(&s->out, s->fd);
-	if (n == -1 && errno != EAGAIN && errno != EWOULDBLOCK &&
-	    errno != EINTR) {
-		relay_reset(&s->end, errno == EPIPE || errno == ECONNRESET ?
-		    "reset" : "write-error");
-		return;
+#ifdef HAVE_SPLICE
+	if (s->piped > 0) {
+		n = splice(s->pipe[0], NULL, s->fd, NULL, s->piped,
+		    SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+		if (n == -1 && errno != EAGAIN && errno != EWOULDBLOCK &&
+		    errno != EINTR) {
+			relay_reset(&s->end, errno == EPIPE ||
+			    errno == ECONNRESET ? "reset" : "write-error");
+			return;
+		}
+		if (n > 0) {
+			s->piped -= n;
+			progress = 1;
+		}
+		if (s->piped == 0)
+			stream_pipe_release(s);
 	}
-	if (buf_len(&s->out) == 0) {
+#endif
+	if (s->piped == 0 && buf_len(&s->out) > 0) {
+		n = buf_write_fd(&s->out, s->fd);
+		if (n == -1 && errno != EAGAIN && errno != EWOULDBLOCK &&
+		    errno != EINTR) {
+			relay_reset(&s->end, errno == EPIPE ||
+			    errno == ECONNRESET ? "reset" : "write-error");
+			return;
+		}
+		if (n > 0)
+			progress = 1;
+	}
+	if (s->piped == 0 && buf_len(&s->out) == 0) {
 		ev_io_remove(s->fd, EV_WRITE);
 		if (s->shut_pending) {
 			stream_shutdown(s);
 			if (relay_dead(s->end.relay))
 				return;
 		}
-	}
-	if (n > 0)
+	} else
+		ev_io_add(s->fd, EV_WRITE);
+	if (progress)
 		relay_drained(&s->end);
 }
 
@@ -151,7 +324,7 @@ static size_t
 stream_room(struct end *e)
 {
 	struct stream	*s = (struct stream *)e;
-	size_t		 len = buf_len(&s->out);
+	size_t		 len = buf_len(&s->out) + s->piped;
 
 	return (len >= STREAM_CAP ? 0 : STREAM_CAP - len);
 }
@@ -165,7 +338,7 @@ stream_write(struct end *e, const void *data, size_t len)
 
 	if (s->fd == -1 || len == 0)
 		return;
-	if (buf_len(&s->out) == 0) {
+	if (buf_len(&s->out) == 0 && s->piped == 0) {
 		n = write(s->fd, data, len);
 		if (n == -1) {
 			if (errno != EAGAIN && errno != EWOULDBLOCK &&
@@ -187,7 +360,9 @@ stream_write(struct end *e, const void *data, size_t len)
 static size_t
 stream_pending(struct end *e)
 {
-	return (buf_len(&((struct stream *)e)->out));
+	struct stream	*s = (struct stream *)e;
+
+	return (buf_len(&s->out) + s->piped);
 }
 
 static void
@@ -197,7 +372,7 @@ stream_finish(struct end *e)
 
 	if (s->fd == -1)
 		return;
-	if (buf_len(&s->out) == 0)
+	if (buf_len(&s->out) == 0 && s->piped == 0)
 		stream_shutdown(s);
 	else
 		s->shut_pending = 1;
@@ -223,6 +398,9 @@ stream_close(struct stream *s)
 		s->fd = -1;
 	}
 	buf_free(&s->out);
+#ifdef HAVE_SPLICE
+	stream_pipe_release(s);
+#endif
 }
 
 /* Abort: a reset reaches the peer as RST, not as an orderly EOF. */
@@ -244,4 +422,14 @@ stream_free(struct end *e)
 
 	stream_close(s);
 	free(s);
+#ifdef HAVE_SPLICE
+	/* The last tunnel is gone: give the pooled pipes back too. */
+	if (--stream_count == 0) {
+		while (stream_npipes > 0) {
+			stream_npipes--;
+			close(stream_pipes[stream_npipes].fd[0]);
+			close(stream_pipes[stream_npipes].fd[1]);
+		}
+	}
+#endif
 }

@@ -4,6 +4,11 @@
  * end; writes go straight to the kernel and only the part it refuses is
  * buffered.  When the buffer holds STREAM_CAP bytes the stream reports no
  * room, and its producer stops reading until it drains.
+ *
+ * Between two sockets (direct mode) on a system with splice(2), bytes go
+ * from one socket to the other through a pipe without being copied to
+ * user space; the pipe's content counts as the consuming stream's
+ * pending output, and pipes are pooled so idle tunnels hold none.
  */
 #ifndef STREAM_H
 #define STREAM_H
@@ -20,6 +25,9 @@ struct stream {
 	struct buf	 out;
 	int		 paused;	/* reading stopped for lack of room */
 	int		 shut_pending;	/* shutdown(SHUT_WR) once out drains */
+	int		 pipe[2];	/* splice pipe, -1 when none */
+	size_t		 piped;		/* bytes in the pipe, before out */
+	size_t		 pipe_cap;
 };
 
 struct stream	*stream_new(int fd);

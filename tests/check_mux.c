@@ -640,7 +640,8 @@ transfer_measure(void)
 
 	if (tr.watch == NULL || tr.watch->relay == NULL)
 		return;
-	pending = buf_len(&tr.watch->stream->out);
+	/* What the stream took and has not sent: its buffer and any pipe. */
+	pending = tr.watch->stream->end.ops->pending(&tr.watch->stream->end);
 	if (pending > tr.max_pending)
 		tr.max_pending = pending;
 }
