@@ -38,7 +38,7 @@
 #include "textnet.h"
 #include "xmalloc.h"
 
-#define MUX_READ_SIZE		(64 * 1024)
+#define MUX_READ_SIZE		(256 * 1024)
 /*
  * A body this large goes out at once with its header in one writev when
  * nothing is queued; smaller frames are queued and the link is flushed
