@@ -102,6 +102,11 @@ client_accept(int fd, const struct sockaddr *sa, socklen_t salen)
 	ev_timer_start(&c->timer, cfg->handshake_timeout);
 	ev_io_set(fd, EV_READ, client_read_cb, c);
 	log_line(LOGC_CONNECTION, "connection from %s", c->addrtext);
+	/*
+	 * Clients send their greeting right after connecting, so it is
+	 * usually here already: read it now rather than one round later.
+	 */
+	client_read_cb(fd, EV_READ, c);
 }
 
 /* Clients on the server now, in any state. */
