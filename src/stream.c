@@ -26,6 +26,14 @@
 
 #define STREAM_READ_SIZE	(128 * 1024)
 
+/*
+ * A stream splices once its reads come in large (bulk transfer) and goes
+ * back to plain reads when they turn small: for a few bytes, read and
+ * write are cheaper than the two trips through a pipe.
+ */
+#define STREAM_SPLICE_ABOVE	(16 * 1024)
+#define STREAM_SPLICE_BELOW	(4 * 1024)
+
 /* Empty pipes kept for the next splice, so idle tunnels hold none. */
 #define STREAM_PIPE_POOL	32
 
@@ -183,6 +191,8 @@ stream_splice_in(struct stream *s, struct stream *d, size_t room)
 	n = splice(s->fd, NULL, d->pipe[1], NULL, len,
 	    SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
 	if (n > 0) {
+		if (n < STREAM_SPLICE_BELOW)
+			s->bulk = 0;
 		d->piped += n;
 		relay_moved(&s->end, n);
 		stream_flush(d);
@@ -226,13 +236,16 @@ stream_read(struct stream *s)
 		return;
 	}
 #ifdef HAVE_SPLICE
-	if (relay_peer(&s->end)->ops == &stream_ops && !stream_splice_off &&
+	if (s->bulk && relay_peer(&s->end)->ops == &stream_ops &&
+	    !stream_splice_off &&
 	    stream_splice_in(s, (struct stream *)relay_peer(&s->end), room))
 		return;
 #endif
 	if (room > sizeof(stream_scratch))
 		room = sizeof(stream_scratch);
 	n = read(s->fd, stream_scratch, room);
+	if (n >= STREAM_SPLICE_ABOVE)
+		s->bulk = 1;
 	if (n > 0)
 		relay_input(&s->end, stream_scratch, n);
 	else if (n == 0) {

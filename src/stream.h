@@ -28,6 +28,7 @@ struct stream {
 	int		 pipe[2];	/* splice pipe, -1 when none */
 	size_t		 piped;		/* bytes in the pipe, before out */
 	size_t		 pipe_cap;
+	int		 bulk;		/* reads are large: splice them */
 };
 
 struct stream	*stream_new(int fd);
