@@ -23,6 +23,9 @@
 #   wait_for CMD [SECS]             until eval CMD succeeds; SECS integer
 #   stop_pid PID [SECS]             SIGTERM, wait; returns the exit status
 #                                   (KILL and 124 when it does not stop)
+#   stop_daemon                     stop_pid $ESOCKSD_PID; fail unless it
+#                                   exits 0 with no sanitizer report in
+#                                   $ESOCKSD_LOG
 #   track_pid PID                   kill PID at exit too
 #   fail MSG / skip MSG             exit 1 printing the daemon logs / exit 77
 #   have_ipv6                       true if binding [::1] works
@@ -269,4 +272,14 @@ stop_pid() {
 		return 124
 	}
 	wait "$1" 2>/dev/null
+}
+
+# Stop the last daemon started: it must exit 0 with no sanitizer report.
+stop_daemon() {
+	stop_pid "$ESOCKSD_PID"
+	_rc=$?
+	[ "$_rc" -eq 0 ] || fail "esocksd exited with status $_rc on SIGTERM"
+	if grep -E -q 'Sanitizer|runtime error:' "$ESOCKSD_LOG"; then
+		fail "sanitizer report in $ESOCKSD_LOG"
+	fi
 }

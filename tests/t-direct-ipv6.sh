@@ -5,16 +5,6 @@
 # the access line bracketing IPv6 addresses.  Skipped without ::1.
 . "${TOP_SRCDIR:-$(dirname "$0")/..}/tests/lib.sh"
 
-# Stop the daemon: it must exit 0 with no sanitizer report in its log.
-stop_daemon() {
-	stop_pid "$ESOCKSD_PID"
-	_rc=$?
-	[ "$_rc" -eq 0 ] || fail "esocksd exited with status $_rc on SIGTERM"
-	if grep -E -q 'Sanitizer|runtime error:' "$ESOCKSD_LOG"; then
-		fail "sanitizer report in $ESOCKSD_LOG"
-	fi
-}
-
 have_ipv6 || skip "no IPv6 loopback (::1) on this machine"
 
 SP=$(free_port)

@@ -6,16 +6,6 @@
 # apart for the per-address cap and together for the global one.
 . "${TOP_SRCDIR:-$(dirname "$0")/..}/tests/lib.sh"
 
-# Stop the daemon: it must exit 0 with no sanitizer report in its log.
-stop_daemon() {
-	stop_pid "$ESOCKSD_PID"
-	_rc=$?
-	[ "$_rc" -eq 0 ] || fail "esocksd exited with status $_rc on SIGTERM"
-	if grep -E -q 'Sanitizer|runtime error:' "$ESOCKSD_LOG"; then
-		fail "sanitizer report in $ESOCKSD_LOG"
-	fi
-}
-
 SP=$(free_port)
 WP=$(free_port)
 while [ "$WP" = "$SP" ]; do WP=$(free_port); done

@@ -7,16 +7,6 @@
 # after the reload.
 . "${TOP_SRCDIR:-$(dirname "$0")/..}/tests/lib.sh"
 
-# Stop the daemon: it must exit 0 with no sanitizer report in its log.
-stop_daemon() {
-	stop_pid "$ESOCKSD_PID"
-	_rc=$?
-	[ "$_rc" -eq 0 ] || fail "esocksd exited with status $_rc on SIGTERM"
-	if grep -E -q 'Sanitizer|runtime error:' "$ESOCKSD_LOG"; then
-		fail "sanitizer report in $ESOCKSD_LOG"
-	fi
-}
-
 # The inode of the socket listening on 127.0.0.1:PORT, or nothing.
 listen_inode() {
 	_hex=$(printf '0100007F:%04X' "$1")

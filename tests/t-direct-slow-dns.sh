@@ -18,16 +18,6 @@ if [ -z "$ESOCKS_SLOWDNS_NS" ]; then
 fi
 . "${TOP_SRCDIR:-$(dirname "$0")/..}/tests/lib.sh"
 
-# Stop the daemon: it must exit 0 with no sanitizer report in its log.
-stop_daemon() {
-	stop_pid "$ESOCKSD_PID"
-	_rc=$?
-	[ "$_rc" -eq 0 ] || fail "esocksd exited with status $_rc on SIGTERM"
-	if grep -E -q 'Sanitizer|runtime error:' "$ESOCKSD_LOG"; then
-		fail "sanitizer report in $ESOCKSD_LOG"
-	fi
-}
-
 # The namespace's loopback, and a resolver that hangs.
 ip link set lo up 2>/dev/null || skip "cannot bring up lo (ip link)"
 command -v getent >/dev/null 2>&1 || skip "no getent to check the resolver"
