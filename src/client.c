@@ -181,7 +181,7 @@ client_close(struct client *c, const char *why)
 	client_n--;
 	counters.clients_active--;
 	ev_defer_free(client_free, c);
-	server_client_gone();
+	main_check_idle();
 }
 
 /* Send a short handshake reply; a fresh socket always has room for it. */

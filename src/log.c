@@ -43,13 +43,6 @@ log_set_verbose(int verbose)
 	log_verbose = verbose;
 }
 
-/* Report the -d level so callers can skip building costly debug lines. */
-int
-log_get_verbose(void)
-{
-	return (log_verbose);
-}
-
 /* Switch the syslog facility on reload (SYSLOG_FACILITY). */
 void
 log_set_facility(int facility)

@@ -21,7 +21,6 @@ enum log_class {
 
 void	log_init(int foreground, int verbose, int facility);
 void	log_set_verbose(int);
-int	log_get_verbose(void);
 void	log_set_facility(int);
 void	log_class_enable(enum log_class, int);
 int	log_class_enabled(enum log_class);

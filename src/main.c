@@ -173,8 +173,7 @@ main_sighup(int signo, void *arg)
 static int
 main_idle(void)
 {
-	return (main_role == CONF_ROLE_SERVER ? server_idle() && pool_idle() :
-	    worker_idle());
+	return (main_role == CONF_ROLE_SERVER ? server_idle() : worker_idle());
 }
 
 static void

@@ -476,13 +476,6 @@ pool_foreach(void (*fn)(const struct pool_info *, void *), void *arg)
 	}
 }
 
-/* Nothing of the pool's own keeps the daemon from stopping. */
-int
-pool_idle(void)
-{
-	return (1);
-}
-
 /* The server is stopping: tell every worker to go elsewhere. */
 void
 pool_stop(void)

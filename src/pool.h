@@ -27,7 +27,6 @@ typedef void	(*pool_open_cb)(struct end *e, enum socks_failure why,
 void		 pool_link_accept(int fd, const struct sockaddr *, socklen_t);
 int		 pool_has_worker(void);
 size_t		 pool_worker_count(void);
-int		 pool_idle(void);
 
 /* What the status page and metrics show of one worker link. */
 struct pool_info {

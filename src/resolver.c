@@ -51,7 +51,6 @@ static struct resolver_queue	resolver_done =
 static int			resolver_threads;
 static int			resolver_idle;
 static int			resolver_pipe[2] = { -1, -1 };
-static size_t			resolver_inflight;
 static size_t			resolver_queued;
 
 static void	 resolver_pipe_cb(int, int, void *);
@@ -127,7 +126,6 @@ resolver_lookup(const char *host, const char *port, resolver_cb cb,
 	q->port = xstrdup(port);
 	q->cb = cb;
 	q->arg = arg;
-	resolver_inflight++;
 
 	resolver_hints(&hints, 1);
 	if (getaddrinfo(host, port, &hints, &q->res) == 0) {
@@ -164,13 +162,6 @@ resolver_cancel(struct resolver_query *q)
 	pthread_mutex_lock(&resolver_lock);
 	q->cancelled = 1;
 	pthread_mutex_unlock(&resolver_lock);
-}
-
-/* Queries not yet answered (for counters). */
-size_t
-resolver_pending(void)
-{
-	return (resolver_inflight);
 }
 
 static void *
@@ -221,7 +212,6 @@ resolver_pipe_cb(int fd, int events, void *arg)
 
 	while ((q = TAILQ_FIRST(&ready)) != NULL) {
 		TAILQ_REMOVE(&ready, q, entry);
-		resolver_inflight--;
 		/* Only this thread sets cancelled, so no lock to read it. */
 		if (!q->cancelled)
 			q->cb(q->res, q->error, q->arg);

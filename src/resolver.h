@@ -20,6 +20,5 @@ void	resolver_init(void);
 struct resolver_query *resolver_lookup(const char *host, const char *port,
 	    resolver_cb, void *arg);
 void	resolver_cancel(struct resolver_query *);
-size_t	resolver_pending(void);
 
 #endif

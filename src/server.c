@@ -295,14 +295,6 @@ server_idle(void)
 	return (client_count() == 0);
 }
 
-/* A client is gone; once stopping and idle, the loop can end. */
-void
-server_client_gone(void)
-{
-	if (server_stopping && server_idle())
-		ev_break();
-}
-
 /* Check a user's password against PASSWORD_FILE. */
 int
 server_password_ok(const char *user, const char *password)

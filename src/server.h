@@ -11,7 +11,6 @@
 int	server_start(struct conf *, char **cause);
 int	server_reload(struct conf *, char **cause);
 void	server_stop(void);
-void	server_client_gone(void);
 int	server_password_ok(const char *user, const char *password);
 int	server_idle(void);
 void	server_log_counters(void);
