@@ -184,6 +184,19 @@ client_close(struct client *c, const char *why)
 	main_check_idle();
 }
 
+/*
+ * Build the reply to the request in the client's own SOCKS version: the
+ * SOCKS5 code, or for SOCKS4 granted when it is success, else rejected.
+ */
+static size_t
+client_build_reply(struct client *c, uint8_t *out, enum socks5_reply rep,
+    const struct sockaddr *bound)
+{
+	if (c->req.version == SOCKS_V4)
+		return (socks4_build_reply(out, rep == SOCKS5_SUCCEEDED, bound));
+	return (socks5_build_reply(out, rep, bound));
+}
+
 /* Send a short handshake reply; a fresh socket always has room for it. */
 static int
 client_send(struct client *c, const void *data, size_t len)
@@ -211,11 +224,8 @@ client_refuse(struct client *c, enum socks_failure why)
 	uint8_t		reply[SOCKS_REPLY_MAX];
 	size_t		len;
 
-	if (c->req.version == SOCKS_V4)
-		len = socks4_build_reply(reply, 0, NULL);
-	else
-		len = socks5_build_reply(reply,
-		    socks5_reply_from_failure(why), NULL);
+	len = client_build_reply(c, reply, socks5_reply_from_failure(why),
+	    NULL);
 	(void)client_send(c, reply, len);
 	counters.connect_failures[why]++;
 	stats_connect_failed(c->via, why);
@@ -408,10 +418,7 @@ client_connected(struct client *c, struct end *dest,
 	uint8_t		 reply[SOCKS_REPLY_MAX];
 	size_t		 len;
 
-	if (c->req.version == SOCKS_V4)
-		len = socks4_build_reply(reply, 1, bound);
-	else
-		len = socks5_build_reply(reply, SOCKS5_SUCCEEDED, bound);
+	len = client_build_reply(c, reply, SOCKS5_SUCCEEDED, bound);
 
 	/* The stream takes over the descriptor; the client keeps the log. */
 	cs = stream_new(c->fd);
@@ -521,11 +528,8 @@ client_dispatch(struct client *c)
 		uint8_t	reply[SOCKS_REPLY_MAX];
 		size_t	len;
 
-		if (c->req.version == SOCKS_V4)
-			len = socks4_build_reply(reply, 0, NULL);
-		else
-			len = socks5_build_reply(reply,
-			    SOCKS5_CMD_UNSUPPORTED, NULL);
+		len = client_build_reply(c, reply, SOCKS5_CMD_UNSUPPORTED,
+		    NULL);
 		(void)client_send(c, reply, len);
 		client_log_access(c, "unsupported", 0, 0);
 		client_close(c, NULL);
