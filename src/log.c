@@ -20,7 +20,7 @@ static int	log_facility = LOG_DAEMON;
 static int	log_opened;
 static int	log_classes[LOGC_MAX] = { 1, 0, 0, 1, 1 };
 
-static void	log_vwrite(int, const char *, va_list);
+static void	log_vlog(int, const char *, va_list, int);
 
 /* Choose where log lines go; called once at start and again after fork. */
 void
@@ -80,26 +80,13 @@ log_line(enum log_class class, const char *fmt, ...)
 	if (!log_class_enabled(class))
 		return;
 	va_start(ap, fmt);
-	log_vwrite(class == LOGC_ERROR ? LOG_WARNING : LOG_INFO, fmt, ap);
+	log_vlog(class == LOGC_ERROR ? LOG_WARNING : LOG_INFO, fmt, ap, 0);
 	va_end(ap);
 }
 
+/* Write one line at priority pri, with errno's text if asked. */
 static void
-log_vwrite(int pri, const char *fmt, va_list ap)
-{
-	int	saved_errno = errno;
-
-	if (log_foreground) {
-		vfprintf(stderr, fmt, ap);
-		fputc('\n', stderr);
-		fflush(stderr);
-	} else
-		vsyslog(log_facility | pri, fmt, ap);
-	errno = saved_errno;
-}
-
-static void
-log_vwarn(int pri, const char *fmt, va_list ap, int with_errno)
+log_vlog(int pri, const char *fmt, va_list ap, int with_errno)
 {
 	char	 line[1024];
 	int	 saved_errno = errno;
@@ -126,7 +113,7 @@ log_warn(const char *fmt, ...)
 	va_list	ap;
 
 	va_start(ap, fmt);
-	log_vwarn(LOG_WARNING, fmt, ap, 1);
+	log_vlog(LOG_WARNING, fmt, ap, 1);
 	va_end(ap);
 }
 
@@ -137,7 +124,7 @@ log_warnx(const char *fmt, ...)
 	va_list	ap;
 
 	va_start(ap, fmt);
-	log_vwarn(LOG_WARNING, fmt, ap, 0);
+	log_vlog(LOG_WARNING, fmt, ap, 0);
 	va_end(ap);
 }
 
@@ -148,7 +135,7 @@ log_info(const char *fmt, ...)
 	va_list	ap;
 
 	va_start(ap, fmt);
-	log_vwrite(LOG_INFO, fmt, ap);
+	log_vlog(LOG_INFO, fmt, ap, 0);
 	va_end(ap);
 }
 
@@ -161,7 +148,7 @@ log_debug(const char *fmt, ...)
 	if (log_verbose < 1)
 		return;
 	va_start(ap, fmt);
-	log_vwrite(LOG_DEBUG, fmt, ap);
+	log_vlog(LOG_DEBUG, fmt, ap, 0);
 	va_end(ap);
 }
 
@@ -172,7 +159,7 @@ fatal(const char *fmt, ...)
 	va_list	ap;
 
 	va_start(ap, fmt);
-	log_vwarn(LOG_CRIT, fmt, ap, 1);
+	log_vlog(LOG_CRIT, fmt, ap, 1);
 	va_end(ap);
 	exit(1);
 }
@@ -184,7 +171,7 @@ fatalx(const char *fmt, ...)
 	va_list	ap;
 
 	va_start(ap, fmt);
-	log_vwarn(LOG_CRIT, fmt, ap, 0);
+	log_vlog(LOG_CRIT, fmt, ap, 0);
 	va_end(ap);
 	exit(1);
 }
