@@ -7,7 +7,8 @@
 #
 #   start_sink MODE [ADDR:PORT]     tsink in the background; sets SINK_PORT,
 #                                   SINK_PID (MODE as tsink -m)
-#   free_port                       prints a free loopback port
+#   free_port [ADDR:0]              prints a free loopback port, reserved
+#                                   for this test until it exits
 #   write_conf FILE KEY=VALUE...    writes a config file, one key a line
 #   start_esocksd ROLE CONF [ARG]...  "$ESOCKSD" -f -c CONF ARG... ROLE,
 #                                   log in $ESOCKSD_LOG, pid in $ESOCKSD_PID;
@@ -44,6 +45,12 @@
 : "${TSINK:=$TOP_BUILDDIR/tests/tsink}"
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/esocks-test.XXXXXX") || exit 99
+# Ports handed out by free_port, one directory each; reservations older
+# than an hour are from a test that was killed before its cleanup.
+LIB_PORTDIR=${TMPDIR:-/tmp}/esocks-ports.$(id -u)
+mkdir -p "$LIB_PORTDIR" || exit 99
+find "$LIB_PORTDIR" -mindepth 1 -maxdepth 1 -mmin +60 \
+    -exec rmdir {} + 2>/dev/null
 LIB_PIDS=
 LIB_LOGS=
 LIB_NSINK=0
@@ -81,6 +88,11 @@ lib_cleanup() {
 	for _p in $_alive; do
 		kill -9 "$_p" 2>/dev/null
 	done
+	if [ -r "$T/ports" ]; then
+		while read -r _p; do
+			rmdir "$LIB_PORTDIR/$_p" 2>/dev/null
+		done <"$T/ports"
+	fi
 	if [ -n "$KEEP_TMP" ]; then
 		echo "kept $T" >&2
 	else
@@ -135,9 +147,23 @@ have_ipv6() {
 	"$TSINK" -F -l '[::1]:0' >/dev/null 2>&1
 }
 
-# Print a free loopback TCP port (bound to port 0 and released).
+# Print a free loopback TCP port that no other test holds: tsink -F
+# draws one that binds now, and an atomic mkdir in $LIB_PORTDIR reserves
+# it until this test exits, so neither this test nor a parallel one is
+# handed it again before its daemon binds it.
 free_port() {
-	"$TSINK" -F -l "${1:-127.0.0.1:0}"
+	_fp_i=0
+	while [ $_fp_i -lt 50 ]; do
+		_fp=$("$TSINK" -F -l "${1:-127.0.0.1:0}") || return 1
+		if mkdir "$LIB_PORTDIR/$_fp" 2>/dev/null; then
+			echo "$_fp" >>"$T/ports"
+			echo "$_fp"
+			return 0
+		fi
+		_fp_i=$((_fp_i + 1))
+	done
+	echo "free_port: no unreserved port in 50 draws" >&2
+	return 1
 }
 
 # Write a config file from KEY=VALUE arguments.

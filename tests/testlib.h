@@ -100,6 +100,7 @@ int		 testlib_connect_addr(const struct sockaddr *, socklen_t, int,
 void		 testlib_format_addr(const struct sockaddr *, socklen_t,
 		     char *, size_t);
 int		 testlib_local_port(int);
+int		 testlib_free_port(const char *, char **);
 int		 testlib_write_portfile(const char *, int, char **);
 int		 testlib_set_nonblock(int, int);
 int		 testlib_write_full(int, const void *, size_t);

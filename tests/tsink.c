@@ -30,7 +30,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "xmalloc.h"
@@ -100,47 +99,25 @@ tsink_blackhole(int lfd, char **cause)
 	return (-1);
 }
 
-/* Parse the options, bind, publish the port, serve until killed. */
-/*
- * Print a port of spec's address that is free now.  It is drawn at random
- * below 32768, where kernels do not hand out ephemeral ports: a port from
- * bind(0) would be one the next outgoing connect of a parallel test may
- * take before our daemon binds it.
- */
+/* Print a free port of spec's address (testlib_free_port) for -F. */
 static int
 tsink_free_port(const char *spec)
 {
-	char	 host[128], try[160], *cause, *colon;
-	int	 i, lfd, port;
+	char	*host, *service, *cause;
+	int	 port;
 
-	strncpy(host, spec, sizeof(host) - 1);
-	host[sizeof(host) - 1] = '\0';
-	if ((colon = strrchr(host, ':')) != NULL)
-		*colon = '\0';
-	srand((unsigned int)getpid() ^ (unsigned int)time(NULL));
-	for (i = 0; i < 200; i++) {
-		port = 20000 + rand() % 12000;
-		snprintf(try, sizeof(try), "%s:%d", host, port);
-		if ((lfd = testlib_listen(try, 1, &cause)) == -1) {
-			free(cause);
-			continue;
-		}
-		close(lfd);
-		printf("%d\n", port);
-		return (fflush(stdout) == 0 ? 0 : 1);
-	}
-	/* Crowded: let the kernel pick, racy as that is. */
-	snprintf(try, sizeof(try), "%s:0", host);
-	if ((lfd = testlib_listen(try, 1, &cause)) == -1) {
+	if (testlib_split_hostport(spec, &host, &service, &cause) == -1 ||
+	    (port = testlib_free_port(host, &cause)) == -1) {
 		fprintf(stderr, "tsink: %s\n", cause);
 		return (1);
 	}
-	port = testlib_local_port(lfd);
-	close(lfd);
+	free(host);
+	free(service);
 	printf("%d\n", port);
 	return (fflush(stdout) == 0 ? 0 : 1);
 }
 
+/* Parse the options, bind, publish the port, serve until killed. */
 int
 main(int argc, char **argv)
 {
@@ -191,10 +168,6 @@ main(int argc, char **argv)
 	if ((port = testlib_local_port(lfd)) == -1) {
 		perror("tsink: getsockname");
 		return (1);
-	}
-	if (freeport) {
-		printf("%d\n", port);
-		return (fflush(stdout) == 0 ? 0 : 1);
 	}
 	if (blackhole && tsink_blackhole(lfd, &cause) == -1) {
 		fprintf(stderr, "tsink: blackhole: %s\n", cause);

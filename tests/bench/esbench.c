@@ -819,7 +819,7 @@ static int
 esbench_sink(int argc, char **argv, int freeport)
 {
 	const char	*spec = "127.0.0.1:0", *portfile = NULL;
-	char		*cause;
+	char		*cause, *host, *service;
 	int		 ch, lfd, port;
 
 	while ((ch = getopt(argc, argv, "l:P:")) != -1) {
@@ -836,16 +836,24 @@ esbench_sink(int argc, char **argv, int freeport)
 	}
 	if (optind != argc || (!freeport && portfile == NULL))
 		esbench_usage();
+	if (freeport) {
+		if (testlib_split_hostport(spec, &host, &service,
+		    &cause) == -1 ||
+		    (port = testlib_free_port(host, &cause)) == -1) {
+			fprintf(stderr, "esbench: %s\n", cause);
+			return (1);
+		}
+		free(host);
+		free(service);
+		printf("%d\n", port);
+		return (fflush(stdout) == 0 ? 0 : 1);
+	}
 	testlib_raise_nofile();
 	if ((lfd = testlib_listen(spec, 4096, &cause)) == -1 ||
 	    (port = testlib_local_port(lfd)) == -1) {
 		fprintf(stderr, "esbench: %s\n", lfd == -1 ? cause :
 		    strerror(errno));
 		return (1);
-	}
-	if (freeport) {
-		printf("%d\n", port);
-		return (fflush(stdout) == 0 ? 0 : 1);
 	}
 	if (testlib_write_portfile(portfile, port, &cause) == -1) {
 		fprintf(stderr, "esbench: %s\n", cause);
