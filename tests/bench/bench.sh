@@ -1,8 +1,8 @@
 #!/bin/sh
 # bench.sh: measure esocksd against a direct connection ("make bench").
 #
-#   bench.sh [-b ESBENCH] [-e ESOCKSD] [-d SECONDS] [-n IDLE] [-r ROUNDS]
-#            [-m MEASURES] [NAME=HOST:PORT]...
+#   bench.sh [-U] [-b ESBENCH] [-e ESOCKSD] [-d SECONDS] [-n IDLE]
+#            [-r ROUNDS] [-m MEASURES] [NAME=HOST:PORT]...
 #
 # Starts an esbench sink on a free loopback port and runs "esbench run"
 # against it directly, then through each proxy: the NAME=HOST:PORT
@@ -14,6 +14,13 @@
 # do not share the CPUs.  Prints a table of each measure with its ratio
 # to direct, and the VmRSS of the esocksd processes before, during and
 # after the idle-tunnel test.  Every process started is stopped by PID.
+#
+# With two CPUs or more and taskset(1), the client runs on CPU 0 and the
+# sink on CPU 1 in every target, and the proxies where the scheduler puts
+# them.  Unpinned, a 1-byte round trip between two processes that the
+# scheduler happens to put on one CPU takes a tenth of one that crosses
+# CPUs (no cross-CPU wake-up), so the direct baseline jumped between the
+# two from one run to the next.  -U leaves everything unpinned.
 # Exit 0 when every target ran every measure, 1 otherwise.
 
 ESBENCH=${ESBENCH:-tests/bench/esbench}
@@ -22,15 +29,17 @@ SECONDS_PER=5
 IDLE=5000
 ROUNDS=20000
 MEASURES=
+PIN=yes
 
 usage() {
-	echo "usage: bench.sh [-b ESBENCH] [-e ESOCKSD] [-d SECONDS]" \
+	echo "usage: bench.sh [-U] [-b ESBENCH] [-e ESOCKSD] [-d SECONDS]" \
 	    "[-n IDLE] [-r ROUNDS] [-m MEASURES] [NAME=HOST:PORT]..." >&2
 	exit 2
 }
 
-while getopts b:d:e:m:n:r: opt; do
+while getopts Ub:d:e:m:n:r: opt; do
 	case $opt in
+	U) PIN= ;;
 	b) ESBENCH=$OPTARG ;;
 	d) SECONDS_PER=$OPTARG ;;
 	e) ESOCKSD=$OPTARG ;;
@@ -96,10 +105,23 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' INT TERM HUP PIPE
 
+# Pin the client and the sink to different CPUs (see the top).
+CLIENT_CPU=
+SINK_CPU=
+if [ -n "$PIN" ] && command -v taskset >/dev/null 2>&1 &&
+    [ "$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1)" -ge 2 ] &&
+    taskset -c 1 true 2>/dev/null; then
+	CLIENT_CPU="taskset -c 0"
+	SINK_CPU="taskset -c 1"
+	echo "bench.sh: client on CPU 0, sink on CPU 1, proxies unpinned" >&2
+else
+	echo "bench.sh: nothing pinned" >&2
+fi
+
 # The idle test needs about 2 descriptors per tunnel in the proxy.
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -H -n)" 2>/dev/null
 
-"$ESBENCH" sink -P "$T/sink.port" 2>"$T/sink.log" &
+$SINK_CPU "$ESBENCH" sink -P "$T/sink.port" 2>"$T/sink.log" &
 PIDS="$PIDS $!"
 i=0
 until [ -s "$T/sink.port" ]; do
@@ -117,7 +139,8 @@ run_target() {
 	echo "bench.sh: running $name" >&2
 	set -- run -t "$SINK" -d "$SECONDS_PER" -n "$IDLE" -r "$ROUNDS" \
 	    ${MEASURES:+-m "$MEASURES"} ${2:+-x "$2"} ${3:+-p "$3"}
-	if ! "$ESBENCH" "$@" >"$T/res.$name" 2>"$T/err.$name"; then
+	if ! $CLIENT_CPU "$ESBENCH" "$@" >"$T/res.$name" 2>"$T/err.$name"
+	then
 		FAILED="$FAILED $name"
 		sed "s/^/bench.sh: $name: /" "$T/err.$name" >&2
 	fi
@@ -217,6 +240,7 @@ echo "esbench: ${SECONDS_PER}s per timed measure, $IDLE idle tunnels," \
 	{ v[t, $1] = $2 }
 	END {
 		split("up1_MBps down1_MBps up8_MBps conn_per_s conn_failed " \
+		    "conn_cpu_us " \
 		    "rtt_p50_us rtt_p99_us idle_ok idle_opened idle_total " \
 		    "idle_open_s " \
 		    "rss_before_kB rss_held_kB rss_after_kB " \

@@ -16,6 +16,8 @@
  *   down1_MBps    one stream downloading as many bytes as up1 sent
  *   up8_MBps      eight parallel uploading streams, aggregate
  *   conn_per_s    connect + 64-byte echo + close, 8 clients, -d seconds
+ *   conn_cpu_us   CPU time (user + system) the -p processes spent per
+ *                 connection of conn_per_s
  *   rtt_p50_us, rtt_p99_us   1-byte ping-pong on one connection
  *   idle_ok, idle_opened, idle_total, idle_open_s
  *                 -n tunnels opened by 8 clients and held, then one echo
@@ -420,13 +422,53 @@ esbench_rtt(const struct esbench_target *t, int rounds)
 	return (0);
 }
 
-/* Sum of VmRSS in kB over the given processes; -1 if none was readable. */
+/* VmRSS of process pid in kB, or -1. */
 static long
-esbench_rss(const char *pids)
+esbench_rss_one(const char *pid)
 {
-	char	*list, *p, *next, path[64], line[256];
+	char	 path[64], line[256];
 	FILE	*f;
-	long	 total = -1, kb;
+	long	 kb = -1;
+
+	snprintf(path, sizeof(path), "/proc/%s/status", pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return (-1);
+	while (fgets(line, sizeof(line), f) != NULL) {
+		if (sscanf(line, "VmRSS: %ld", &kb) == 1)
+			break;
+	}
+	fclose(f);
+	return (kb);
+}
+
+/* User plus system CPU time of process pid in clock ticks, or -1. */
+static long
+esbench_cpu_one(const char *pid)
+{
+	char		 path[64], line[1024], *p;
+	unsigned long	 utime, stime;
+	FILE		*f;
+	long		 ticks = -1;
+
+	snprintf(path, sizeof(path), "/proc/%s/stat", pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return (-1);
+	/* Fields 14 and 15, counted after the ")" that ends the name. */
+	if (fgets(line, sizeof(line), f) != NULL &&
+	    (p = strrchr(line, ')')) != NULL &&
+	    sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u "
+	    "%lu %lu", &utime, &stime) == 2)
+		ticks = (long)(utime + stime);
+	fclose(f);
+	return (ticks);
+}
+
+/* Sum of one() over a comma list of PIDs; -1 if none was readable. */
+static long
+esbench_proc_sum(const char *pids, long (*one)(const char *))
+{
+	char	*list, *p, *next;
+	long	 total = -1, v;
 
 	if (pids == NULL)
 		return (-1);
@@ -434,16 +476,8 @@ esbench_rss(const char *pids)
 	for (p = list; p != NULL && *p != '\0'; p = next) {
 		if ((next = strchr(p, ',')) != NULL)
 			*next++ = '\0';
-		snprintf(path, sizeof(path), "/proc/%s/status", p);
-		if ((f = fopen(path, "r")) == NULL)
-			continue;
-		while (fgets(line, sizeof(line), f) != NULL) {
-			if (sscanf(line, "VmRSS: %ld", &kb) == 1) {
-				total = (total == -1 ? 0 : total) + kb;
-				break;
-			}
-		}
-		fclose(f);
+		if ((v = one(p)) != -1)
+			total = (total == -1 ? 0 : total) + v;
 	}
 	free(list);
 	return (total);
@@ -508,7 +542,7 @@ esbench_idle(const struct esbench_target *t, int n, const char *pids)
 	ssize_t		 r;
 
 	testlib_raise_nofile();
-	rss_before = esbench_rss(pids);
+	rss_before = esbench_proc_sum(pids, esbench_rss_one);
 	pfd = xcalloc(n, sizeof(*pfd));
 	got = xcalloc(n, sizeof(*got));
 	have = xcalloc(n, sizeof(*have));
@@ -534,7 +568,7 @@ esbench_idle(const struct esbench_target *t, int n, const char *pids)
 			free(jobs[i].cause);
 	}
 	testlib_sleep_ms(500);
-	rss_held = esbench_rss(pids);
+	rss_held = esbench_proc_sum(pids, esbench_rss_one);
 
 	for (i = 0; i < n; i++) {
 		if (pfd[i].fd == -1)
@@ -578,7 +612,7 @@ esbench_idle(const struct esbench_target *t, int n, const char *pids)
 			close(pfd[i].fd);
 	}
 	testlib_sleep_ms(500);
-	rss_after = esbench_rss(pids);
+	rss_after = esbench_proc_sum(pids, esbench_rss_one);
 	if (opened < n) {
 		fprintf(stderr, "esbench: idle: opened %d of %d in %.1f s"
 		    "%s%s\n", opened, n, open_us / 1e6,
@@ -631,6 +665,7 @@ esbench_run(int argc, char **argv)
 	char			*cause, *end;
 	double			 seconds = 5;
 	uint64_t		 dur, up1_bytes = 0, bytes, maxel, ok;
+	long			 cpu_before, cpu_after;
 	int			 ch, idle = 5000, rounds = 20000, failed = 0;
 	int			 i;
 
@@ -730,7 +765,9 @@ esbench_run(int argc, char **argv)
 			jobs[i].target = &t;
 			jobs[i].duration_us = dur;
 		}
+		cpu_before = esbench_proc_sum(pids, esbench_cpu_one);
 		esbench_parallel(jobs, ESBENCH_CLIENTS, esbench_connect_loop);
+		cpu_after = esbench_proc_sum(pids, esbench_cpu_one);
 		ok = bytes = 0;
 		for (i = 0; i < ESBENCH_CLIENTS; i++) {
 			ok += jobs[i].ok;
@@ -751,6 +788,9 @@ esbench_run(int argc, char **argv)
 		}
 		printf("conn_per_s %.0f\nconn_failed %" PRIu64 "\n",
 		    (double)ok / seconds, bytes);
+		if (cpu_before != -1 && cpu_after != -1 && ok > 0)
+			printf("conn_cpu_us %.1f\n", (double)(cpu_after -
+			    cpu_before) * 1e6 / sysconf(_SC_CLK_TCK) / ok);
 		fflush(stdout);
 	}
 	if (esbench_wanted(measures, "rtt") && esbench_rtt(&t, rounds) != 0)
