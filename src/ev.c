@@ -394,8 +394,11 @@ ev_sigpipe_cb(int fd, int events, void *arg)
 
 	while ((n = read(fd, buf, sizeof(buf))) > 0) {
 		for (i = 0; i < n; i++) {
+			/* Check before indexing: NSIG may be below 256. */
+			if (buf[i] >= NSIG)
+				continue;
 			s = &ev_signals[buf[i]];
-			if (buf[i] < NSIG && s->cb != NULL)
+			if (s->cb != NULL)
 				s->cb(buf[i], s->arg);
 		}
 	}
