@@ -206,8 +206,19 @@ stream_splice_in(struct stream *s, struct stream *d, size_t room)
 		return (1);
 	}
 	if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
-		if (d->piped == 0)
+		if (d->piped == 0) {
 			stream_pipe_release(d);
+			return (1);
+		}
+		/*
+		 * A pipe holds a number of page fragments as well as a number
+		 * of bytes: data that came in small pieces fills its slots
+		 * first, and splice refuses while piped < pipe_cap.  The
+		 * socket stays readable, so wait for d to drain the pipe as
+		 * when it is full by bytes, or select would wake at once.
+		 */
+		s->paused = 1;
+		ev_io_remove(s->fd, EV_READ);
 		return (1);
 	}
 	if (errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP) {

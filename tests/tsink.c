@@ -13,6 +13,11 @@
  *   hold       accept, never read, close when the peer does
  *   bound      answer "peer=HOST:PORT\n" (the address seen), then close
  *   command    first line picks per connection: "E", "D", "S N", "H"
+ *   pages:N    send N generator bytes: 64 KiB with one write, then the
+ *              rest half a page at a time with sendfile(2) from separate
+ *              pages of a file, so that each piece reaches the receiver
+ *              as its own page fragment; one connection at a time
+ *              (Linux only)
  *   blackhole  never accept, with the accept queue full, so that a
  *              connect() to the port hangs until the client gives up
  * -F prints a free port of ADDR (default 127.0.0.1), below the ephemeral
@@ -22,6 +27,9 @@
 
 #include <sys/types.h>
 #include <sys/socket.h>
+#ifdef HAVE_SPLICE
+#include <sys/sendfile.h>
+#endif
 #include <netinet/in.h>
 
 #include <errno.h>
@@ -38,6 +46,9 @@
 #define TSINK_BLACKHOLE_TRIES	16
 #define TSINK_PROBE_MS		300
 
+/* pages:N sends this much with one write first: the proxy splices. */
+#define TSINK_PAGES_HEAD	(64 * 1024)
+
 static __dead void	tsink_usage(void);
 
 /* Print the synopsis and exit 2. */
@@ -46,7 +57,8 @@ tsink_usage(void)
 {
 	fprintf(stderr, "usage: tsink [-l ADDR:PORT] -P PORTFILE [-m MODE]\n"
 	    "       tsink -F [-l ADDR:PORT]\n"
-	    "modes: echo sum source:N discard hold bound command blackhole\n");
+	    "modes: echo sum source:N discard hold bound command blackhole "
+	    "pages:N\n");
 	exit(2);
 }
 
@@ -99,6 +111,124 @@ tsink_blackhole(int lfd, char **cause)
 	return (-1);
 }
 
+#ifdef HAVE_SPLICE
+/*
+ * Make the unlinked file that pages:N sends from: after the head, the
+ * generator stream in pieces of half a page, each at the start of its own
+ * page.  The head goes to *head.
+ */
+static int
+tsink_pages_file(uint64_t n, size_t page, uint8_t *head, char **cause)
+{
+	struct testlib_gen	 g;
+	uint8_t			*piece;
+	char			 path[] = "/tmp/tsink-pages.XXXXXX";
+	const char		*dir;
+	char			*tmpl;
+	uint64_t		 left;
+	off_t			 off = 0;
+	int			 fd;
+
+	dir = getenv("TMPDIR");
+	if (dir == NULL || *dir == '\0')
+		tmpl = xstrdup(path);
+	else
+		xasprintf(&tmpl, "%s/tsink-pages.XXXXXX", dir);
+	if ((fd = mkstemp(tmpl)) == -1) {
+		xasprintf(cause, "mkstemp %s: %s", tmpl, strerror(errno));
+		free(tmpl);
+		return (-1);
+	}
+	(void)unlink(tmpl);
+	free(tmpl);
+	testlib_gen_init(&g);
+	testlib_gen_fill(&g, head, n < TSINK_PAGES_HEAD ? n : TSINK_PAGES_HEAD);
+	left = n > TSINK_PAGES_HEAD ? n - TSINK_PAGES_HEAD : 0;
+	piece = xcalloc(1, page);
+	while (left > 0) {
+		size_t	len = left < page / 2 ? left : page / 2;
+
+		testlib_gen_fill(&g, piece, len);
+		if (pwrite(fd, piece, page, off) != (ssize_t)page) {
+			xasprintf(cause, "pwrite: %s", strerror(errno));
+			free(piece);
+			close(fd);
+			return (-1);
+		}
+		off += page;
+		left -= len;
+	}
+	free(piece);
+	return (fd);
+}
+
+/* Send one pages:N stream on a blocking socket; -1 when the peer left. */
+static int
+tsink_pages_send(int fd, int filefd, uint64_t n, size_t page,
+    const uint8_t *head)
+{
+	uint64_t	left;
+	off_t		off = 0;
+	size_t		len;
+	ssize_t		r;
+
+	len = n < TSINK_PAGES_HEAD ? n : TSINK_PAGES_HEAD;
+	if (testlib_write_full(fd, head, len) == -1)
+		return (-1);
+	left = n - len;
+	while (left > 0) {
+		len = left < page / 2 ? left : page / 2;
+		while (len > 0) {
+			r = sendfile(fd, filefd, &off, len);
+			if (r == -1 && errno == EINTR)
+				continue;
+			if (r <= 0)
+				return (-1);
+			len -= r;
+			left -= r;
+		}
+		/* The rest of this page stays behind: next page. */
+		off = (off + page - 1) / page * page;
+	}
+	return (0);
+}
+
+/* Serve pages:N, one connection after the other, until killed. */
+static __dead void
+tsink_pages_serve(int lfd, uint64_t n)
+{
+	uint8_t	 head[TSINK_PAGES_HEAD];
+	char	*cause;
+	size_t	 page;
+	int	 fd, filefd;
+
+	page = sysconf(_SC_PAGESIZE) > 0 ? sysconf(_SC_PAGESIZE) : 4096;
+	if ((filefd = tsink_pages_file(n, page, head, &cause)) == -1) {
+		fprintf(stderr, "tsink: pages: %s\n", cause);
+		exit(1);
+	}
+	testlib_set_nonblock(lfd, 0);
+	for (;;) {
+		if ((fd = accept(lfd, NULL, NULL)) == -1) {
+			if (errno != EINTR)
+				testlib_sleep_ms(100);
+			continue;
+		}
+		testlib_set_nonblock(fd, 0);
+		(void)tsink_pages_send(fd, filefd, n, page, head);
+		close(fd);
+	}
+}
+#else
+/* Without splice(2) there is no sendfile(2) either: pages:N is Linux's. */
+static __dead void
+tsink_pages_serve(int lfd, uint64_t n)
+{
+	fprintf(stderr, "tsink: pages: needs sendfile(2)\n");
+	exit(1);
+}
+#endif
+
 /* Print a free port of spec's address (testlib_free_port) for -F. */
 static int
 tsink_free_port(const char *spec)
@@ -127,6 +257,7 @@ main(int argc, char **argv)
 	char			*cause;
 	uint64_t		 n = 0;
 	int			 ch, lfd, port, freeport = 0, blackhole = 0;
+	int			 pages = 0;
 
 	while ((ch = getopt(argc, argv, "Fl:m:P:")) != -1) {
 		switch (ch) {
@@ -150,6 +281,9 @@ main(int argc, char **argv)
 		tsink_usage();
 	if (strcmp(modename, "blackhole") == 0)
 		blackhole = 1;
+	else if (strncmp(modename, "pages:", 6) == 0 &&
+	    testlib_parse_size(modename + 6, &n) == 0)
+		pages = 1;
 	else if (testlib_serve_parse_mode(modename, &mode, &n) == -1) {
 		fprintf(stderr, "tsink: unknown mode %s\n", modename);
 		tsink_usage();
@@ -181,6 +315,8 @@ main(int argc, char **argv)
 		for (;;)
 			pause();
 	}
+	if (pages)
+		tsink_pages_serve(lfd, n);
 	testlib_serve(lfd, mode, n);
 	return (0);
 }
