@@ -58,8 +58,13 @@ relay_idle_cb(void *arg)
 		ev_timer_start(&r->idle_timer, r->idle_ms - quiet);
 		return;
 	}
-	/* Nothing is in flight: close politely rather than reset. */
-	r->gentle = 1;
+	/*
+	 * Close politely only when nothing is in flight.  Bytes still held
+	 * for a consumer that stopped reading would be lost, and an orderly
+	 * EOF would tell it the stream was complete: reset instead.
+	 */
+	r->gentle = r->ends[0]->ops->pending(r->ends[0]) == 0 &&
+	    r->ends[1]->ops->pending(r->ends[1]) == 0;
 	relay_abort(r, "idle");
 }
 
@@ -113,6 +118,16 @@ relay_moved(struct end *e, size_t len)
 	e->relay->last_active = ev_now();
 }
 
+/*
+ * The consuming end e passed some of its pending bytes on: a tunnel that
+ * delivers, however slowly, is not idle.
+ */
+void
+relay_sent(struct end *e)
+{
+	e->relay->last_active = ev_now();
+}
+
 /* The consuming end e has room again: resume its producer. */
 void
 relay_drained(struct end *e)
@@ -121,6 +136,7 @@ relay_drained(struct end *e)
 
 	if (e->relay->dead)
 		return;
+	e->relay->last_active = ev_now();
 	peer = relay_peer(e);
 	if (!peer->eof)
 		peer->ops->resume(peer);

@@ -9,6 +9,11 @@
  * to relay_input(), and stops reading when the room is zero; the
  * consuming end calls relay_drained() when it has room again, and the
  * producer is resumed.  Nothing is buffered in the relay itself.
+ *
+ * IDLE_TIMEOUT counts a tunnel idle when no byte moved for that long:
+ * none read, none delivered from a consumer's pending output.  An idle
+ * tunnel ends with FIN when nothing is pending, else with a reset, so a
+ * stalled client is never told that a cut stream was complete.
  */
 #ifndef RELAY_H
 #define RELAY_H
@@ -67,6 +72,7 @@ void		 relay_set_idle(struct relay *, uint64_t msec);
 size_t		 relay_room(struct end *);
 void		 relay_input(struct end *, const void *, size_t);
 void		 relay_moved(struct end *, size_t);
+void		 relay_sent(struct end *);
 void		 relay_drained(struct end *);
 void		 relay_eof(struct end *);
 void		 relay_closed(struct end *);

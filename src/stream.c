@@ -326,8 +326,10 @@ stream_flush(struct stream *s)
 		}
 	} else
 		ev_io_add(s->fd, EV_WRITE);
-	if (progress)
+	if (progress) {
+		relay_sent(&s->end);
 		relay_drained(&s->end);
+	}
 }
 
 static void

@@ -2,7 +2,9 @@
 # IDLE_TIMEOUT=1: a tunnel with no byte either way is closed about a
 # second after its last byte (the client sees EOF or a reset; the access
 # line says result=idle), while a tunnel with a byte every half second lives on
-# well past the timeout.
+# well past the timeout.  A client that stops reading for longer than the
+# timeout, while the daemon holds bytes for it, gets either every byte or
+# a reset when it reads again: never an orderly EOF after part of them.
 . "${TOP_SRCDIR:-$(dirname "$0")/..}/tests/lib.sh"
 
 SP=$(free_port)
@@ -54,5 +56,47 @@ rc=$?
 [ $rc -eq 0 ] || fail "active tunnel: exit $rc: $(cat "$T/err")"
 [ "$(echo $got)" = "1 2 3 4 5" ] ||
     fail "a tunnel active every 0.5 s was cut: got '$(echo $got)'"
+# The stalled reader: socksc's stdout is a fifo whose only reader (a
+# sleep, which holds it open and never reads) lets it fill, so socksc
+# stops reading the tunnel with the daemon's buffers full behind it.
+BIG=64M
+start_sink "source:$BIG"
+SOURCE=$SINK_PORT
+start_sink sum
+SUM=$SINK_PORT
+mkfifo "$T/fifo" || fail "mkfifo failed"
+sleep 60 <"$T/fifo" &
+NOREAD=$!
+track_pid $NOREAD
+"$SOCKSC" -x 127.0.0.1:$SP -t 127.0.0.1:$SOURCE -w 30 \
+    >"$T/fifo" 2>"$T/stalled.err" </dev/null &
+STALLED=$!
+track_pid $STALLED
+sleep 3
+"$SOCKSC" -D -t 127.0.0.1:$SUM -w 30 <"$T/fifo" >"$T/got" \
+    2>"$T/reader.err" &
+READER=$!
+track_pid $READER
+sleep 0.2
+kill $NOREAD
+wait_for "! lib_alive $READER" 30 ||
+    fail "reading the stalled tunnel did not finish within 30 s"
+wait $READER || fail "reading the stalled tunnel failed:" \
+    "$(cat "$T/reader.err")"
+wait_for "! lib_alive $STALLED" 5 || fail "stalled client did not end"
+wait $STALLED
+rc=$?
+got=$(cat "$T/got")
+want=$("$SOCKSC" -G $BIG -k)
+echo "stalled reader: exit $rc, received $got"
+if [ $rc -eq 0 ]; then
+	[ "$got" = "$want" ] || fail "a tunnel idle with bytes pending" \
+	    "ended in an orderly EOF after '$got' of '$want'"
+else
+	[ $rc -eq 4 ] || fail "stalled reader: exit $rc:" \
+	    "$(cat "$T/stalled.err")"
+	wait_log "$ESOCKSD_LOG" "dest=127\.0\.0\.1:$SOURCE via=direct \
+result=idle" 2 || fail "no result=idle line for the stalled tunnel"
+fi
 stop_daemon
 exit 0
