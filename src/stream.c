@@ -34,6 +34,14 @@
 #define STREAM_SPLICE_ABOVE	(16 * 1024)
 #define STREAM_SPLICE_BELOW	(4 * 1024)
 
+/*
+ * A paused producer is resumed once its consumer has this much room
+ * again, not after every few bytes it sends: against a slow consumer
+ * that would mean many tiny reads or splices, and small splices turn
+ * bulk mode off.
+ */
+#define STREAM_RESUME_ROOM	(STREAM_CAP / 2)
+
 /* Empty pipes kept for the next splice, so idle tunnels hold none. */
 #define STREAM_PIPE_POOL	32
 
@@ -161,6 +169,7 @@ stream_pipe_release(struct stream *s)
 	}
 	s->pipe[0] = s->pipe[1] = -1;
 	s->piped = 0;
+	s->pipe_full_at = 0;
 }
 
 /*
@@ -186,6 +195,7 @@ stream_splice_in(struct stream *s, struct stream *d, size_t room)
 		/* The pipe is full: wait for d to drain it. */
 		s->paused = 1;
 		ev_io_remove(s->fd, EV_READ);
+		d->pipe_full_at = d->piped;
 		return (1);
 	}
 	n = splice(s->fd, NULL, d->pipe[1], NULL, len,
@@ -219,6 +229,7 @@ stream_splice_in(struct stream *s, struct stream *d, size_t room)
 		 */
 		s->paused = 1;
 		ev_io_remove(s->fd, EV_READ);
+		d->pipe_full_at = d->piped;
 		return (1);
 	}
 	if (errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP) {
@@ -281,6 +292,19 @@ stream_shutdown(struct stream *s)
 	relay_closed(&s->end);
 }
 
+/*
+ * Tell whether s has drained enough to resume its producer: room for
+ * STREAM_RESUME_ROOM bytes, and when the producer stopped on a full pipe
+ * (by bytes, or out of slots with bytes to spare), half of it emptied.
+ */
+static int
+stream_resume_due(struct stream *s)
+{
+	if (stream_room(&s->end) < STREAM_RESUME_ROOM)
+		return (0);
+	return (s->pipe_full_at == 0 || s->piped <= s->pipe_full_at / 2);
+}
+
 /* Send pending output: the pipe's bytes first, then the buffer's. */
 static void
 stream_flush(struct stream *s)
@@ -328,7 +352,10 @@ stream_flush(struct stream *s)
 		ev_io_add(s->fd, EV_WRITE);
 	if (progress) {
 		relay_sent(&s->end);
-		relay_drained(&s->end);
+		if (stream_resume_due(s)) {
+			s->pipe_full_at = 0;
+			relay_drained(&s->end);
+		}
 	}
 }
 

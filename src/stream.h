@@ -3,7 +3,7 @@
  * bounded output buffer.  Reads go straight from the kernel to the peer
  * end; writes go straight to the kernel and only the part it refuses is
  * buffered.  When the buffer holds STREAM_CAP bytes the stream reports no
- * room, and its producer stops reading until it drains.
+ * room, and its producer stops reading until it has drained to half.
  *
  * Between two sockets (direct mode) on a system with splice(2), bytes go
  * from one socket to the other through a pipe without being copied to
@@ -28,6 +28,7 @@ struct stream {
 	int		 pipe[2];	/* splice pipe, -1 when none */
 	size_t		 piped;		/* bytes in the pipe, before out */
 	size_t		 pipe_cap;
+	size_t		 pipe_full_at;	/* piped when the pipe filled, or 0 */
 	int		 bulk;		/* reads are large: splice them */
 };
 
