@@ -3,9 +3,10 @@
  * src/relay.c) in direct mode: a tunnel between two AF_UNIX socketpairs
  * whose far ends the test plays, a destination that writes and a client
  * that reads when told.  A paused producer is resumed only once its
- * consumer has half its room again, and every byte arrives in order
- * across pauses.  Every ev_run is bounded by a guard timer that fails
- * the test.
+ * consumer has half its room again, every byte arrives in order across
+ * pauses, and IDLE_TIMEOUT resets rather than closes a tunnel that holds
+ * bytes for a stalled client, while a slow but reading client is not
+ * idle.  Every ev_run is bounded by a guard timer that fails the test.
  */
 #include "config.h"
 
@@ -51,6 +52,7 @@ struct tunnel {
 	uint64_t	 sent;		/* pattern bytes written to dfd */
 	uint64_t	 got;		/* pattern bytes read from cfd */
 	int		 done;
+	int		 gentle;	/* the relay's choice at its end */
 	char		 result[32];
 };
 
@@ -97,13 +99,14 @@ run_for(uint64_t ms)
 	ev_timer_stop(&stop);
 }
 
-/* The relay ended: record why. */
+/* The relay ended: record why, and whether it closed gently. */
 static void
 tunnel_done_cb(struct relay *r, const char *result, void *arg)
 {
 	struct tunnel	*t = arg;
 
 	t->done++;
+	t->gentle = r->gentle;
 	snprintf(t->result, sizeof(t->result), "%s", result);
 	t->relay = NULL;
 	t->client = t->dest = NULL;
@@ -302,6 +305,47 @@ START_TEST(bytes_arrive_in_order_across_pauses)
 }
 END_TEST
 
+START_TEST(idle_with_nothing_pending_closes_gently)
+{
+	tunnel_open(&tun);
+	relay_set_idle(tun.relay, 50);
+	run_for(2000);
+	ck_assert_int_eq(tun.done, 1);
+	ck_assert_str_eq(tun.result, "idle");
+	ck_assert_int_eq(tun.gentle, 1);
+}
+END_TEST
+
+START_TEST(idle_with_bytes_pending_resets)
+{
+	tunnel_open(&tun);
+	fill_until_paused(&tun);
+	relay_set_idle(tun.relay, 100);
+	run_for(2000);
+	ck_assert_int_eq(tun.done, 1);
+	ck_assert_str_eq(tun.result, "idle");
+	ck_assert_msg(tun.gentle == 0, "an idle tunnel holding bytes for "
+	    "its client ended with FIN, not a reset");
+}
+END_TEST
+
+START_TEST(slow_delivery_is_not_idle)
+{
+	int	i;
+
+	tunnel_open(&tun);
+	fill_until_paused(&tun);
+	relay_set_idle(tun.relay, 300);
+	/* 8 KiB every 30 ms: the reader stays paused, bytes still move. */
+	for (i = 0; i < 40; i++) {
+		ck_assert_int_ge(client_read(&tun, 8192), 0);
+		run_for(30);
+		ck_assert_msg(!tun.done, "a tunnel delivering to a slow client "
+		    "ended as %s after %d ms", tun.result, 30 * (i + 1));
+	}
+}
+END_TEST
+
 /* The streams' test cases. */
 static Suite *
 stream_suite(void)
@@ -316,6 +360,14 @@ stream_suite(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, paused_reader_waits_for_half_the_room);
 	tcase_add_test(tc, bytes_arrive_in_order_across_pauses);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("idle");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, idle_with_nothing_pending_closes_gently);
+	tcase_add_test(tc, idle_with_bytes_pending_resets);
+	tcase_add_test(tc, slow_delivery_is_not_idle);
 	suite_add_tcase(s, tc);
 
 	return (s);
