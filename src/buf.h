@@ -3,6 +3,12 @@
  * when it empties so that thousands of idle tunnels cost no memory.
  * Caps are the caller's business: a buffer takes what it is given, and
  * callers stop feeding it when buf_len reaches their limit.
+ *
+ * A buffer that buf_read_fd fills learns how much its descriptor
+ * delivers: it offers reads that grow while they come back full and
+ * shrink when they come back nearly empty, and while reads use a good
+ * part of its storage it keeps that storage when it empties, so a busy
+ * worker link does not allocate and free on every read.
  */
 #ifndef BUF_H
 #define BUF_H
@@ -15,6 +21,8 @@ struct buf {
 	size_t		 off;	/* first unread byte */
 	size_t		 len;	/* bytes held, from off */
 	size_t		 size;	/* bytes allocated */
+	size_t		 read_size;	/* what buf_read_fd offers next */
+	int		 keep;	/* keep the storage when drained empty */
 };
 
 void		 buf_init(struct buf *);

@@ -3,6 +3,9 @@
  * storage, appends, reserve/commit and drains keep the bytes in order
  * across growth and sliding, a drained buffer gives its memory back, and
  * the fd helpers pass read(2)/write(2) results through, EAGAIN included.
+ * Reads size themselves from what came before: small for a trickle,
+ * growing while reads come back full, never doubling the storage for a
+ * partial message left over, and a busy buffer keeps its storage.
  */
 #include "config.h"
 
@@ -52,6 +55,9 @@ check_pattern(const struct buf *b, size_t from, size_t len)
 			    p[i], pattern(from + i));
 	}
 }
+
+/* The most the read tests ask buf_read_fd for: what a pipe holds. */
+#define READ_MAX	(64 * 1024)
 
 /* Make a pipe with both ends non-blocking. */
 static void
@@ -307,6 +313,182 @@ START_TEST(read_fd_eof_returns_zero)
 }
 END_TEST
 
+/* Write pattern bytes from *written on until the pipe is full. */
+static void
+fill_pipe(int fd, size_t *written)
+{
+	unsigned char	chunk[4096];
+	size_t		i;
+	ssize_t		n;
+
+	for (;;) {
+		for (i = 0; i < sizeof(chunk); i++)
+			chunk[i] = pattern(*written + i);
+		if ((n = write(fd, chunk, sizeof(chunk))) == -1) {
+			ck_assert(errno == EAGAIN || errno == EWOULDBLOCK);
+			return;
+		}
+		*written += n;
+	}
+}
+
+/*
+ * Read from a full pipe into b, with READ_MAX, until a read brings
+ * READ_MAX, draining b after each: a busy descriptor.  *consumed counts
+ * the pattern bytes read.
+ */
+static void
+read_until_full_reads(struct buf *b, int p[2], size_t *written,
+    size_t *consumed)
+{
+	ssize_t	n = 0;
+	int	i;
+
+	for (i = 0; i < 20 && n != READ_MAX; i++) {
+		fill_pipe(p[1], written);
+		n = buf_read_fd(b, p[0], READ_MAX);
+		ck_assert_int_gt(n, 0);
+		check_pattern(b, *consumed, n);
+		*consumed += n;
+		buf_drain(b, n);
+	}
+	ck_assert_int_eq(n, READ_MAX);
+}
+
+START_TEST(read_fd_small_read_takes_little_storage)
+{
+	struct buf	b;
+	unsigned char	chunk[1000];
+	size_t		i;
+	int		p[2];
+
+	nonblocking_pipe(p);
+	for (i = 0; i < sizeof(chunk); i++)
+		chunk[i] = pattern(i);
+	ck_assert_int_eq(write(p[1], chunk, sizeof(chunk)), sizeof(chunk));
+	buf_init(&b);
+	/* The worker link asks for 256 KiB; 1,000 bytes need no more. */
+	ck_assert_int_eq(buf_read_fd(&b, p[0], 256 * 1024), sizeof(chunk));
+	check_pattern(&b, 0, sizeof(chunk));
+	ck_assert_uint_le(b.size, 4096);
+	buf_free(&b);
+	close(p[0]);
+	close(p[1]);
+}
+END_TEST
+
+START_TEST(read_fd_offers_more_while_reads_come_back_full)
+{
+	struct buf	b;
+	size_t		written = 0, consumed = 0, want = 4096;
+	ssize_t		n;
+	int		p[2], i;
+
+	nonblocking_pipe(p);
+	buf_init(&b);
+	for (i = 0; i < 8; i++) {
+		fill_pipe(p[1], &written);
+		n = buf_read_fd(&b, p[0], READ_MAX);
+		ck_assert_int_eq(n, want);
+		ck_assert_uint_le(b.size, READ_MAX);
+		check_pattern(&b, consumed, n);
+		consumed += n;
+		buf_drain(&b, n);
+		want = want < READ_MAX ? want * 2 : READ_MAX;
+	}
+	buf_free(&b);
+	close(p[0]);
+	close(p[1]);
+}
+END_TEST
+
+START_TEST(read_fd_leftover_does_not_double_storage)
+{
+	struct buf	b;
+	size_t		written = 0, consumed = 0;
+	int		p[2];
+
+	nonblocking_pipe(p);
+	buf_init(&b);
+	read_until_full_reads(&b, p, &written, &consumed);
+
+	/* A full read whose last 100 bytes start a message not yet whole. */
+	fill_pipe(p[1], &written);
+	ck_assert_int_eq(buf_read_fd(&b, p[0], READ_MAX), READ_MAX);
+	buf_drain(&b, READ_MAX - 100);
+	consumed += READ_MAX - 100;
+	fill_pipe(p[1], &written);
+	ck_assert_int_eq(buf_read_fd(&b, p[0], READ_MAX), READ_MAX - 100);
+	check_pattern(&b, consumed, READ_MAX);
+	ck_assert_uint_eq(b.size, READ_MAX);
+	buf_free(&b);
+	close(p[0]);
+	close(p[1]);
+}
+END_TEST
+
+START_TEST(read_fd_busy_buffer_keeps_its_storage)
+{
+	struct buf	 b;
+	unsigned char	*data;
+	size_t		 written = 0, consumed = 0;
+	int		 p[2];
+
+	nonblocking_pipe(p);
+	buf_init(&b);
+	read_until_full_reads(&b, p, &written, &consumed);
+	/* Drained empty, and the next read goes where the last one did. */
+	ck_assert_uint_eq(buf_len(&b), 0);
+	ck_assert_ptr_nonnull(b.data);
+	data = b.data;
+	fill_pipe(p[1], &written);
+	ck_assert_int_eq(buf_read_fd(&b, p[0], READ_MAX), READ_MAX);
+	ck_assert_ptr_eq(b.data, data);
+	check_pattern(&b, consumed, READ_MAX);
+	buf_free(&b);
+	close(p[0]);
+	close(p[1]);
+}
+END_TEST
+
+START_TEST(read_fd_quiet_buffer_gives_storage_back)
+{
+	struct buf	b;
+	unsigned char	chunk[100];
+	size_t		written = 0, consumed = 0, i;
+	int		p[2], round;
+
+	nonblocking_pipe(p);
+	buf_init(&b);
+	read_until_full_reads(&b, p, &written, &consumed);
+	/* The pipe runs dry: from now on 100 bytes a read. */
+	while (buf_read_fd(&b, p[0], READ_MAX) > 0)
+		buf_drain(&b, buf_len(&b));
+	consumed = written;
+	for (round = 0; round < 8; round++) {
+		for (i = 0; i < sizeof(chunk); i++)
+			chunk[i] = pattern(written + i);
+		ck_assert_int_eq(write(p[1], chunk, sizeof(chunk)),
+		    sizeof(chunk));
+		written += sizeof(chunk);
+		ck_assert_int_eq(buf_read_fd(&b, p[0], READ_MAX),
+		    sizeof(chunk));
+		check_pattern(&b, consumed, sizeof(chunk));
+		consumed += sizeof(chunk);
+		buf_drain(&b, sizeof(chunk));
+		/* Little used storage is not kept. */
+		ck_assert_ptr_null(b.data);
+	}
+	/* And the reads offered have shrunk back to the smallest. */
+	ck_assert_int_eq(write(p[1], chunk, 1), 1);
+	ck_assert_int_eq(buf_read_fd(&b, p[0], READ_MAX), 1);
+	ck_assert_uint_eq(b.size, 4096);
+	buf_free(&b);
+	close(p[0]);
+	close(p[1]);
+}
+END_TEST
+
 START_TEST(write_fd_sends_and_drains)
 {
 	struct buf	b;
@@ -433,6 +615,15 @@ buf_suite(void)
 	tcase_add_test(tc, write_fd_sends_and_drains);
 	tcase_add_test(tc, write_fd_partial_then_eagain);
 	tcase_add_test(tc, write_fd_to_closed_pipe_fails);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("read sizing");
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, read_fd_small_read_takes_little_storage);
+	tcase_add_test(tc, read_fd_offers_more_while_reads_come_back_full);
+	tcase_add_test(tc, read_fd_leftover_does_not_double_storage);
+	tcase_add_test(tc, read_fd_busy_buffer_keeps_its_storage);
+	tcase_add_test(tc, read_fd_quiet_buffer_gives_storage_back);
 	suite_add_tcase(s, tc);
 
 	return (s);
