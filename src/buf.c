@@ -67,7 +67,7 @@ buf_head(const struct buf *b)
 }
 
 /* Return a pointer to at least n bytes of free space after the data. */
-void *
+static void *
 buf_reserve(struct buf *b, size_t n)
 {
 	size_t	need, size;
@@ -90,13 +90,6 @@ buf_reserve(struct buf *b, size_t n)
 	b->data = xreallocarray(b->data, size, 1);
 	b->size = size;
 	return (b->data + b->len);
-}
-
-/* Count n bytes written into space from buf_reserve as data. */
-void
-buf_commit(struct buf *b, size_t n)
-{
-	b->len += n;
 }
 
 /* Append a copy of len bytes. */
@@ -125,13 +118,6 @@ buf_drain(struct buf *b, size_t n)
 	}
 	b->off += n;
 	b->len -= n;
-}
-
-/* Discard everything and release the storage. */
-void
-buf_clear(struct buf *b)
-{
-	buf_free(b);
 }
 
 /*

@@ -30,10 +30,7 @@ void		 buf_free(struct buf *);
 size_t		 buf_len(const struct buf *);
 unsigned char	*buf_head(const struct buf *);
 void		 buf_add(struct buf *, const void *, size_t);
-void		*buf_reserve(struct buf *, size_t);
-void		 buf_commit(struct buf *, size_t);
 void		 buf_drain(struct buf *, size_t);
-void		 buf_clear(struct buf *);
 ssize_t		 buf_read_fd(struct buf *, int, size_t);
 ssize_t		 buf_write_fd(struct buf *, int);
 
