@@ -46,7 +46,6 @@ struct ev_deferred {
 static struct ev_io		*ev_ios;
 static int			 ev_ios_size;	/* entries in ev_ios */
 static int			 ev_maxfd = -1;
-static size_t			 ev_nio;
 
 static unsigned long		*ev_rbits, *ev_wbits;	/* master sets */
 static unsigned long		*ev_rready, *ev_wready;	/* select() copies */
@@ -109,7 +108,6 @@ ev_free(void)
 	ev_ios_size = 0;
 	ev_nwords = 0;
 	ev_maxfd = -1;
-	ev_nio = 0;
 	ev_heap_len = ev_heap_size = 0;
 	ev_deferred_len = ev_deferred_size = 0;
 	ev_nprepare = 0;
@@ -187,17 +185,13 @@ ev_apply(int fd, int events)
 	struct ev_io	*io = &ev_ios[fd];
 
 	if (io->events == 0 && events != 0) {
-		ev_nio++;
 		io->round = ev_round;
 		if (fd > ev_maxfd)
 			ev_maxfd = fd;
-	} else if (io->events != 0 && events == 0) {
-		ev_nio--;
-		if (fd == ev_maxfd) {
-			for (ev_maxfd = fd - 1; ev_maxfd >= 0 &&
-			    ev_ios[ev_maxfd].events == 0; ev_maxfd--)
-				;
-		}
+	} else if (io->events != 0 && events == 0 && fd == ev_maxfd) {
+		for (ev_maxfd = fd - 1; ev_maxfd >= 0 &&
+		    ev_ios[ev_maxfd].events == 0; ev_maxfd--)
+			;
 	}
 	io->events = events;
 	ev_bits_update(fd, events);
@@ -242,22 +236,6 @@ ev_io_del(int fd)
 	ev_apply(fd, 0);
 	ev_ios[fd].cb = NULL;
 	ev_ios[fd].arg = NULL;
-}
-
-/* The events fd is currently watched for. */
-int
-ev_io_events(int fd)
-{
-	if (fd < 0 || fd >= ev_ios_size)
-		return (0);
-	return (ev_ios[fd].events);
-}
-
-/* How many descriptors are watched (including the signal pipe). */
-size_t
-ev_io_count(void)
-{
-	return (ev_nio);
 }
 
 /* Prepare a timer owned by the caller; it is not armed. */

@@ -40,8 +40,6 @@ void		 ev_io_set(int fd, int events, ev_io_cb cb, void *arg);
 void		 ev_io_add(int fd, int events);
 void		 ev_io_remove(int fd, int events);
 void		 ev_io_del(int fd);
-int		 ev_io_events(int fd);
-size_t		 ev_io_count(void);
 
 void		 ev_timer_init(struct ev_timer *, ev_timer_cb, void *);
 void		 ev_timer_start(struct ev_timer *, uint64_t msec);
