@@ -20,7 +20,7 @@
 #include "xmalloc.h"
 
 /* Make fd non-blocking and close-on-exec. */
-int
+static int
 sock_set_nonblock(int fd)
 {
 	int	flags;

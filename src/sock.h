@@ -17,7 +17,6 @@ int		 sock_accept(int, struct sockaddr_storage *, socklen_t *);
 int		 sock_connect(const struct sockaddr *, socklen_t, int *fdp);
 int		 sock_connect_result(int);
 void		 sock_set_nodelay(int);
-int		 sock_set_nonblock(int);
 const char	*sock_ntop(const struct sockaddr *, char *, size_t);
 const char	*sock_ntop_host(const struct sockaddr *, char *, size_t);
 int		 sock_port(const struct sockaddr *);
