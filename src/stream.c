@@ -45,6 +45,12 @@
 /* Empty pipes kept for the next splice, so idle tunnels hold none. */
 #define STREAM_PIPE_POOL	32
 
+/* Which way a system call failed, for the access log's reason. */
+enum stream_dir {
+	STREAM_READING,
+	STREAM_WRITING
+};
+
 static unsigned char	stream_scratch[STREAM_READ_SIZE];
 #ifdef HAVE_SPLICE
 static struct {
@@ -65,6 +71,8 @@ static void	stream_reset(struct end *);
 static void	stream_free(struct end *);
 static void	stream_io_cb(int, int, void *);
 static void	stream_flush(struct stream *);
+static int	stream_again(int);
+static void	stream_fail(struct stream *, enum stream_dir);
 #ifdef HAVE_SPLICE
 static int	stream_splice_in(struct stream *, struct stream *, size_t);
 static void	stream_pipe_release(struct stream *);
@@ -79,6 +87,26 @@ static const struct end_ops stream_ops = {
 	stream_reset,
 	stream_free
 };
+
+/* Tell whether a read or write failed with error only for now. */
+static int
+stream_again(int error)
+{
+	return (error == EAGAIN || error == EWOULDBLOCK || error == EINTR);
+}
+
+/* Abort s's tunnel after a failed read or write, saying why from errno. */
+static void
+stream_fail(struct stream *s, enum stream_dir dir)
+{
+	const char	*why;
+
+	if (errno == ECONNRESET || (dir == STREAM_WRITING && errno == EPIPE))
+		why = "reset";
+	else
+		why = dir == STREAM_WRITING ? "write-error" : "read-error";
+	relay_reset(&s->end, why);
+}
 
 /* Wrap a connected non-blocking socket; it is silent until stream_start. */
 struct stream *
@@ -215,7 +243,7 @@ stream_splice_in(struct stream *s, struct stream *d, size_t room)
 		relay_eof(&s->end);
 		return (1);
 	}
-	if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
+	if (stream_again(errno)) {
 		if (d->piped == 0) {
 			stream_pipe_release(d);
 			return (1);
@@ -240,7 +268,7 @@ stream_splice_in(struct stream *s, struct stream *d, size_t room)
 			stream_pipe_release(d);
 		return (0);
 	}
-	relay_reset(&s->end, errno == ECONNRESET ? "reset" : "read-error");
+	stream_fail(s, STREAM_READING);
 	return (1);
 }
 #endif
@@ -273,9 +301,8 @@ stream_read(struct stream *s)
 	else if (n == 0) {
 		ev_io_remove(s->fd, EV_READ);
 		relay_eof(&s->end);
-	} else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-		relay_reset(&s->end, errno == ECONNRESET ? "reset" :
-		    "read-error");
+	} else if (!stream_again(errno))
+		stream_fail(s, STREAM_READING);
 }
 
 static void
@@ -316,10 +343,8 @@ stream_flush(struct stream *s)
 	if (s->piped > 0) {
 		n = splice(s->pipe[0], NULL, s->fd, NULL, s->piped,
 		    SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
-		if (n == -1 && errno != EAGAIN && errno != EWOULDBLOCK &&
-		    errno != EINTR) {
-			relay_reset(&s->end, errno == EPIPE ||
-			    errno == ECONNRESET ? "reset" : "write-error");
+		if (n == -1 && !stream_again(errno)) {
+			stream_fail(s, STREAM_WRITING);
 			return;
 		}
 		if (n > 0) {
@@ -332,10 +357,8 @@ stream_flush(struct stream *s)
 #endif
 	if (s->piped == 0 && buf_len(&s->out) > 0) {
 		n = buf_write_fd(&s->out, s->fd);
-		if (n == -1 && errno != EAGAIN && errno != EWOULDBLOCK &&
-		    errno != EINTR) {
-			relay_reset(&s->end, errno == EPIPE ||
-			    errno == ECONNRESET ? "reset" : "write-error");
+		if (n == -1 && !stream_again(errno)) {
+			stream_fail(s, STREAM_WRITING);
 			return;
 		}
 		if (n > 0)
@@ -394,11 +417,8 @@ stream_write(struct end *e, const void *data, size_t len)
 	if (buf_len(&s->out) == 0 && s->piped == 0) {
 		n = write(s->fd, data, len);
 		if (n == -1) {
-			if (errno != EAGAIN && errno != EWOULDBLOCK &&
-			    errno != EINTR) {
-				relay_reset(e, errno == EPIPE ||
-				    errno == ECONNRESET ? "reset" :
-				    "write-error");
+			if (!stream_again(errno)) {
+				stream_fail(s, STREAM_WRITING);
 				return;
 			}
 			n = 0;
