@@ -135,6 +135,7 @@ ev_now(void)
 	return (ev_now_ms);
 }
 
+/* Grow the watcher table and the bit sets so that fd has a place. */
 static void
 ev_grow(int fd)
 {
@@ -163,6 +164,7 @@ ev_grow(int fd)
 	ev_nwords = words;
 }
 
+/* Set or clear fd's bits in the master read and write sets. */
 static void
 ev_bits_update(int fd, int events)
 {
@@ -179,6 +181,7 @@ ev_bits_update(int fd, int events)
 		ev_wbits[word] &= ~bit;
 }
 
+/* Make events fd's interest, keeping ev_maxfd and the bit sets in step. */
 static void
 ev_apply(int fd, int events)
 {
@@ -248,6 +251,7 @@ ev_timer_init(struct ev_timer *t, ev_timer_cb cb, void *arg)
 	t->arg = arg;
 }
 
+/* Put t at heap index i and let it know where it is. */
 static void
 ev_heap_place(size_t i, struct ev_timer *t)
 {
@@ -255,6 +259,7 @@ ev_heap_place(size_t i, struct ev_timer *t)
 	t->slot = i + 1;
 }
 
+/* Move the timer at i towards the root until its parent is due first. */
 static void
 ev_heap_up(size_t i)
 {
@@ -271,6 +276,7 @@ ev_heap_up(size_t i)
 	ev_heap_place(i, t);
 }
 
+/* Move the timer at i towards the leaves until its children are due later. */
 static void
 ev_heap_down(size_t i)
 {
@@ -335,6 +341,7 @@ ev_timer_pending(const struct ev_timer *t)
 	return (t->slot != 0);
 }
 
+/* Catch a signal: only write its number to the self-pipe. */
 static void
 ev_signal_handler(int signo)
 {
@@ -363,6 +370,7 @@ ev_signal_set(int signo, ev_signal_cb cb, void *arg)
 		fatal("sigaction");
 }
 
+/* Run the callbacks of the signals the handler wrote to the self-pipe. */
 static void
 ev_sigpipe_cb(int fd, int events, void *arg)
 {
@@ -396,6 +404,7 @@ ev_defer_free(void (*fn)(void *), void *arg)
 	ev_deferred_len++;
 }
 
+/* Run the frees queued by ev_defer_free during this round. */
 static void
 ev_run_deferred(void)
 {
@@ -407,13 +416,14 @@ ev_run_deferred(void)
 	ev_deferred_len = 0;
 }
 
+/* Fire the timers that are due, earliest first. */
 static void
 ev_run_timers(void)
 {
 	struct ev_timer	*t;
 	size_t		 budget = ev_heap_len;
 
-	/* The budget stops a timer that re-arms itself at 0 ms from spinning. */
+	/* The budget stops a timer that re-arms itself at 0 ms spinning. */
 	while (budget-- > 0 && ev_heap_len > 0 &&
 	    ev_heap[0]->when <= ev_now_ms) {
 		t = ev_heap[0];
@@ -438,6 +448,7 @@ ev_purge_bad(void)
 	}
 }
 
+/* Call the watchers of the descriptors select() found ready. */
 static void
 ev_dispatch(int maxfd)
 {

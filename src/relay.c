@@ -47,6 +47,7 @@ relay_set_idle(struct relay *r, uint64_t msec)
 		ev_timer_start(&r->idle_timer, msec);
 }
 
+/* The idle timer fired: re-arm after late activity, else end the tunnel. */
 static void
 relay_idle_cb(void *arg)
 {
@@ -193,6 +194,7 @@ relay_abort(struct relay *r, const char *why)
 	relay_finish(r, why);
 }
 
+/* Free both ends and the relay, once no callback can see them. */
 static void
 relay_free(void *arg)
 {
@@ -203,6 +205,7 @@ relay_free(void *arg)
 	free(r);
 }
 
+/* End the tunnel once: tell the owner why, and free it after this round. */
 static void
 relay_finish(struct relay *r, const char *result)
 {

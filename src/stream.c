@@ -273,6 +273,7 @@ stream_splice_in(struct stream *s, struct stream *d, size_t room)
 }
 #endif
 
+/* Read once from s and hand the bytes to its peer, or pause for room. */
 static void
 stream_read(struct stream *s)
 {
@@ -305,6 +306,7 @@ stream_read(struct stream *s)
 		stream_fail(s, STREAM_READING);
 }
 
+/* Half-close s towards its socket: every pending byte has been sent. */
 static void
 stream_shutdown(struct stream *s)
 {
@@ -382,6 +384,7 @@ stream_flush(struct stream *s)
 	}
 }
 
+/* The reactor's callback: flush pending output first, then read. */
 static void
 stream_io_cb(int fd, int events, void *arg)
 {
@@ -396,6 +399,7 @@ stream_io_cb(int fd, int events, void *arg)
 		stream_read(s);
 }
 
+/* How many bytes e can take before its pending output reaches the cap. */
 static size_t
 stream_room(struct end *e)
 {
@@ -430,6 +434,7 @@ stream_write(struct end *e, const void *data, size_t len)
 	buf_add(&s->out, (const unsigned char *)data + n, len - n);
 }
 
+/* Bytes e holds for its socket: in the splice pipe and the buffer. */
 static size_t
 stream_pending(struct end *e)
 {
@@ -438,6 +443,7 @@ stream_pending(struct end *e)
 	return (buf_len(&s->out) + s->piped);
 }
 
+/* No more bytes will come for e: half-close once pending is sent. */
 static void
 stream_finish(struct end *e)
 {
@@ -451,6 +457,7 @@ stream_finish(struct end *e)
 		s->shut_pending = 1;
 }
 
+/* The peer has room again: read e's socket again if it was paused. */
 static void
 stream_resume(struct end *e)
 {
@@ -462,6 +469,7 @@ stream_resume(struct end *e)
 	}
 }
 
+/* Close s's socket and give back its buffer and pipe. */
 static void
 stream_close(struct stream *s)
 {
@@ -488,6 +496,7 @@ stream_reset(struct end *e)
 	stream_close(s);
 }
 
+/* Free e; with the last stream gone, close the pooled pipes too. */
 static void
 stream_free(struct end *e)
 {
