@@ -183,7 +183,7 @@ listen_addr(const struct conf_listen *l, char *buf, size_t len)
 	return (buf);
 }
 
-START_TEST(line_blank_and_comment)
+START_TEST(test_line_blank_and_comment)
 {
 	line_empty("");
 	line_empty("\n");
@@ -195,7 +195,7 @@ START_TEST(line_blank_and_comment)
 }
 END_TEST
 
-START_TEST(line_bare_values)
+START_TEST(test_line_bare_values)
 {
 	line_ok("KEY=value", "KEY", "value");
 	line_ok("KEY=value\n", "KEY", "value");
@@ -213,7 +213,7 @@ START_TEST(line_bare_values)
 }
 END_TEST
 
-START_TEST(line_empty_values)
+START_TEST(test_line_empty_values)
 {
 	line_ok("KEY=", "KEY", "");
 	line_ok("KEY=\n", "KEY", "");
@@ -224,7 +224,7 @@ START_TEST(line_empty_values)
 }
 END_TEST
 
-START_TEST(line_export)
+START_TEST(test_line_export)
 {
 	line_ok("export KEY=v", "KEY", "v");
 	line_ok("export\tKEY=v", "KEY", "v");
@@ -235,7 +235,7 @@ START_TEST(line_export)
 }
 END_TEST
 
-START_TEST(line_single_quotes)
+START_TEST(test_line_single_quotes)
 {
 	line_ok("KEY='a b'", "KEY", "a b");
 	line_ok("KEY='$x `y` \\ \"'", "KEY", "$x `y` \\ \"");
@@ -249,7 +249,7 @@ START_TEST(line_single_quotes)
 }
 END_TEST
 
-START_TEST(line_double_quotes)
+START_TEST(test_line_double_quotes)
 {
 	line_ok("KEY=\"a b\"", "KEY", "a b");
 	line_ok("KEY=\"a \\\" b\"", "KEY", "a \" b");
@@ -269,7 +269,7 @@ START_TEST(line_double_quotes)
 }
 END_TEST
 
-START_TEST(line_bare_errors)
+START_TEST(test_line_bare_errors)
 {
 	line_bad("KEY=$x", "no expansion");
 	line_bad("KEY=a$", "no expansion");
@@ -288,7 +288,7 @@ START_TEST(line_bare_errors)
 }
 END_TEST
 
-START_TEST(line_key_errors)
+START_TEST(test_line_key_errors)
 {
 	line_bad("key=v", "want KEY=value");
 	line_bad("Key=v", "want KEY=value");
@@ -307,7 +307,7 @@ START_TEST(line_key_errors)
 }
 END_TEST
 
-START_TEST(defaults)
+START_TEST(test_defaults)
 {
 	struct conf	*c = conf_new();
 	char		 buf[64];
@@ -364,7 +364,7 @@ START_TEST(defaults)
 }
 END_TEST
 
-START_TEST(set_times)
+START_TEST(test_set_times)
 {
 	struct conf	*c = conf_new();
 	const char	*keys[] = {
@@ -426,7 +426,7 @@ START_TEST(set_times)
 }
 END_TEST
 
-START_TEST(set_counts)
+START_TEST(test_set_counts)
 {
 	struct conf	*c = conf_new();
 	const char	*keys[] = {
@@ -467,7 +467,7 @@ START_TEST(set_counts)
 }
 END_TEST
 
-START_TEST(set_booleans)
+START_TEST(test_set_booleans)
 {
 	struct conf	*c = conf_new();
 	const char	*keys[] = {
@@ -499,7 +499,7 @@ START_TEST(set_booleans)
 }
 END_TEST
 
-START_TEST(set_enums)
+START_TEST(test_set_enums)
 {
 	struct conf	*c = conf_new();
 
@@ -539,7 +539,7 @@ START_TEST(set_enums)
 }
 END_TEST
 
-START_TEST(set_strings)
+START_TEST(test_set_strings)
 {
 	struct conf	*c = conf_new();
 	const char	*keys[] = {
@@ -578,7 +578,7 @@ START_TEST(set_strings)
 }
 END_TEST
 
-START_TEST(set_listen)
+START_TEST(test_set_listen)
 {
 	struct conf	*c = conf_new();
 	char		 buf[64];
@@ -645,7 +645,7 @@ START_TEST(set_listen)
 }
 END_TEST
 
-START_TEST(set_servers)
+START_TEST(test_set_servers)
 {
 	struct conf	*c = conf_new();
 
@@ -679,7 +679,7 @@ START_TEST(set_servers)
 }
 END_TEST
 
-START_TEST(set_cidr_lists)
+START_TEST(test_set_cidr_lists)
 {
 	struct conf	*c = conf_new();
 
@@ -708,7 +708,7 @@ START_TEST(set_cidr_lists)
 }
 END_TEST
 
-START_TEST(set_unknown_key)
+START_TEST(test_set_unknown_key)
 {
 	struct conf	*c = conf_new();
 	char		*cause = NULL;
@@ -722,7 +722,7 @@ START_TEST(set_unknown_key)
 }
 END_TEST
 
-START_TEST(set_replaces_earlier_value)
+START_TEST(test_set_replaces_earlier_value)
 {
 	struct conf	*c = conf_new();
 
@@ -749,7 +749,7 @@ START_TEST(set_replaces_earlier_value)
 }
 END_TEST
 
-START_TEST(load_file)
+START_TEST(test_load_file)
 {
 	const char	*path;
 	struct conf	*c;
@@ -808,7 +808,7 @@ load_bad(const char *content, size_t len, const char *want)
 	free(cause);
 }
 
-START_TEST(load_errors_name_file_and_line)
+START_TEST(test_load_errors_name_file_and_line)
 {
 	const char	*s;
 
@@ -836,7 +836,7 @@ START_TEST(load_errors_name_file_and_line)
 }
 END_TEST
 
-START_TEST(load_long_lines)
+START_TEST(test_load_long_lines)
 {
 	char		*text;
 	struct conf	*c;
@@ -870,7 +870,7 @@ START_TEST(load_long_lines)
 }
 END_TEST
 
-START_TEST(load_missing_file)
+START_TEST(test_load_missing_file)
 {
 	char		*cause = NULL;
 	const char	*path = "/nonexistent/esocksd/none.conf";
@@ -887,7 +887,7 @@ START_TEST(load_missing_file)
 }
 END_TEST
 
-START_TEST(finish_pidfile_and_name)
+START_TEST(test_finish_pidfile_and_name)
 {
 	struct conf	*c;
 	char		 host[256];
@@ -918,7 +918,7 @@ START_TEST(finish_pidfile_and_name)
 }
 END_TEST
 
-START_TEST(finish_auth_password_needs_file)
+START_TEST(test_finish_auth_password_needs_file)
 {
 	struct conf	*c = conf_new();
 
@@ -936,7 +936,7 @@ START_TEST(finish_auth_password_needs_file)
 }
 END_TEST
 
-START_TEST(finish_listen_clashes)
+START_TEST(test_finish_listen_clashes)
 {
 	struct conf	*c;
 
@@ -991,7 +991,7 @@ START_TEST(finish_listen_clashes)
 }
 END_TEST
 
-START_TEST(finish_open_proxy)
+START_TEST(test_finish_open_proxy)
 {
 	struct conf	*c;
 	const char	*msg = "CLIENT_ALLOW admits addresses beyond private "
@@ -1031,7 +1031,7 @@ START_TEST(finish_open_proxy)
 }
 END_TEST
 
-START_TEST(finish_needs_listeners_and_servers)
+START_TEST(test_finish_needs_listeners_and_servers)
 {
 	struct conf	*c = conf_new();
 
@@ -1046,7 +1046,7 @@ START_TEST(finish_needs_listeners_and_servers)
 }
 END_TEST
 
-START_TEST(finish_secret_file)
+START_TEST(test_finish_secret_file)
 {
 	struct conf	*c;
 	const char	*path;
@@ -1113,7 +1113,7 @@ START_TEST(finish_secret_file)
 }
 END_TEST
 
-START_TEST(listen_equal)
+START_TEST(test_listen_equal)
 {
 	struct conf	*c = conf_new();
 
@@ -1145,47 +1145,47 @@ conf_suite(void)
 	TCase	*tc;
 
 	tc = tcase_create("line");
-	tcase_add_test(tc, line_blank_and_comment);
-	tcase_add_test(tc, line_bare_values);
-	tcase_add_test(tc, line_empty_values);
-	tcase_add_test(tc, line_export);
-	tcase_add_test(tc, line_single_quotes);
-	tcase_add_test(tc, line_double_quotes);
-	tcase_add_test(tc, line_bare_errors);
-	tcase_add_test(tc, line_key_errors);
+	tcase_add_test(tc, test_line_blank_and_comment);
+	tcase_add_test(tc, test_line_bare_values);
+	tcase_add_test(tc, test_line_empty_values);
+	tcase_add_test(tc, test_line_export);
+	tcase_add_test(tc, test_line_single_quotes);
+	tcase_add_test(tc, test_line_double_quotes);
+	tcase_add_test(tc, test_line_bare_errors);
+	tcase_add_test(tc, test_line_key_errors);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("keys");
-	tcase_add_test(tc, defaults);
-	tcase_add_test(tc, set_times);
-	tcase_add_test(tc, set_counts);
-	tcase_add_test(tc, set_booleans);
-	tcase_add_test(tc, set_enums);
-	tcase_add_test(tc, set_strings);
-	tcase_add_test(tc, set_listen);
-	tcase_add_test(tc, set_servers);
-	tcase_add_test(tc, set_cidr_lists);
-	tcase_add_test(tc, set_unknown_key);
-	tcase_add_test(tc, set_replaces_earlier_value);
-	tcase_add_test(tc, listen_equal);
+	tcase_add_test(tc, test_defaults);
+	tcase_add_test(tc, test_set_times);
+	tcase_add_test(tc, test_set_counts);
+	tcase_add_test(tc, test_set_booleans);
+	tcase_add_test(tc, test_set_enums);
+	tcase_add_test(tc, test_set_strings);
+	tcase_add_test(tc, test_set_listen);
+	tcase_add_test(tc, test_set_servers);
+	tcase_add_test(tc, test_set_cidr_lists);
+	tcase_add_test(tc, test_set_unknown_key);
+	tcase_add_test(tc, test_set_replaces_earlier_value);
+	tcase_add_test(tc, test_listen_equal);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("file");
 	tcase_add_checked_fixture(tc, NULL, temp_teardown);
-	tcase_add_test(tc, load_file);
-	tcase_add_test(tc, load_errors_name_file_and_line);
-	tcase_add_test(tc, load_long_lines);
-	tcase_add_test(tc, load_missing_file);
+	tcase_add_test(tc, test_load_file);
+	tcase_add_test(tc, test_load_errors_name_file_and_line);
+	tcase_add_test(tc, test_load_long_lines);
+	tcase_add_test(tc, test_load_missing_file);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("finish");
 	tcase_add_checked_fixture(tc, NULL, temp_teardown);
-	tcase_add_test(tc, finish_pidfile_and_name);
-	tcase_add_test(tc, finish_auth_password_needs_file);
-	tcase_add_test(tc, finish_listen_clashes);
-	tcase_add_test(tc, finish_open_proxy);
-	tcase_add_test(tc, finish_needs_listeners_and_servers);
-	tcase_add_test(tc, finish_secret_file);
+	tcase_add_test(tc, test_finish_pidfile_and_name);
+	tcase_add_test(tc, test_finish_auth_password_needs_file);
+	tcase_add_test(tc, test_finish_listen_clashes);
+	tcase_add_test(tc, test_finish_open_proxy);
+	tcase_add_test(tc, test_finish_needs_listeners_and_servers);
+	tcase_add_test(tc, test_finish_secret_file);
 	suite_add_tcase(s, tc);
 	return (s);
 }
