@@ -19,6 +19,7 @@ int	conf_iscontrol(int);
 
 /* conf-keys.c */
 int	conf_set_defaults(struct conf *, char **cause);
+void	conf_free_where(struct conf *);
 
 /* conf-value.c */
 int	conf_parse_number(const char *, uint64_t max, uint64_t *);

@@ -174,6 +174,11 @@ conf_set(struct conf *conf, const char *key, const char *value,
 		}
 	}
 	field = (char *)conf + k->off;
+	/* The caller says where the new value came from, if it knows. */
+	if (conf->where != NULL) {
+		free(conf->where[k - conf_keys]);
+		conf->where[k - conf_keys] = NULL;
+	}
 
 	switch (k->type) {
 	case CONF_TIME:
@@ -294,6 +299,50 @@ bad:
 	xasprintf(cause, "bad value for %s: '%.*s%s' (%s)", k->name, CONF_CLIP,
 	    value, strlen(value) > CONF_CLIP ? "..." : "", want);
 	return (-1);
+}
+
+/*
+ * Note where key got its value ("path:line", "-o KEY"), so that errors
+ * found later, once all keys are in, can point there.
+ */
+void
+conf_set_where(struct conf *conf, const char *key, const char *where)
+{
+	const struct conf_key	*k;
+	size_t			 i;
+
+	if ((k = conf_find_key(key)) == NULL)
+		return;
+	if (conf->where == NULL)
+		conf->where = xcalloc(nitems(conf_keys), sizeof(*conf->where));
+	i = k - conf_keys;
+	free(conf->where[i]);
+	conf->where[i] = xstrdup(where);
+}
+
+/* Where key got its value, or NULL for the default. */
+const char *
+conf_where(const struct conf *conf, const char *key)
+{
+	const struct conf_key	*k;
+
+	if (conf->where == NULL || (k = conf_find_key(key)) == NULL)
+		return (NULL);
+	return (conf->where[k - conf_keys]);
+}
+
+/* Free what conf_set_where recorded. */
+void
+conf_free_where(struct conf *conf)
+{
+	size_t	i;
+
+	if (conf->where == NULL)
+		return;
+	for (i = 0; i < nitems(conf_keys); i++)
+		free(conf->where[i]);
+	free(conf->where);
+	conf->where = NULL;
 }
 
 /*

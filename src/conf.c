@@ -23,6 +23,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -204,6 +205,32 @@ fail:
 	return (-1);
 }
 
+/*
+ * Fail with a cause that starts where key was set ("path:line: " or
+ * "-o KEY: "), so that an error found once every key is in still points
+ * at the line to fix.  Returns -1.
+ */
+static int
+conf_fail_at(const struct conf *conf, const char *key, char **cause,
+    const char *fmt, ...)
+{
+	const char	*where = conf_where(conf, key);
+	va_list		 ap;
+	char		*msg;
+
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) == -1)
+		fatal("vasprintf");
+	va_end(ap);
+	if (where == NULL)
+		*cause = msg;
+	else {
+		xasprintf(cause, "%s: %s", where, msg);
+		free(msg);
+	}
+	return (-1);
+}
+
 /* A configuration holding the documented defaults. */
 struct conf *
 conf_new(void)
@@ -225,6 +252,7 @@ conf_free(struct conf *conf)
 	if (conf == NULL)
 		return;
 	free(conf->path);
+	conf_free_where(conf);
 	conf_free_listen(conf->socks_listen, conf->socks_listen_count);
 	conf_free_listen(conf->worker_listen, conf->worker_listen_count);
 	conf_free_listen(conf->stats_listen, conf->stats_listen_count);
@@ -260,7 +288,7 @@ conf_load(const char *path, char **cause)
 {
 	struct conf	*conf;
 	FILE		*f;
-	char		*line = NULL, *key, *value, *why;
+	char		*line = NULL, *key, *value, *why, *where;
 	size_t		 size = 0;
 	ssize_t		 len;
 	unsigned long	 lineno = 0;
@@ -288,6 +316,11 @@ conf_load(const char *path, char **cause)
 		rc = conf_parse_line(line, &key, &value, &why);
 		if (rc == 1) {
 			rc = conf_set(conf, key, value, &why);
+			if (rc == 0) {
+				xasprintf(&where, "%s:%lu", path, lineno);
+				conf_set_where(conf, key, where);
+				free(where);
+			}
 			free(key);
 			free(value);
 		}
@@ -319,6 +352,7 @@ fail:
 static int
 conf_read_secret_file(struct conf *conf, char **cause)
 {
+	const char	*key = "WORKER_SECRET_FILE";
 	const char	*path = conf->worker_secret_file;
 	char		 buf[CONF_SECRET_MAX + 2], *nl;
 	struct stat	 st;
@@ -326,26 +360,22 @@ conf_read_secret_file(struct conf *conf, char **cause)
 	ssize_t		 n;
 	int		 fd;
 
-	if ((fd = open(path, O_RDONLY | O_NOCTTY)) == -1) {
-		xasprintf(cause, "WORKER_SECRET_FILE: %s: %s", path,
-		    strerror(errno));
-		return (-1);
-	}
+	if ((fd = open(path, O_RDONLY | O_NOCTTY)) == -1)
+		return (conf_fail_at(conf, key, cause, "%s: %s: %s", key, path,
+		    strerror(errno)));
 	if (fstat(fd, &st) == -1) {
-		xasprintf(cause, "WORKER_SECRET_FILE: %s: %s", path,
-		    strerror(errno));
 		close(fd);
-		return (-1);
+		return (conf_fail_at(conf, key, cause, "%s: %s: %s", key, path,
+		    strerror(errno)));
 	}
 	while (have < sizeof(buf) - 1) {
 		n = read(fd, buf + have, sizeof(buf) - 1 - have);
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1) {
-			xasprintf(cause, "WORKER_SECRET_FILE: %s: %s", path,
-			    strerror(errno));
 			close(fd);
-			return (-1);
+			return (conf_fail_at(conf, key, cause, "%s: %s: %s",
+			    key, path, strerror(errno)));
 		}
 		if (n == 0)
 			break;
@@ -357,27 +387,20 @@ conf_read_secret_file(struct conf *conf, char **cause)
 
 	if ((nl = memchr(buf, '\n', have)) != NULL)
 		have = nl - buf;
-	else if (have > CONF_SECRET_MAX) {
-		xasprintf(cause, "WORKER_SECRET_FILE: %s: first line longer "
-		    "than %d bytes", path, CONF_SECRET_MAX);
-		return (-1);
-	}
+	else if (have > CONF_SECRET_MAX)
+		return (conf_fail_at(conf, key, cause, "%s: %s: first line "
+		    "longer than %d bytes", key, path, CONF_SECRET_MAX));
 	if (have > 0 && buf[have - 1] == '\r')
 		have--;
-	if (have > CONF_SECRET_MAX) {
-		xasprintf(cause, "WORKER_SECRET_FILE: %s: first line longer "
-		    "than %d bytes", path, CONF_SECRET_MAX);
-		return (-1);
-	}
-	if (have == 0) {
-		xasprintf(cause, "WORKER_SECRET_FILE: %s: empty secret", path);
-		return (-1);
-	}
-	if (memchr(buf, '\0', have) != NULL) {
-		xasprintf(cause, "WORKER_SECRET_FILE: %s: NUL byte in secret",
-		    path);
-		return (-1);
-	}
+	if (have > CONF_SECRET_MAX)
+		return (conf_fail_at(conf, key, cause, "%s: %s: first line "
+		    "longer than %d bytes", key, path, CONF_SECRET_MAX));
+	if (have == 0)
+		return (conf_fail_at(conf, key, cause, "%s: %s: empty secret",
+		    key, path));
+	if (memchr(buf, '\0', have) != NULL)
+		return (conf_fail_at(conf, key, cause, "%s: %s: NUL byte in "
+		    "secret", key, path));
 	free(conf->worker_secret);
 	conf->worker_secret = xstrndup(buf, have);
 	conf->worker_secret_from_file = 1;
@@ -451,7 +474,29 @@ conf_listen_clash(const struct conf_listen *a, const struct conf_listen *b)
 	    memcmp(ba, zero, len) == 0);
 }
 
-/* Check that no two server listen addresses clash. */
+/*
+ * Name one side of a listen clash: "KEY ADDR", after where KEY was set
+ * when it was set somewhere.
+ */
+static char *
+conf_clash_side(const struct conf *conf, const char *key,
+    const struct conf_listen *l)
+{
+	const char	*where = conf_where(conf, key);
+	char		*s;
+
+	if (where != NULL)
+		xasprintf(&s, "%s: %s %s", where, key, l->text);
+	else
+		xasprintf(&s, "%s %s", key, l->text);
+	return (s);
+}
+
+/*
+ * Check that no two server listen addresses clash.  The cause names the
+ * line of each key, the one set in the file first, and the line only once
+ * for two addresses of one key.
+ */
 static int
 conf_check_listen_clash(struct conf *conf, char **cause)
 {
@@ -468,6 +513,7 @@ conf_check_listen_clash(struct conf *conf, char **cause)
 		    conf->stats_listen_count },
 	};
 	size_t	si, sj, i, j;
+	char	*a, *b;
 
 	for (si = 0; si < nitems(sets); si++) {
 		for (i = 0; i < sets[si].n; i++) {
@@ -477,10 +523,30 @@ conf_check_listen_clash(struct conf *conf, char **cause)
 					if (!conf_listen_clash(&sets[si].l[i],
 					    &sets[sj].l[j]))
 						continue;
-					xasprintf(cause, "%s %s and %s %s "
-					    "cannot both be bound",
-					    sets[si].name, sets[si].l[i].text,
-					    sets[sj].name, sets[sj].l[j].text);
+					a = conf_clash_side(conf,
+					    sets[si].name, &sets[si].l[i]);
+					if (sj == si)
+						xasprintf(&b, "%s %s",
+						    sets[sj].name,
+						    sets[sj].l[j].text);
+					else
+						b = conf_clash_side(conf,
+						    sets[sj].name,
+						    &sets[sj].l[j]);
+					/* A located side first. */
+					if (conf_where(conf,
+					    sets[si].name) == NULL &&
+					    conf_where(conf,
+					    sets[sj].name) != NULL)
+						xasprintf(cause, "%s and %s "
+						    "cannot both be bound", b,
+						    a);
+					else
+						xasprintf(cause, "%s and %s "
+						    "cannot both be bound", a,
+						    b);
+					free(a);
+					free(b);
 					return (-1);
 				}
 			}
@@ -522,11 +588,10 @@ conf_finish(struct conf *conf, enum conf_role role, char **cause)
 
 	if (conf->worker_secret_file != NULL) {
 		if (conf->worker_secret != NULL &&
-		    !conf->worker_secret_from_file) {
-			xasprintf(cause, "WORKER_SECRET and WORKER_SECRET_FILE "
-			    "are both set; use one");
-			return (-1);
-		}
+		    !conf->worker_secret_from_file)
+			return (conf_fail_at(conf, "WORKER_SECRET_FILE", cause,
+			    "WORKER_SECRET and WORKER_SECRET_FILE are both "
+			    "set; use one"));
 		if (conf_read_secret_file(conf, cause) != 0)
 			return (-1);
 	} else if (conf->worker_secret_from_file) {
@@ -538,33 +603,29 @@ conf_finish(struct conf *conf, enum conf_role role, char **cause)
 	}
 
 	if (role == CONF_ROLE_WORKER) {
-		if (conf->servers_count == 0) {
-			xasprintf(cause, "SERVERS is empty: a worker needs a "
-			    "server to dial");
-			return (-1);
-		}
+		if (conf->servers_count == 0)
+			return (conf_fail_at(conf, "SERVERS", cause, "SERVERS "
+			    "is empty: a worker needs a server to dial"));
 		return (0);
 	}
 
-	if (conf->socks_listen_count == 0) {
-		xasprintf(cause, "SOCKS_LISTEN is empty: a server needs an "
-		    "address for clients");
-		return (-1);
-	}
+	if (conf->socks_listen_count == 0)
+		return (conf_fail_at(conf, "SOCKS_LISTEN", cause,
+		    "SOCKS_LISTEN is empty: a server needs an address for "
+		    "clients"));
 	if (conf_check_listen_clash(conf, cause) != 0)
 		return (-1);
-	if (conf->auth == CONF_AUTH_PASSWORD && conf->password_file == NULL) {
-		xasprintf(cause, "AUTH=password needs PASSWORD_FILE");
-		return (-1);
-	}
+	if (conf->auth == CONF_AUTH_PASSWORD && conf->password_file == NULL)
+		return (conf_fail_at(conf, "AUTH", cause, "AUTH=password needs "
+		    "PASSWORD_FILE"));
 	if (conf->auth == CONF_AUTH_NONE && !conf->open_proxy) {
 		for (i = 0; i < conf->client_allow.count; i++) {
 			if (cidr_is_private(&conf->client_allow.rules[i]))
 				continue;
-			xasprintf(cause, "CLIENT_ALLOW admits addresses beyond "
-			    "private networks with AUTH=none; set "
-			    "OPEN_PROXY=yes if you mean it");
-			return (-1);
+			return (conf_fail_at(conf, "CLIENT_ALLOW", cause,
+			    "CLIENT_ALLOW admits addresses beyond private "
+			    "networks with AUTH=none; set OPEN_PROXY=yes if "
+			    "you mean it"));
 		}
 	}
 	return (0);

@@ -44,6 +44,7 @@ struct conf_hostport {
 
 struct conf {
 	char			*path;		/* file it came from, or NULL */
+	char			**where;	/* by key: "path:line", "-o KEY" */
 
 	struct conf_listen	*socks_listen;
 	size_t			 socks_listen_count;
@@ -97,6 +98,9 @@ int		 conf_parse_line(const char *, char **key, char **value,
 		    char **cause);
 int		 conf_set(struct conf *, const char *key, const char *value,
 		    char **cause);
+void		 conf_set_where(struct conf *, const char *key,
+		    const char *where);
+const char	*conf_where(const struct conf *, const char *key);
 struct conf	*conf_load(const char *path, char **cause);
 int		 conf_finish(struct conf *, enum conf_role, char **cause);
 const char	*conf_role_name(enum conf_role);

@@ -87,7 +87,7 @@ static struct conf *
 main_load(char **cause)
 {
 	struct conf	*conf;
-	char		*key, *value, *why;
+	char		*key, *value, *why, *where;
 	int		 i;
 
 	if ((conf = conf_load(main_conf_path, cause)) == NULL)
@@ -106,13 +106,19 @@ main_load(char **cause)
 			free(key);
 			goto fail;
 		}
+		/* Not the value: it may be WORKER_SECRET. */
+		xasprintf(&where, "-o %s", key);
+		conf_set_where(conf, key, where);
+		free(where);
 		free(key);
 	}
-	if (main_pidfile != NULL && conf_set(conf, "PIDFILE", main_pidfile,
-	    &why) == -1) {
-		xasprintf(cause, "-p %s: %s", main_pidfile, why);
-		free(why);
-		goto fail;
+	if (main_pidfile != NULL) {
+		if (conf_set(conf, "PIDFILE", main_pidfile, &why) == -1) {
+			xasprintf(cause, "-p %s: %s", main_pidfile, why);
+			free(why);
+			goto fail;
+		}
+		conf_set_where(conf, "PIDFILE", "-p");
 	}
 	if (conf_finish(conf, main_role, cause) == -1)
 		goto fail;

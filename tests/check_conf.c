@@ -1113,6 +1113,68 @@ START_TEST(test_finish_secret_file)
 }
 END_TEST
 
+/* conf_finish on file must fail with exactly want, "%s" being the path. */
+static void
+finish_file_bad(const char *file, const char *want)
+{
+	struct conf	*c;
+	const char	*path = temp_text(file);
+	char		*cause = NULL, *full;
+
+	c = conf_load(path, &cause);
+	if (c == NULL)
+		ck_abort_msg("conf_load: %s", cause);
+	ck_assert_int_eq(conf_finish(c, CONF_ROLE_SERVER, &cause), -1);
+	ck_assert_int_gt(asprintf(&full, want, path, path), 0);
+	ck_assert_str_eq(cause, full);
+	free(full);
+	free(cause);
+	conf_free(c);
+}
+
+START_TEST(test_finish_errors_name_file_and_line)
+{
+	struct conf	*c;
+
+	finish_file_bad("# x\nAUTH=password\n",
+	    "%s:2: AUTH=password needs PASSWORD_FILE");
+	finish_file_bad("SOCKS_LISTEN=127.0.0.1:1080\n\n"
+	    "WORKER_LISTEN=127.0.0.1:1080\n",
+	    "%s:1: SOCKS_LISTEN 127.0.0.1:1080 and %s:3: WORKER_LISTEN "
+	    "127.0.0.1:1080 cannot both be bound");
+	/* The default comes second; a later line for a key counts. */
+	finish_file_bad("WORKER_LISTEN=127.0.0.1:8081\n"
+	    "WORKER_LISTEN=127.0.0.1:1080\n",
+	    "%s:2: WORKER_LISTEN 127.0.0.1:1080 and SOCKS_LISTEN "
+	    "127.0.0.1:1080 cannot both be bound");
+	finish_file_bad("SOCKS_LISTEN='*:1080 127.0.0.1:1080'\n",
+	    "%s:1: SOCKS_LISTEN *:1080 and SOCKS_LISTEN 127.0.0.1:1080 "
+	    "cannot both be bound");
+	finish_file_bad("CLIENT_ALLOW=0.0.0.0/0\n",
+	    "%s:1: CLIENT_ALLOW admits addresses beyond private networks "
+	    "with AUTH=none; set OPEN_PROXY=yes if you mean it");
+	finish_file_bad("AUTH=none\nWORKER_SECRET_FILE=/nonexistent/s\n",
+	    "%s:2: WORKER_SECRET_FILE: /nonexistent/s: No such file or "
+	    "directory");
+	finish_file_bad("WORKER_SECRET=x\nWORKER_SECRET_FILE=/x\n",
+	    "%s:2: WORKER_SECRET and WORKER_SECRET_FILE are both set; "
+	    "use one");
+	finish_file_bad("SOCKS_LISTEN=\n", "%s:1: SOCKS_LISTEN is empty: a "
+	    "server needs an address for clients");
+
+	/* main names an override "-o KEY"; a later plain set forgets it. */
+	c = conf_new();
+	set_ok(c, "AUTH", "password");
+	conf_set_where(c, "AUTH", "-o AUTH");
+	ck_assert_str_eq(conf_where(c, "AUTH"), "-o AUTH");
+	ck_assert_ptr_null(conf_where(c, "PASSWORD_FILE"));
+	finish_bad(c, CONF_ROLE_SERVER, "-o AUTH: AUTH=password needs");
+	set_ok(c, "AUTH", "password");
+	ck_assert_ptr_null(conf_where(c, "AUTH"));
+	conf_free(c);
+}
+END_TEST
+
 START_TEST(test_listen_equal)
 {
 	struct conf	*c = conf_new();
@@ -1186,6 +1248,7 @@ conf_suite(void)
 	tcase_add_test(tc, test_finish_open_proxy);
 	tcase_add_test(tc, test_finish_needs_listeners_and_servers);
 	tcase_add_test(tc, test_finish_secret_file);
+	tcase_add_test(tc, test_finish_errors_name_file_and_line);
 	suite_add_tcase(s, tc);
 	return (s);
 }
