@@ -631,6 +631,41 @@ conf_finish(struct conf *conf, enum conf_role role, char **cause)
 	return (0);
 }
 
+/*
+ * Make PIDFILE, PASSWORD_FILE and WORKER_SECRET_FILE absolute against dir,
+ * the working directory at start (NULL when unknown), so that a relative
+ * path names the same file after the daemon's chdir("/") and on every
+ * reload.  Returns 0, or -1 with a cause naming the key.
+ */
+int
+conf_absolute_paths(struct conf *conf, const char *dir, char **cause)
+{
+	struct {
+		const char	 *key;
+		char		**path;
+	} paths[] = {
+		{ "PIDFILE", &conf->pidfile },
+		{ "PASSWORD_FILE", &conf->password_file },
+		{ "WORKER_SECRET_FILE", &conf->worker_secret_file },
+	};
+	char	*abs;
+	size_t	 i;
+
+	for (i = 0; i < nitems(paths); i++) {
+		if (*paths[i].path == NULL || **paths[i].path == '/')
+			continue;
+		if (dir == NULL || *dir != '/')
+			return (conf_fail_at(conf, paths[i].key, cause,
+			    "%s: relative path %s and the working directory "
+			    "is unknown", paths[i].key, *paths[i].path));
+		xasprintf(&abs, "%s%s%s", dir,
+		    dir[strlen(dir) - 1] == '/' ? "" : "/", *paths[i].path);
+		free(*paths[i].path);
+		*paths[i].path = abs;
+	}
+	return (0);
+}
+
 /* The role's name as on the command line. */
 const char *
 conf_role_name(enum conf_role role)

@@ -102,6 +102,8 @@ void		 conf_set_where(struct conf *, const char *key,
 		    const char *where);
 const char	*conf_where(const struct conf *, const char *key);
 struct conf	*conf_load(const char *path, char **cause);
+int		 conf_absolute_paths(struct conf *, const char *dir,
+		    char **cause);
 int		 conf_finish(struct conf *, enum conf_role, char **cause);
 const char	*conf_role_name(enum conf_role);
 int		 conf_listen_equal(const struct conf_listen *,

@@ -10,7 +10,6 @@
 #include <sys/resource.h>
 
 #include <errno.h>
-#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +37,7 @@ struct counters	 counters;
 
 static enum conf_role	 main_role;
 static char		*main_conf_path;
+static char		*main_cwd;	/* at start: relative paths use it */
 static char		*main_pidfile;
 static char		**main_overrides;
 static int		 main_noverrides;
@@ -60,7 +60,7 @@ main_usage(void)
 static char *
 main_conf_file(const char *file, const char *env)
 {
-	char	*path, cwd[PATH_MAX];
+	char	*path;
 
 	if (file == NULL) {
 		if (env == NULL && (env = getenv("ESOCKSD_ENV")) == NULL)
@@ -75,8 +75,8 @@ main_conf_file(const char *file, const char *env)
 		return (path);
 	}
 	/* Absolute, so a reload still finds it after chdir("/"). */
-	if (*file != '/' && getcwd(cwd, sizeof(cwd)) != NULL) {
-		xasprintf(&path, "%s/%s", cwd, file);
+	if (*file != '/' && main_cwd != NULL) {
+		xasprintf(&path, "%s/%s", main_cwd, file);
 		return (path);
 	}
 	return (xstrdup(file));
@@ -120,7 +120,8 @@ main_load(char **cause)
 		}
 		conf_set_where(conf, "PIDFILE", "-p");
 	}
-	if (conf_finish(conf, main_role, cause) == -1)
+	if (conf_absolute_paths(conf, main_cwd, cause) == -1 ||
+	    conf_finish(conf, main_role, cause) == -1)
 		goto fail;
 	return (conf);
 fail:
@@ -312,12 +313,14 @@ main(int argc, char **argv)
 	else
 		main_usage();
 
+	main_cwd = getcwd(NULL, 0);
 	main_conf_path = main_conf_file(file, env);
 	log_init(1, verbose, 0);
 	if ((cfg = main_load(&cause)) == NULL) {
 		fprintf(stderr, "esocksd: %s\n", cause);
 		free(cause);
 		free(main_conf_path);
+		free(main_cwd);
 		free(main_overrides);
 		return (2);
 	}
@@ -329,6 +332,7 @@ main(int argc, char **argv)
 		    main_conf_path, argv[0]);
 		conf_free(cfg);
 		free(main_conf_path);
+		free(main_cwd);
 		free(main_overrides);
 		return (0);
 	}
@@ -387,6 +391,7 @@ main(int argc, char **argv)
 	daemon_pidfile_remove();
 	conf_free(cfg);
 	free(main_conf_path);
+	free(main_cwd);
 	free(main_overrides);
 	ev_free();
 	return (rc == 0 ? 0 : 1);

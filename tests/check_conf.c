@@ -1175,6 +1175,45 @@ START_TEST(test_finish_errors_name_file_and_line)
 }
 END_TEST
 
+START_TEST(test_absolute_paths_against_start_dir)
+{
+	struct conf	*c;
+	char		*cause = NULL;
+
+	c = conf_new();
+	set_ok(c, "PIDFILE", "run/x.pid");
+	set_ok(c, "PASSWORD_FILE", "pw");
+	set_ok(c, "WORKER_SECRET_FILE", "./s/secret");
+	ck_assert_int_eq(conf_absolute_paths(c, "/srv/proxy", &cause), 0);
+	ck_assert_str_eq(c->pidfile, "/srv/proxy/run/x.pid");
+	ck_assert_str_eq(c->password_file, "/srv/proxy/pw");
+	ck_assert_str_eq(c->worker_secret_file, "/srv/proxy/./s/secret");
+	/* Absolute paths stay; so does the start dir "/". */
+	ck_assert_int_eq(conf_absolute_paths(c, "/elsewhere", &cause), 0);
+	ck_assert_str_eq(c->pidfile, "/srv/proxy/run/x.pid");
+	set_ok(c, "PASSWORD_FILE", "pw");
+	ck_assert_int_eq(conf_absolute_paths(c, "/", &cause), 0);
+	ck_assert_str_eq(c->password_file, "/pw");
+	conf_free(c);
+
+	/* Unset paths stay unset. */
+	c = conf_new();
+	ck_assert_int_eq(conf_absolute_paths(c, "/srv", &cause), 0);
+	ck_assert_ptr_null(c->pidfile);
+	ck_assert_ptr_null(c->password_file);
+	ck_assert_ptr_null(c->worker_secret_file);
+
+	/* No known start dir: a relative path is an error at its line. */
+	set_ok(c, "WORKER_SECRET_FILE", "secret");
+	conf_set_where(c, "WORKER_SECRET_FILE", "-o WORKER_SECRET_FILE");
+	ck_assert_int_eq(conf_absolute_paths(c, NULL, &cause), -1);
+	ck_assert_str_eq(cause, "-o WORKER_SECRET_FILE: WORKER_SECRET_FILE: "
+	    "relative path secret and the working directory is unknown");
+	free(cause);
+	conf_free(c);
+}
+END_TEST
+
 START_TEST(test_listen_equal)
 {
 	struct conf	*c = conf_new();
@@ -1249,6 +1288,7 @@ conf_suite(void)
 	tcase_add_test(tc, test_finish_needs_listeners_and_servers);
 	tcase_add_test(tc, test_finish_secret_file);
 	tcase_add_test(tc, test_finish_errors_name_file_and_line);
+	tcase_add_test(tc, test_absolute_paths_against_start_dir);
 	suite_add_tcase(s, tc);
 	return (s);
 }
