@@ -1,7 +1,7 @@
 /*
- * Private to the config parser: what src/conf.c, src/conf-keys.c and
- * src/conf-value.c share with each other.  Nothing else includes this
- * file; the public API and struct conf are in conf.h.
+ * Private to the config parser: what src/conf.c, src/conf-keys.c,
+ * src/conf-value.c and src/conf-check.c share with each other.  Nothing
+ * else includes this file; the public API and struct conf are in conf.h.
  */
 #ifndef CONF_INT_H
 #define CONF_INT_H
@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "compat.h"
 #include "conf.h"
 
 #define CONF_NAME_MAX		255
@@ -16,6 +17,8 @@
 
 /* conf.c */
 int	conf_iscontrol(int);
+int	conf_fail_at(const struct conf *, const char *key, char **cause,
+	    const char *, ...) PRINTFLIKE(4, 5);
 
 /* conf-keys.c */
 int	conf_set_defaults(struct conf *, char **cause);

@@ -210,7 +210,7 @@ fail:
  * "-o KEY: "), so that an error found once every key is in still points
  * at the line to fix.  Returns -1.
  */
-static int
+int
 conf_fail_at(const struct conf *conf, const char *key, char **cause,
     const char *fmt, ...)
 {

@@ -59,6 +59,7 @@ struct conf {
 	struct cidr_list	 stats_allow;
 	enum conf_auth		 auth;
 	char			*password_file;
+	int			 password_file_insecure; /* by conf_verify */
 	uint64_t		 handshake_timeout;	/* ms */
 	unsigned int		 max_clients;		/* 0 = no cap */
 	unsigned int		 max_clients_per_ip;
@@ -105,6 +106,9 @@ struct conf	*conf_load(const char *path, char **cause);
 int		 conf_absolute_paths(struct conf *, const char *dir,
 		    char **cause);
 int		 conf_finish(struct conf *, enum conf_role, char **cause);
+int		 conf_verify(struct conf *, enum conf_role, char **cause);
+void		 conf_warnings(const struct conf *, enum conf_role,
+		    void (*)(const char *, void *), void *);
 const char	*conf_role_name(enum conf_role);
 int		 conf_listen_equal(const struct conf_listen *,
 		    const struct conf_listen *);

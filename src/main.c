@@ -121,12 +121,29 @@ main_load(char **cause)
 		conf_set_where(conf, "PIDFILE", "-p");
 	}
 	if (conf_absolute_paths(conf, main_cwd, cause) == -1 ||
-	    conf_finish(conf, main_role, cause) == -1)
+	    conf_finish(conf, main_role, cause) == -1 ||
+	    conf_verify(conf, main_role, cause) == -1)
 		goto fail;
 	return (conf);
 fail:
 	conf_free(conf);
 	return (NULL);
+}
+
+/* Log one of conf_warnings' warnings. */
+static void
+main_warn(const char *msg, void *arg)
+{
+	log_warnx("%s", msg);
+}
+
+/* Whether two optional strings (USER, GROUP) differ. */
+static int
+main_changed(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return (a != b);
+	return (strcmp(a, b) != 0);
 }
 
 /* Apply the parts of the config that belong to logging. */
@@ -168,9 +185,11 @@ main_sighup(int signo, void *arg)
 		conf_free(conf);
 		return;
 	}
-	if (conf->secret_file_insecure)
-		log_warnx("%s is readable by group or others",
-		    conf->worker_secret_file);
+	conf_warnings(conf, main_role, main_warn, NULL);
+	if (main_changed(conf->user, cfg->user) ||
+	    main_changed(conf->group, cfg->group))
+		log_warnx("USER and GROUP changes take effect at the next "
+		    "start");
 	conf_free(cfg);
 	cfg = conf;
 	main_apply_logging(cfg);
@@ -324,9 +343,7 @@ main(int argc, char **argv)
 		free(main_overrides);
 		return (2);
 	}
-	if (cfg->secret_file_insecure)
-		log_warnx("%s is readable by group or others",
-		    cfg->worker_secret_file);
+	conf_warnings(cfg, main_role, main_warn, NULL);
 	if (check) {
 		printf("esocksd: %s: configuration OK for %s\n",
 		    main_conf_path, argv[0]);

@@ -12,6 +12,8 @@
 #include <arpa/inet.h>
 
 #include <check.h>
+#include <pwd.h>
+#include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1214,6 +1216,176 @@ START_TEST(test_absolute_paths_against_start_dir)
 }
 END_TEST
 
+/* conf_verify on a loaded file must fail with exactly want ("%s": path). */
+static void
+verify_file_bad(const char *file, enum conf_role role, const char *want)
+{
+	struct conf	*c;
+	const char	*path = temp_text(file);
+	char		*cause = NULL, *full;
+
+	if ((c = conf_load(path, &cause)) == NULL)
+		ck_abort_msg("conf_load: %s", cause);
+	finish_ok(c, role);
+	ck_assert_int_eq(conf_verify(c, role, &cause), -1);
+	ck_assert_int_gt(asprintf(&full, want, path), 0);
+	ck_assert_str_eq(cause, full);
+	free(full);
+	free(cause);
+	conf_free(c);
+}
+
+START_TEST(test_verify_password_file_user_and_group)
+{
+	struct conf	*c;
+	struct passwd	*pw;
+	struct group	*gr;
+	const char	*good, *sha512, *badline;
+	char		*file, *cause = NULL;
+
+	good = temp_text("alice:$5$saltstring$5B8vYYiY.CVt1RlTTf8KbXBH3hsxY/"
+	    "GNooZaBBGWEc5\n");
+	sha512 = temp_text("alice:$6$saltstring$svn8UoSVapNtMuq1ukKS4tPQd8iKwSM"
+	    "HWjl/O817G3uBnIFNjnQJuesI68u4OTLiBFdcbYEdFCoEOfaS35inz1\n");
+	badline = temp_text("# users\nbob\n");
+
+	verify_file_bad("AUTH=password\nPASSWORD_FILE=/nonexistent/pw\n",
+	    CONF_ROLE_SERVER, "%s:2: PASSWORD_FILE: /nonexistent/pw: No such "
+	    "file or directory");
+	ck_assert_int_gt(asprintf(&file, "AUTH=password\nPASSWORD_FILE=%s\n",
+	    sha512), 0);
+	c = conf_load(temp_text(file), &cause);
+	free(file);
+	ck_assert_ptr_nonnull(c);
+	finish_ok(c, CONF_ROLE_SERVER);
+	ck_assert_int_eq(conf_verify(c, CONF_ROLE_SERVER, &cause), -1);
+	if (strstr(cause, ":2: PASSWORD_FILE: ") == NULL ||
+	    strstr(cause, ":1: user alice: ") == NULL)
+		ck_abort_msg("a $6$ hash: cause '%s'", cause);
+	free(cause);
+	/* A worker has no clients to authenticate: the file is not read. */
+	ck_assert_int_eq(conf_verify(c, CONF_ROLE_WORKER, &cause), 0);
+	conf_free(c);
+
+	ck_assert_int_gt(asprintf(&file, "PASSWORD_FILE=%s\nAUTH=password\n",
+	    badline), 0);
+	c = conf_load(temp_text(file), &cause);
+	free(file);
+	ck_assert_ptr_nonnull(c);
+	finish_ok(c, CONF_ROLE_SERVER);
+	ck_assert_int_eq(conf_verify(c, CONF_ROLE_SERVER, &cause), -1);
+	if (strstr(cause, ":1: PASSWORD_FILE: ") == NULL ||
+	    strstr(cause, ":2: no ':' between user and hash") == NULL)
+		ck_abort_msg("a bad line: cause '%s'", cause);
+	free(cause);
+	/* AUTH=none never reads it. */
+	set_ok(c, "AUTH", "none");
+	ck_assert_int_eq(conf_verify(c, CONF_ROLE_SERVER, &cause), 0);
+	conf_free(c);
+
+	verify_file_bad("\nUSER=no-such-user-esocksd\n", CONF_ROLE_WORKER,
+	    "%s:2: USER no-such-user-esocksd: no such user");
+	verify_file_bad("GROUP=no-such-group-esocksd\n", CONF_ROLE_SERVER,
+	    "%s:1: GROUP no-such-group-esocksd: no such group");
+
+	/* What exists passes, and the password file's mode is noted. */
+	ck_assert_ptr_nonnull(pw = getpwuid(getuid()));
+	ck_assert_ptr_nonnull(gr = getgrgid(getgid()));
+	c = conf_new();
+	set_ok(c, "USER", pw->pw_name);
+	set_ok(c, "GROUP", gr->gr_name);
+	set_ok(c, "AUTH", "password");
+	set_ok(c, "PASSWORD_FILE", good);
+	finish_ok(c, CONF_ROLE_SERVER);
+	if (conf_verify(c, CONF_ROLE_SERVER, &cause) != 0)
+		ck_abort_msg("conf_verify: %s", cause);
+	ck_assert_int_eq(c->password_file_insecure, 0);
+	ck_assert_int_eq(chmod(good, 0640), 0);
+	ck_assert_int_eq(conf_verify(c, CONF_ROLE_SERVER, &cause), 0);
+	ck_assert_int_eq(c->password_file_insecure, 1);
+	conf_free(c);
+}
+END_TEST
+
+/* conf_warnings callback: append the warning and a newline to a string. */
+static void
+warnings_collect(const char *msg, void *arg)
+{
+	char	**all = arg, *more;
+
+	ck_assert_int_gt(asprintf(&more, "%s%s\n", *all, msg), 0);
+	free(*all);
+	*all = more;
+}
+
+/* The warnings for conf in role, one a line. */
+static char *
+warnings_of(const struct conf *conf, enum conf_role role)
+{
+	char	*all = strdup("");
+
+	ck_assert_ptr_nonnull(all);
+	conf_warnings(conf, role, warnings_collect, &all);
+	return (all);
+}
+
+START_TEST(test_warnings_name_what_to_look_at)
+{
+	struct conf	*c;
+	const char	*line = "a:$5$saltstring$5B8vYYiY.CVt1RlTTf8KbXBH3hsxY/"
+	    "GNooZaBBGWEc5\n";
+	const char	*pw, *secret;
+	char		*w, *cause = NULL, *want;
+
+	pw = temp_file(line, strlen(line), 0644);
+	secret = temp_file("s3cret\n", 7, 0604);
+
+	/* The defaults deserve no warning. */
+	c = conf_new();
+	finish_ok(c, CONF_ROLE_SERVER);
+	w = warnings_of(c, CONF_ROLE_SERVER);
+	ck_assert_str_eq(w, "");
+	free(w);
+
+	set_ok(c, "WORKER_LISTEN", "127.0.0.1:8081 0.0.0.0:8082 [::]:8083");
+	set_ok(c, "AUTH", "password");
+	set_ok(c, "PASSWORD_FILE", pw);
+	finish_ok(c, CONF_ROLE_SERVER);
+	ck_assert_int_eq(conf_verify(c, CONF_ROLE_SERVER, &cause), 0);
+	w = warnings_of(c, CONF_ROLE_SERVER);
+	ck_assert_int_gt(asprintf(&want, "%s is readable by group or others\n"
+	    "WORKER_LISTEN 0.0.0.0:8082 is not loopback and no WORKER_SECRET "
+	    "is set: anyone who reaches it can register as a worker and see "
+	    "client traffic\n"
+	    "WORKER_LISTEN [::]:8083 is not loopback and no WORKER_SECRET "
+	    "is set: anyone who reaches it can register as a worker and see "
+	    "client traffic\n", pw), 0);
+	ck_assert_str_eq(w, want);
+	free(want);
+	free(w);
+	/* A worker neither listens nor reads the password file. */
+	w = warnings_of(c, CONF_ROLE_WORKER);
+	ck_assert_str_eq(w, "");
+	free(w);
+
+	/* A secret (from a file others can read) ends the port warnings. */
+	set_ok(c, "WORKER_SECRET_FILE", secret);
+	set_ok(c, "AUTH", "none");
+	set_ok(c, "OPEN_PROXY", "yes");
+	finish_ok(c, CONF_ROLE_SERVER);
+	w = warnings_of(c, CONF_ROLE_SERVER);
+	ck_assert_int_gt(asprintf(&want, "%s is readable by group or others\n",
+	    secret), 0);
+	ck_assert_str_eq(w, want);
+	free(w);
+	w = warnings_of(c, CONF_ROLE_WORKER);
+	ck_assert_str_eq(w, want);
+	free(want);
+	free(w);
+	conf_free(c);
+}
+END_TEST
+
 START_TEST(test_listen_equal)
 {
 	struct conf	*c = conf_new();
@@ -1289,6 +1461,12 @@ conf_suite(void)
 	tcase_add_test(tc, test_finish_secret_file);
 	tcase_add_test(tc, test_finish_errors_name_file_and_line);
 	tcase_add_test(tc, test_absolute_paths_against_start_dir);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("verify");
+	tcase_add_checked_fixture(tc, NULL, temp_teardown);
+	tcase_add_test(tc, test_verify_password_file_user_and_group);
+	tcase_add_test(tc, test_warnings_name_what_to_look_at);
 	suite_add_tcase(s, tc);
 	return (s);
 }

@@ -1,8 +1,9 @@
 #!/bin/sh
 # USER/GROUP: started as root with a port below 1024, the daemon binds it,
 # then runs as the unprivileged user with no supplementary groups and no
-# way back to root, and still serves.  A user that does not exist stops
-# start-up with exit 1 and the reason.  Skipped (77) when not root.
+# way back to root, and still serves.  A user that does not exist is a
+# config error: exit 2 naming the file and line, before anything is
+# bound.  Skipped (77) when not root.
 . "${TOP_SRCDIR:-$(dirname "$0")/..}/tests/lib.sh"
 
 [ "$(id -u)" -eq 0 ] || skip "needs root to drop privileges"
@@ -46,7 +47,7 @@ got=$(printf 'hello' | "$SOCKSC" -x 127.0.0.1:$LOWPORT \
 
 stop_pid "$ESOCKSD_PID" || fail "daemon did not stop cleanly"
 
-# An unknown user: start-up fails, saying which user.
+# An unknown user: start-up fails as a config error, naming the line.
 write_conf "$T/bad.conf" "SOCKS_LISTEN=127.0.0.1:$(free_port)" \
     "WORKER_LISTEN=127.0.0.1:$(free_port)" "PIDFILE=$T/bad.pid" \
     "USER=no-such-user-esocksd"
@@ -56,7 +57,10 @@ track_pid $pid
 wait_for "! lib_alive $pid" 5 || fail "daemon with an unknown USER kept running"
 wait $pid
 rc=$?
-[ $rc -eq 1 ] || fail "unknown USER: exit $rc, want 1"
-grep -q 'no-such-user-esocksd' "$T/bad.log" ||
-    fail "unknown USER: message does not name the user: $(cat "$T/bad.log")"
+[ $rc -eq 2 ] || fail "unknown USER: exit $rc, want 2"
+grep -q "bad.conf:4: USER no-such-user-esocksd: no such user" "$T/bad.log" ||
+    fail "unknown USER: message does not name the line and user: \
+$(cat "$T/bad.log")"
+grep -q 'listening on' "$T/bad.log" && fail "unknown USER: bound first"
+[ -e "$T/bad.pid" ] && fail "unknown USER: left a PID file"
 exit 0

@@ -1,0 +1,145 @@
+/*
+ * What a configuration names outside itself, checked before anything is
+ * bound: the PASSWORD_FILE must load, USER and GROUP must exist.  main
+ * runs conf_verify after conf_finish for -t, for a start and for every
+ * reload, so a config that cannot run is a config error (exit 2, file
+ * and line) and never a daemon that dies after forking.  conf_warnings
+ * lists what works but deserves an operator's look, for -t to print and
+ * for a start or reload to log.
+ */
+#include "config.h"
+
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf.h"
+#include "conf-int.h"
+#include "passwd.h"
+#include "xmalloc.h"
+
+/*
+ * Load the password file once to check every line, and note whether
+ * group or others can read it.
+ */
+static int
+conf_verify_passwords(struct conf *conf, char **cause)
+{
+	struct passwd_db	*db;
+	char			*why;
+	int			 rc;
+
+	if ((db = passwd_load(conf->password_file, &why)) == NULL) {
+		rc = conf_fail_at(conf, "PASSWORD_FILE", cause,
+		    "PASSWORD_FILE: %s", why);
+		free(why);
+		return (rc);
+	}
+	conf->password_file_insecure = passwd_readable_by_others(db);
+	passwd_free(db);
+	return (0);
+}
+
+/* Check that USER and GROUP name a user and a group of this system. */
+static int
+conf_verify_user(struct conf *conf, char **cause)
+{
+	if (conf->user != NULL) {
+		errno = 0;
+		if (getpwnam(conf->user) == NULL)
+			return (conf_fail_at(conf, "USER", cause, "USER %s: %s",
+			    conf->user, errno == 0 || errno == ENOENT ||
+			    errno == ESRCH ? "no such user" : strerror(errno)));
+	}
+	if (conf->group != NULL) {
+		errno = 0;
+		if (getgrnam(conf->group) == NULL)
+			return (conf_fail_at(conf, "GROUP", cause,
+			    "GROUP %s: %s", conf->group, errno == 0 ||
+			    errno == ENOENT || errno == ESRCH ?
+			    "no such group" : strerror(errno)));
+	}
+	return (0);
+}
+
+/*
+ * Check what the config names outside itself, after conf_finish: the
+ * password file of a server with AUTH=password, USER and GROUP.
+ * Returns 0, or -1 with a cause starting with the key's file:line.
+ */
+int
+conf_verify(struct conf *conf, enum conf_role role, char **cause)
+{
+	conf->password_file_insecure = 0;
+	if (role == CONF_ROLE_SERVER && conf->auth == CONF_AUTH_PASSWORD &&
+	    conf_verify_passwords(conf, cause) != 0)
+		return (-1);
+	return (conf_verify_user(conf, cause));
+}
+
+/* Whether a listen address is on the loopback network. */
+static int
+conf_loopback(const struct conf_listen *l)
+{
+	const struct sockaddr_in	*sin;
+	const struct sockaddr_in6	*sin6;
+
+	switch (l->ss.ss_family) {
+	case AF_INET:
+		sin = (const struct sockaddr_in *)&l->ss;
+		return ((ntohl(sin->sin_addr.s_addr) >> 24) == 127);
+	case AF_INET6:
+		sin6 = (const struct sockaddr_in6 *)&l->ss;
+		return (IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr));
+	}
+	return (0);
+}
+
+/*
+ * Hand each warning about a configuration that works but deserves an
+ * operator's look to warn: secrets or hashes in files others can read,
+ * and a worker port beyond loopback that anyone may register on.  Run
+ * after conf_verify, which notes the password file's mode.
+ */
+void
+conf_warnings(const struct conf *conf, enum conf_role role,
+    void (*warn)(const char *, void *), void *arg)
+{
+	char	*msg;
+	size_t	 i;
+
+	if (conf->secret_file_insecure) {
+		xasprintf(&msg, "%s is readable by group or others",
+		    conf->worker_secret_file);
+		warn(msg, arg);
+		free(msg);
+	}
+	if (role != CONF_ROLE_SERVER)
+		return;
+	if (conf->auth == CONF_AUTH_PASSWORD && conf->password_file_insecure) {
+		xasprintf(&msg, "%s is readable by group or others",
+		    conf->password_file);
+		warn(msg, arg);
+		free(msg);
+	}
+	if (conf->worker_secret != NULL && conf->worker_secret[0] != '\0')
+		return;
+	for (i = 0; i < conf->worker_listen_count; i++) {
+		if (conf_loopback(&conf->worker_listen[i]))
+			continue;
+		xasprintf(&msg, "WORKER_LISTEN %s is not loopback and no "
+		    "WORKER_SECRET is set: anyone who reaches it can register "
+		    "as a worker and see client traffic",
+		    conf->worker_listen[i].text);
+		warn(msg, arg);
+		free(msg);
+	}
+}
