@@ -287,7 +287,17 @@ main(int argc, char **argv)
 {
 	const char	*file = NULL, *env = NULL;
 	char		*cause;
+	sigset_t	 early;
 	int		 ch, foreground = 0, verbose = 0, check = 0, rc;
+
+	/*
+	 * A SIGHUP or SIGUSR1 before the handlers are in place (a logrotate
+	 * during start-up) would kill us: hold them until then.
+	 */
+	sigemptyset(&early);
+	sigaddset(&early, SIGHUP);
+	sigaddset(&early, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &early, NULL);
 
 	while ((ch = getopt(argc, argv, "c:de:fo:p:tV")) != -1) {
 		switch (ch) {
@@ -358,6 +368,11 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	main_raise_nofile();
 	ev_init();
+	ev_signal_set(SIGHUP, main_sighup, NULL);
+	ev_signal_set(SIGTERM, main_sigterm, NULL);
+	ev_signal_set(SIGINT, main_sigterm, NULL);
+	ev_signal_set(SIGUSR1, main_sigusr1, NULL);
+	sigprocmask(SIG_UNBLOCK, &early, NULL);
 	/*
 	 * In the foreground (an uninstalled build, a test) a PID file that
 	 * cannot be created is only a warning; a locked one never is.
@@ -384,11 +399,6 @@ main(int argc, char **argv)
 	if (daemon_drop_privileges(cfg->user, cfg->group, &cause) == -1)
 		fatalx("%s", cause);
 	resolver_init();
-
-	ev_signal_set(SIGHUP, main_sighup, NULL);
-	ev_signal_set(SIGTERM, main_sigterm, NULL);
-	ev_signal_set(SIGINT, main_sigterm, NULL);
-	ev_signal_set(SIGUSR1, main_sigusr1, NULL);
 	log_info("esocksd %s started as %s (pid %ld)", PACKAGE_VERSION,
 	    argv[0], (long)getpid());
 
