@@ -267,6 +267,19 @@ main_check_idle(void)
 }
 
 /*
+ * Give up start-up: log why, remove the PID file if we hold it (it names
+ * no process) and exit with status, 1 for a runtime failure.
+ */
+static __dead void
+main_fail(int status, char *cause)
+{
+	log_warnx("%s", cause);
+	free(cause);
+	daemon_pidfile_remove();
+	exit(status);
+}
+
+/*
  * Use every descriptor the hard limit allows: each tunnel holds two, and
  * the reactor is not capped at FD_SETSIZE.
  */
@@ -379,7 +392,7 @@ main(int argc, char **argv)
 	 */
 	if ((rc = daemon_pidfile_lock(cfg->pidfile, &cause)) != 0) {
 		if (rc == -1 || !foreground)
-			fatalx("%s", cause);
+			main_fail(1, cause);
 		log_warnx("%s; running without a PID file", cause);
 		free(cause);
 	}
@@ -388,16 +401,16 @@ main(int argc, char **argv)
 	else
 		rc = worker_start(cfg, &cause);
 	if (rc == -1)
-		fatalx("%s", cause);
+		main_fail(1, cause);
 	if (!foreground) {
 		if (daemon_detach(&cause) == -1)
-			fatalx("%s", cause);
+			main_fail(1, cause);
 		log_init(0, verbose, cfg->syslog_facility);
 	}
 	if (daemon_pidfile_write(&cause) == -1)
-		fatalx("%s", cause);
+		main_fail(1, cause);
 	if (daemon_drop_privileges(cfg->user, cfg->group, &cause) == -1)
-		fatalx("%s", cause);
+		main_fail(1, cause);
 	resolver_init();
 	log_info("esocksd %s started as %s (pid %ld)", PACKAGE_VERSION,
 	    argv[0], (long)getpid());

@@ -2,7 +2,8 @@
 # The PID file: it holds the daemon's PID; a second instance with the
 # same file (from its config or from -p) refuses to start, exits 1 and
 # names the PID holding it, leaving the file alone; the file is removed
-# at exit; a stale file left by a dead process does not block a start.
+# at exit; a stale file left by a dead process does not block a start;
+# a start that fails after taking the file (its port is busy) removes it.
 . "${TOP_SRCDIR:-$(dirname "$0")/..}/tests/lib.sh"
 
 PIDF=$T/esocksd.pid
@@ -61,4 +62,21 @@ wait_for "[ \"\$(cat '$PIDF')\" = '$ESOCKSD_PID' ]" 5 ||
     fail "stale PID file not rewritten: '$(cat "$PIDF")'"
 stop_daemon
 [ -e "$PIDF" ] && fail "PID file still there after the second exit"
+
+# The PID file is taken before binding: a port in use fails the start
+# after that, and the file must go with it.
+start_sink hold
+write_conf "$T/busy.conf" "SOCKS_LISTEN=127.0.0.1:$SINK_PORT" \
+    "WORKER_LISTEN=127.0.0.1:$WP" "PIDFILE=$PIDF"
+"$ESOCKSD" -f -c "$T/busy.conf" server >"$T/busy.log" 2>&1 &
+p=$!
+track_pid $p
+wait_for "! lib_alive $p" 10 || fail "a start on a busy port kept running"
+wait $p
+rc=$?
+[ $rc -eq 1 ] || fail "a start on a busy port: exit $rc, want 1: \
+$(cat "$T/busy.log")"
+grep -q "127.0.0.1:$SINK_PORT" "$T/busy.log" ||
+    fail "the failed start does not name the port: $(cat "$T/busy.log")"
+[ -e "$PIDF" ] && fail "a failed start left its PID file behind"
 exit 0
