@@ -1,19 +1,24 @@
 /*
  * Daemon plumbing for main.c, in start-up order: lock the PID file (so a
  * second instance refuses before it touches any port), detach, write our
- * PID into the locked file, drop privileges.  The lock is an flock() on
- * the open file, which survives the fork and dies with the process.
+ * PID into the locked file, drop privileges, report ready.  The lock is
+ * an flock() on the open file, which survives the fork and dies with the
+ * process.  The parent of the fork waits on a pipe until the child
+ * reports, and exits with the child's status, so whoever started us (an
+ * init script) learns whether the daemon really runs.
  */
 #include "config.h"
 
 #include <sys/types.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,8 +27,12 @@
 #include "daemon.h"
 #include "xmalloc.h"
 
+/* Bytes of a failed child's message that reach the parent's stderr. */
+#define DAEMON_MESSAGE_MAX	1024
+
 static int	 daemon_pid_fd = -1;
 static char	*daemon_pid_path;
+static int	 daemon_ready_fd = -1;	/* the child's end, until it reports */
 
 /*
  * Open and lock the PID file.  It is never followed through a symlink and
@@ -102,24 +111,81 @@ daemon_pidfile_remove(void)
 }
 
 /*
- * Detach from the terminal: fork (the parent exits 0), start a new
- * session, chdir to /, and put /dev/null on descriptors 0, 1 and 2.
+ * The parent's side of daemon_detach: wait for the child's report and
+ * exit with its status, its message on stderr.  A child that dies
+ * without a word is a failure too.
+ */
+static __dead void
+daemon_wait_child(int fd, pid_t pid)
+{
+	char	buf[1 + DAEMON_MESSAGE_MAX];
+	size_t	have = 0;
+	ssize_t	n;
+	int	status;
+
+	/* Signals meant for the daemon must not reach its self-pipe. */
+	signal(SIGHUP, SIG_DFL);
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGUSR1, SIG_DFL);
+	while (have < sizeof(buf)) {
+		n = read(fd, buf + have, sizeof(buf) - have);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		have += (size_t)n;
+	}
+	if (have == 0) {
+		if (waitpid(pid, &status, 0) == pid && WIFSIGNALED(status))
+			fprintf(stderr, "esocksd: the daemon was killed by "
+			    "signal %d during start-up\n", WTERMSIG(status));
+		else
+			fprintf(stderr, "esocksd: the daemon exited during "
+			    "start-up\n");
+		_exit(1);
+	}
+	if (have > 1)
+		fprintf(stderr, "esocksd: %.*s\n", (int)(have - 1), buf + 1);
+	_exit((unsigned char)buf[0]);
+}
+
+/*
+ * Detach from the terminal: fork (the parent waits for daemon_ready or
+ * daemon_ready_fail, then exits), start a new session, chdir to /, and
+ * put /dev/null on descriptors 0, 1 and 2.
  */
 int
 daemon_detach(char **cause)
 {
 	pid_t	pid;
-	int	fd;
+	int	fd, ready[2];
 
+	if (pipe(ready) == -1) {
+		xasprintf(cause, "pipe: %s", strerror(errno));
+		return (-1);
+	}
+	if (fcntl(ready[0], F_SETFD, FD_CLOEXEC) == -1 ||
+	    fcntl(ready[1], F_SETFD, FD_CLOEXEC) == -1) {
+		xasprintf(cause, "fcntl: %s", strerror(errno));
+		close(ready[0]);
+		close(ready[1]);
+		return (-1);
+	}
 	switch (pid = fork()) {
 	case -1:
 		xasprintf(cause, "fork: %s", strerror(errno));
+		close(ready[0]);
+		close(ready[1]);
 		return (-1);
 	case 0:
 		break;
 	default:
-		_exit(0);
+		close(ready[1]);
+		daemon_wait_child(ready[0], pid);
 	}
+	close(ready[0]);
+	daemon_ready_fd = ready[1];
 	if (setsid() == -1) {
 		xasprintf(cause, "setsid: %s", strerror(errno));
 		return (-1);
@@ -141,6 +207,57 @@ daemon_detach(char **cause)
 	if (fd > STDERR_FILENO)
 		close(fd);
 	return (0);
+}
+
+/* Send the waiting parent its exit status and a message, once. */
+static void
+daemon_report(int status, const char *message)
+{
+	char	buf[1 + DAEMON_MESSAGE_MAX];
+	size_t	len = 0, off = 0;
+	ssize_t	n;
+
+	if (daemon_ready_fd == -1)
+		return;
+	buf[0] = (char)status;
+	if (message != NULL) {
+		len = strlen(message);
+		if (len > DAEMON_MESSAGE_MAX)
+			len = DAEMON_MESSAGE_MAX;
+		memcpy(buf + 1, message, len);
+	}
+	/* A parent gone (EPIPE, SIGPIPE ignored) has nobody to tell. */
+	while (off < 1 + len) {
+		n = write(daemon_ready_fd, buf + off, 1 + len - off);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		off += (size_t)n;
+	}
+	close(daemon_ready_fd);
+	daemon_ready_fd = -1;
+}
+
+/*
+ * Start-up is done (PID file written, privileges dropped, signals
+ * handled): the parent of daemon_detach exits 0.  No-op in the
+ * foreground.
+ */
+void
+daemon_ready(void)
+{
+	daemon_report(0, NULL);
+}
+
+/*
+ * Start-up failed after daemon_detach: the parent prints message and
+ * exits with status (1 runtime, 2 config).  No-op in the foreground.
+ */
+void
+daemon_ready_fail(int status, const char *message)
+{
+	daemon_report(status, message);
 }
 
 /*

@@ -267,13 +267,16 @@ main_check_idle(void)
 }
 
 /*
- * Give up start-up: log why, remove the PID file if we hold it (it names
- * no process) and exit with status, 1 for a runtime failure.
+ * Give up start-up: log why, tell the parent waiting in daemon_detach
+ * (so its exit status and stderr say it too), remove the PID file if we
+ * hold it (it names no process) and exit with status, 1 for a runtime
+ * failure.
  */
 static __dead void
 main_fail(int status, char *cause)
 {
 	log_warnx("%s", cause);
+	daemon_ready_fail(status, cause);
 	free(cause);
 	daemon_pidfile_remove();
 	exit(status);
@@ -412,6 +415,7 @@ main(int argc, char **argv)
 	if (daemon_drop_privileges(cfg->user, cfg->group, &cause) == -1)
 		main_fail(1, cause);
 	resolver_init();
+	daemon_ready();
 	log_info("esocksd %s started as %s (pid %ld)", PACKAGE_VERSION,
 	    argv[0], (long)getpid());
 
