@@ -96,7 +96,11 @@ daemon_pidfile_write(char **cause)
 	return (0);
 }
 
-/* Remove the PID file at exit; truncate it if we may no longer unlink. */
+/*
+ * Remove the PID file at exit.  After dropping privileges we may no
+ * longer unlink in a root-owned run directory: then empty the file, so
+ * that it names no process.  An absent or empty PID file means stopped.
+ */
 void
 daemon_pidfile_remove(void)
 {

@@ -1,9 +1,10 @@
 #!/bin/sh
 # USER/GROUP: started as root with a port below 1024, the daemon binds it,
 # then runs as the unprivileged user with no supplementary groups and no
-# way back to root, and still serves.  A user that does not exist is a
-# config error: exit 2 naming the file and line, before anything is
-# bound.  Skipped (77) when not root.
+# way back to root, and still serves; at exit it empties the PID file it
+# may no longer remove.  A user that does not exist is a config error:
+# exit 2 naming the file and line, before anything is bound.  Skipped
+# (77) when not root.
 . "${TOP_SRCDIR:-$(dirname "$0")/..}/tests/lib.sh"
 
 [ "$(id -u)" -eq 0 ] || skip "needs root to drop privileges"
@@ -46,6 +47,9 @@ got=$(printf 'hello' | "$SOCKSC" -x 127.0.0.1:$LOWPORT \
 [ "$got" = hello ] || fail "echo through the low port gave '$got'"
 
 stop_pid "$ESOCKSD_PID" || fail "daemon did not stop cleanly"
+# As nobody it cannot unlink in root's $T: an empty file means stopped.
+[ -s "$T/esocksd.pid" ] &&
+    fail "PID file still names $(cat "$T/esocksd.pid") after the stop"
 
 # An unknown user: start-up fails as a config error, naming the line.
 write_conf "$T/bad.conf" "SOCKS_LISTEN=127.0.0.1:$(free_port)" \
