@@ -1,9 +1,10 @@
 /*
  * Tunnel statistics by route, and the HTTP side of STATS_LISTEN.  The
- * HTTP server is deliberately small: one GET per connection, a request
- * of at most STATS_REQUEST_MAX bytes read within STATS_TIMEOUT_MS, an
- * HTTP/1.0 answer, then close.  The listener (server.c) applies
- * STATS_ALLOW before a connection gets here.
+ * HTTP server is deliberately small: at most STATS_CONN_MAX connections
+ * at once, one GET per connection, a request of at most
+ * STATS_REQUEST_MAX bytes read within STATS_TIMEOUT_MS, an HTTP/1.0
+ * answer, then close.  The listener (server.c) applies STATS_ALLOW
+ * before a connection gets here.
  */
 #include "config.h"
 
@@ -25,11 +26,14 @@
 #include "ev.h"
 #include "log.h"
 #include "pool.h"
+#include "sock.h"
 #include "stats.h"
 #include "xmalloc.h"
 
 #define STATS_REQUEST_MAX	4096
 #define STATS_TIMEOUT_MS	5000
+/* Each connection holds a descriptor for up to STATS_TIMEOUT_MS. */
+#define STATS_CONN_MAX		16
 /* Routes beyond this many are counted together, so names cannot grow us. */
 #define STATS_MAX_ROUTES	1024
 
@@ -56,6 +60,7 @@ static struct stats_route	*stats_routes;
 static size_t			 stats_nroutes;
 static struct stats_conn_list	 stats_conns =
     TAILQ_HEAD_INITIALIZER(stats_conns);
+static size_t			 stats_nconns;
 
 static struct stats_route *
 stats_route(const char *via)
@@ -271,6 +276,7 @@ stats_conn_close(struct stats_conn *c)
 	buf_free(&c->in);
 	buf_free(&c->out);
 	TAILQ_REMOVE(&stats_conns, c, entry);
+	stats_nconns--;
 	free(c);
 }
 
@@ -355,12 +361,25 @@ stats_timeout_cb(void *arg)
 	stats_conn_close(arg);
 }
 
-/* A connection to STATS_LISTEN, already allowed by STATS_ALLOW. */
-void
+/*
+ * A connection to STATS_LISTEN, already allowed by STATS_ALLOW.  Past
+ * STATS_CONN_MAX at once it is closed at once and -1 returned, so that
+ * idle readers cannot take the descriptors the SOCKS clients need.
+ */
+int
 stats_accept(int fd, const struct sockaddr *sa, socklen_t salen)
 {
 	struct stats_conn	*c;
+	char			 addr[SOCK_ADDRSTRLEN];
 
+	if (stats_nconns >= STATS_CONN_MAX) {
+		log_line(LOGC_CONNECTION, "refused %s on stats: %d "
+		    "connections open", sock_ntop(sa, addr, sizeof(addr)),
+		    STATS_CONN_MAX);
+		close(fd);
+		return (-1);
+	}
+	stats_nconns++;
 	c = xcalloc(1, sizeof(*c));
 	c->fd = fd;
 	buf_init(&c->in);
@@ -369,6 +388,7 @@ stats_accept(int fd, const struct sockaddr *sa, socklen_t salen)
 	ev_timer_start(&c->timer, STATS_TIMEOUT_MS);
 	TAILQ_INSERT_TAIL(&stats_conns, c, entry);
 	ev_io_set(fd, EV_READ, stats_io_cb, c);
+	return (0);
 }
 
 /* Drop every stats connection and route (exit). */

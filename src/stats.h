@@ -16,7 +16,7 @@
 #include "buf.h"
 #include "socks.h"
 
-void	stats_accept(int fd, const struct sockaddr *, socklen_t);
+int	stats_accept(int fd, const struct sockaddr *, socklen_t);
 void	stats_tunnel_open(const char *via);
 void	stats_tunnel_done(const char *via, uint64_t up, uint64_t down);
 void	stats_connect_failed(const char *via, enum socks_failure);
