@@ -3,8 +3,10 @@
  * HTTP server is deliberately small: at most STATS_CONN_MAX connections
  * at once, one GET per connection, a request of at most
  * STATS_REQUEST_MAX bytes read within STATS_TIMEOUT_MS, an HTTP/1.0
- * answer, then close.  The listener (server.c) applies STATS_ALLOW
- * before a connection gets here.
+ * answer, then a polite close: our side shut down and what the client
+ * still sends read and dropped (bounded), so that the close is a FIN
+ * and not a reset that could cost a slow client its answer.  The
+ * listener (server.c) applies STATS_ALLOW before a connection gets here.
  */
 #include "config.h"
 
@@ -34,6 +36,9 @@
 #define STATS_TIMEOUT_MS	5000
 /* Each connection holds a descriptor for up to STATS_TIMEOUT_MS. */
 #define STATS_CONN_MAX		16
+/* After the answer: drop at most this much input for at most this long. */
+#define STATS_DRAIN_MAX		65536
+#define STATS_DRAIN_MS		2000
 /* Routes beyond this many are counted together, so names cannot grow us. */
 #define STATS_MAX_ROUTES	1024
 
@@ -47,12 +52,20 @@ struct stats_route {
 	struct stats_route	*next;
 };
 
+enum stats_conn_state {
+	STATS_READING,		/* the request line */
+	STATS_WRITING,		/* the answer */
+	STATS_DRAINING		/* our side shut, dropping the client's rest */
+};
+
 struct stats_conn {
-	int		 fd;
-	struct buf	 in;
-	struct buf	 out;
-	struct ev_timer	 timer;
-	TAILQ_ENTRY(stats_conn) entry;
+	int			 fd;
+	enum stats_conn_state	 state;
+	struct buf		 in;
+	struct buf		 out;
+	size_t			 drained;
+	struct ev_timer		 timer;
+	TAILQ_ENTRY(stats_conn)	 entry;
 };
 TAILQ_HEAD(stats_conn_list, stats_conn);
 
@@ -289,8 +302,50 @@ stats_respond(struct stats_conn *c, const char *status, const char *type,
 	    buf_len(body));
 	buf_add(&c->out, buf_head(body), buf_len(body));
 	buf_free(body);
+	c->state = STATS_WRITING;
 	ev_io_remove(c->fd, EV_READ);
 	ev_io_add(c->fd, EV_WRITE);
+}
+
+/*
+ * The answer is out: send our FIN, then read and drop what the client
+ * still sends until its EOF, STATS_DRAIN_MAX bytes or STATS_DRAIN_MS.
+ * Closing with unread input would send a reset instead.
+ */
+static void
+stats_linger(struct stats_conn *c)
+{
+	if (shutdown(c->fd, SHUT_WR) == -1) {
+		stats_conn_close(c);
+		return;
+	}
+	c->state = STATS_DRAINING;
+	ev_io_remove(c->fd, EV_WRITE);
+	ev_io_add(c->fd, EV_READ);
+	ev_timer_stop(&c->timer);
+	ev_timer_start(&c->timer, STATS_DRAIN_MS);
+}
+
+/* Drop what a lingering client sends; close at its EOF or the cap. */
+static void
+stats_drain(struct stats_conn *c)
+{
+	char	scratch[4096];
+	ssize_t	n;
+
+	for (;;) {
+		n = read(c->fd, scratch, sizeof(scratch));
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		if (n <= 0)
+			break;
+		c->drained += (size_t)n;
+		if (c->drained >= STATS_DRAIN_MAX)
+			break;
+	}
+	stats_conn_close(c);
 }
 
 /* Answer a complete request line: only GET of two paths exists. */
@@ -330,11 +385,16 @@ stats_io_cb(int fd, int events, void *arg)
 	char			*line, *eol;
 	ssize_t			 n;
 
+	if (c->state == STATS_DRAINING) {
+		stats_drain(c);
+		return;
+	}
 	if (events & EV_WRITE) {
 		n = buf_write_fd(&c->out, fd);
-		if ((n == -1 && errno != EAGAIN && errno != EINTR) ||
-		    buf_len(&c->out) == 0)
+		if (n == -1 && errno != EAGAIN && errno != EINTR)
 			stats_conn_close(c);
+		else if (buf_len(&c->out) == 0)
+			stats_linger(c);
 		return;
 	}
 	n = buf_read_fd(&c->in, fd, STATS_REQUEST_MAX - buf_len(&c->in));
@@ -382,6 +442,7 @@ stats_accept(int fd, const struct sockaddr *sa, socklen_t salen)
 	stats_nconns++;
 	c = xcalloc(1, sizeof(*c));
 	c->fd = fd;
+	c->state = STATS_READING;
 	buf_init(&c->in);
 	buf_init(&c->out);
 	ev_timer_init(&c->timer, stats_timeout_cb, c);

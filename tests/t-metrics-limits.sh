@@ -2,7 +2,8 @@
 # The stats listener's limits: at most 16 connections at once (idle ones
 # cannot take the descriptors SOCKS clients need), the one past that is
 # closed at accept with a log line while SOCKS still serves, and the
-# stats port answers again once they are gone.
+# stats port answers again once they are gone; an answer ends with a FIN,
+# not a reset, even when the client sent more than the server read.
 . "${TOP_SRCDIR:-$(dirname "$0")/..}/tests/lib.sh"
 
 start_sink echo
@@ -62,5 +63,24 @@ http
 [ "$status" = "HTTP/1.0 200 OK" ] ||
     fail "GET /metrics after the idle ones left: '$status'"
 
+# A request line followed by more than the server reads (4 KiB) and by
+# a pause: the answer arrives whole and ends with EOF, not ECONNRESET.
+{
+	printf 'GET /metrics HTTP/1.0\r\nX-Padding: '
+	head -c 6000 /dev/zero | tr '\0' x
+	sleep 1
+	printf '\r\n\r\n'
+} | "$SOCKSC" -D -t "127.0.0.1:$ST" -w 10 2>"$T/pad.err" |
+    tr -d '\r' >"$T/resp"
+grep -q '^esocksd_workers_registered 0$' "$T/resp" ||
+    fail "the padded request lost its answer: $(cat "$T/pad.err")"
+{
+	printf 'GET /metrics HTTP/1.0\r\nX-Padding: '
+	head -c 6000 /dev/zero | tr '\0' x
+	sleep 1
+} | "$SOCKSC" -D -t "127.0.0.1:$ST" -w 10 >/dev/null 2>"$T/pad.err"
+rc=$?
+[ $rc -eq 0 ] || fail "the stats answer ended in an error (exit $rc): \
+$(cat "$T/pad.err")"
 stop_daemon
 exit 0
