@@ -17,6 +17,7 @@
 
 /* conf.c */
 int	conf_iscontrol(int);
+void	conf_free_secret(char *);
 int	conf_fail_at(const struct conf *, const char *key, char **cause,
 	    const char *, ...) PRINTFLIKE(4, 5);
 

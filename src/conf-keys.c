@@ -227,10 +227,12 @@ conf_set(struct conf *conf, const char *key, const char *value,
 		}
 		/* FALLTHROUGH */
 	case CONF_STRING:
-		free(*(char **)field);
-		*(char **)field = *value == '\0' ? NULL : xstrdup(value);
-		if (field == &conf->worker_secret)
+		if (field == &conf->worker_secret) {
+			conf_free_secret(conf->worker_secret);
 			conf->worker_secret_from_file = 0;
+		} else
+			free(*(char **)field);
+		*(char **)field = *value == '\0' ? NULL : xstrdup(value);
 		break;
 	case CONF_LISTEN:
 		if (conf_parse_listen(k->name, value, &listen, &count,

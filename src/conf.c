@@ -34,6 +34,7 @@
 #include "conf.h"
 #include "conf-int.h"
 #include "log.h"
+#include "sha256.h"
 #include "xmalloc.h"
 
 #ifndef RUNSTATEDIR
@@ -42,6 +43,16 @@
 
 #define CONF_LINE_MAX		8192	/* bytes in one config line */
 #define CONF_SECRET_MAX		4096	/* bytes in the secret file's line */
+
+/* Wipe a string that may hold a secret, then free it; NULL is fine. */
+void
+conf_free_secret(char *s)
+{
+	if (s == NULL)
+		return;
+	sha256_explicit_bzero(s, strlen(s));
+	free(s);
+}
 
 /* Whether c is a blank between words: space or tab. */
 static int
@@ -99,7 +110,7 @@ conf_parse_line(const char *line, char **key, char **value, char **cause)
 	while (conf_isblank(*p))
 		p++;
 	if (*p == '\0' || *p == '#') {
-		free(v);
+		conf_free_secret(v);
 		return (0);
 	}
 	if (strncmp(p, "export", 6) == 0 && conf_isblank(p[6])) {
@@ -185,7 +196,7 @@ conf_parse_line(const char *line, char **key, char **value, char **cause)
 		}
 	}
 	*out = '\0';
-	free(v);
+	conf_free_secret(v);
 	return (1);
 
 badkey:
@@ -198,9 +209,9 @@ expansion:
 	xasprintf(cause, "'%c' in a value: no expansion, the daemon never "
 	    "runs a shell", *p);
 fail:
-	free(v);
+	conf_free_secret(v);
 	free(*key);
-	free(*value);
+	conf_free_secret(*value);
 	*key = *value = NULL;
 	return (-1);
 }
@@ -261,14 +272,7 @@ conf_free(struct conf *conf)
 	free(conf->password_file);
 	conf_free_hostports(conf->servers, conf->servers_count);
 	free(conf->worker_name);
-	if (conf->worker_secret != NULL) {
-		/* Do not leave the secret lying around in freed memory. */
-		volatile char	*s = conf->worker_secret;
-
-		while (*s != '\0')
-			*s++ = '\0';
-		free(conf->worker_secret);
-	}
+	conf_free_secret(conf->worker_secret);
 	free(conf->worker_secret_file);
 	cidr_list_free(&conf->dest_allow);
 	cidr_list_free(&conf->dest_deny);
@@ -322,7 +326,7 @@ conf_load(const char *path, char **cause)
 				free(where);
 			}
 			free(key);
-			free(value);
+			conf_free_secret(value);
 		}
 		if (rc == -1) {
 			xasprintf(cause, "%s:%lu: %s", path, lineno, why);
@@ -334,11 +338,15 @@ conf_load(const char *path, char **cause)
 		xasprintf(cause, "%s: %s", path, strerror(errno));
 		goto fail;
 	}
+	if (line != NULL)
+		sha256_explicit_bzero(line, size);
 	free(line);
 	fclose(f);
 	return (conf);
 
 fail:
+	if (line != NULL)
+		sha256_explicit_bzero(line, size);
 	free(line);
 	fclose(f);
 	conf_free(conf);
@@ -347,7 +355,8 @@ fail:
 
 /*
  * Read the first line of WORKER_SECRET_FILE into worker_secret and note
- * whether group or others may read the file.
+ * whether group or others may read the file.  The stack copy is wiped
+ * on every way out.
  */
 static int
 conf_read_secret_file(struct conf *conf, char **cause)
@@ -358,7 +367,7 @@ conf_read_secret_file(struct conf *conf, char **cause)
 	struct stat	 st;
 	size_t		 have = 0;
 	ssize_t		 n;
-	int		 fd;
+	int		 fd, rc = -1;
 
 	if ((fd = open(path, O_RDONLY | O_NOCTTY)) == -1)
 		return (conf_fail_at(conf, key, cause, "%s: %s: %s", key, path,
@@ -373,9 +382,10 @@ conf_read_secret_file(struct conf *conf, char **cause)
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1) {
+			conf_fail_at(conf, key, cause, "%s: %s: %s", key, path,
+			    strerror(errno));
 			close(fd);
-			return (conf_fail_at(conf, key, cause, "%s: %s: %s",
-			    key, path, strerror(errno)));
+			goto out;
 		}
 		if (n == 0)
 			break;
@@ -387,26 +397,36 @@ conf_read_secret_file(struct conf *conf, char **cause)
 
 	if ((nl = memchr(buf, '\n', have)) != NULL)
 		have = nl - buf;
-	else if (have > CONF_SECRET_MAX)
-		return (conf_fail_at(conf, key, cause, "%s: %s: first line "
-		    "longer than %d bytes", key, path, CONF_SECRET_MAX));
+	else if (have > CONF_SECRET_MAX) {
+		conf_fail_at(conf, key, cause, "%s: %s: first line longer "
+		    "than %d bytes", key, path, CONF_SECRET_MAX);
+		goto out;
+	}
 	if (have > 0 && buf[have - 1] == '\r')
 		have--;
-	if (have > CONF_SECRET_MAX)
-		return (conf_fail_at(conf, key, cause, "%s: %s: first line "
-		    "longer than %d bytes", key, path, CONF_SECRET_MAX));
-	if (have == 0)
-		return (conf_fail_at(conf, key, cause, "%s: %s: empty secret",
-		    key, path));
-	if (memchr(buf, '\0', have) != NULL)
-		return (conf_fail_at(conf, key, cause, "%s: %s: NUL byte in "
-		    "secret", key, path));
-	free(conf->worker_secret);
+	if (have > CONF_SECRET_MAX) {
+		conf_fail_at(conf, key, cause, "%s: %s: first line longer "
+		    "than %d bytes", key, path, CONF_SECRET_MAX);
+		goto out;
+	}
+	if (have == 0) {
+		conf_fail_at(conf, key, cause, "%s: %s: empty secret", key,
+		    path);
+		goto out;
+	}
+	if (memchr(buf, '\0', have) != NULL) {
+		conf_fail_at(conf, key, cause, "%s: %s: NUL byte in secret",
+		    key, path);
+		goto out;
+	}
+	conf_free_secret(conf->worker_secret);
 	conf->worker_secret = xstrndup(buf, have);
 	conf->worker_secret_from_file = 1;
 	conf->secret_file_insecure = (st.st_mode & (S_IRGRP | S_IROTH)) != 0;
-	memset(buf, 0, sizeof(buf));
-	return (0);
+	rc = 0;
+out:
+	sha256_explicit_bzero(buf, sizeof(buf));
+	return (rc);
 }
 
 /* Port of a listen address, host order. */
@@ -596,7 +616,7 @@ conf_finish(struct conf *conf, enum conf_role role, char **cause)
 			return (-1);
 	} else if (conf->worker_secret_from_file) {
 		/* The file was unset by an override after an earlier finish. */
-		free(conf->worker_secret);
+		conf_free_secret(conf->worker_secret);
 		conf->worker_secret = NULL;
 		conf->worker_secret_from_file = 0;
 		conf->secret_file_insecure = 0;
