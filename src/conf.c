@@ -34,12 +34,9 @@
 #include "conf.h"
 #include "conf-int.h"
 #include "log.h"
+#include "paths.h"
 #include "sha256.h"
 #include "xmalloc.h"
-
-#ifndef RUNSTATEDIR
-#define RUNSTATEDIR "/var/run"
-#endif
 
 #define CONF_LINE_MAX		8192	/* bytes in one config line */
 #define CONF_SECRET_MAX		4096	/* bytes in the secret file's line */

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "paths.h"
 
 #define nelem(a)	(sizeof(a) / sizeof((a)[0]))
 
