@@ -392,6 +392,7 @@ conf_read_secret_file(struct conf *conf, char **cause)
 	}
 	close(fd);
 
+	/* A newline lies within the CONF_SECRET_MAX + 1 bytes read. */
 	if ((nl = memchr(buf, '\n', have)) != NULL)
 		have = nl - buf;
 	else if (have > CONF_SECRET_MAX) {
@@ -401,11 +402,6 @@ conf_read_secret_file(struct conf *conf, char **cause)
 	}
 	if (have > 0 && buf[have - 1] == '\r')
 		have--;
-	if (have > CONF_SECRET_MAX) {
-		conf_fail_at(conf, key, cause, "%s: %s: first line longer "
-		    "than %d bytes", key, path, CONF_SECRET_MAX);
-		goto out;
-	}
 	if (have == 0) {
 		conf_fail_at(conf, key, cause, "%s: %s: empty secret", key,
 		    path);

@@ -30,8 +30,6 @@
 /* Kept open once opened, so running out of descriptors cannot stop us. */
 static int	random_fd = -1;
 
-static void	random_device(void *, size_t);
-
 /* Fill buf from /dev/urandom or die. */
 static void
 random_device(void *buf, size_t len)
