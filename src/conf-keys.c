@@ -142,6 +142,210 @@ conf_find_key(const char *name)
 	return (NULL);
 }
 
+/* Fail with "bad value for KEY: 'VALUE' (WANT)", VALUE clipped. */
+static int
+conf_bad_value(const struct conf_key *k, const char *value, const char *want,
+    char **cause)
+{
+	xasprintf(cause, "bad value for %s: '%.*s%s' (%s)", k->name, CONF_CLIP,
+	    value, strlen(value) > CONF_CLIP ? "..." : "", want);
+	return (-1);
+}
+
+/* CONF_TIME: seconds with up to three decimals, stored in ms. */
+static int
+conf_set_time(struct conf *conf, const struct conf_key *k, void *field,
+    const char *value, char **cause)
+{
+	uint64_t	n;
+
+	switch (conf_parse_seconds(value, k->max, &n)) {
+	case -1:
+		return (conf_bad_value(k, value, "want seconds", cause));
+	case -2:
+		return (conf_bad_value(k, value, "want seconds, at most 3 "
+		    "decimals", cause));
+	case -3:
+		return (conf_bad_value(k, value, "want seconds, at most "
+		    "2592000 (30 days)", cause));
+	}
+	if (n < k->min)
+		return (conf_bad_value(k, value, "want seconds, more than 0",
+		    cause));
+	*(uint64_t *)field = n;
+	return (0);
+}
+
+/* CONF_INT and CONF_UINT: a decimal in the key's range. */
+static int
+conf_set_number(struct conf *conf, const struct conf_key *k, void *field,
+    const char *value, char **cause)
+{
+	uint64_t	n;
+
+	if (conf_parse_number(value, k->max, &n) != 0 || n < k->min) {
+		xasprintf(cause, "bad value for %s: '%.*s' (want an integer "
+		    "%llu..%llu)", k->name, CONF_CLIP, value,
+		    (unsigned long long)k->min, (unsigned long long)k->max);
+		return (-1);
+	}
+	if (k->type == CONF_INT)
+		*(int *)field = (int)n;
+	else
+		*(unsigned int *)field = (unsigned int)n;
+	return (0);
+}
+
+/* CONF_BOOL: yes/no and friends, stored as 0 or 1. */
+static int
+conf_set_bool(struct conf *conf, const struct conf_key *k, void *field,
+    const char *value, char **cause)
+{
+	int	b;
+
+	if (conf_parse_bool(value, &b) != 0)
+		return (conf_bad_value(k, value, "want yes or no", cause));
+	*(int *)field = b;
+	return (0);
+}
+
+/*
+ * CONF_STRING and CONF_NAME (a worker name): empty is NULL.  The secret
+ * is wiped as it goes, and set inline it is no longer from a file.
+ */
+static int
+conf_set_string(struct conf *conf, const struct conf_key *k, void *field,
+    const char *value, char **cause)
+{
+	if (k->type == CONF_NAME && *value != '\0' && !conf_valid_name(value))
+		return (conf_bad_value(k, value, "want 1..255 of A-Z a-z 0-9 "
+		    ". _ : @ -", cause));
+	if (field == &conf->worker_secret) {
+		conf_free_secret(conf->worker_secret);
+		conf->worker_secret_from_file = 0;
+	} else
+		free(*(char **)field);
+	*(char **)field = *value == '\0' ? NULL : xstrdup(value);
+	return (0);
+}
+
+/* CONF_LISTEN: a list of numeric listen addresses and its count. */
+static int
+conf_set_listen(struct conf *conf, const struct conf_key *k, void *field,
+    const char *value, char **cause)
+{
+	struct conf_listen	*listen;
+	size_t			 count, *countp;
+
+	if (conf_parse_listen(k->name, value, &listen, &count, cause) != 0)
+		return (-1);
+	countp = (size_t *)((char *)conf + k->count_off);
+	conf_free_listen(*(struct conf_listen **)field, *countp);
+	*(struct conf_listen **)field = listen;
+	*countp = count;
+	return (0);
+}
+
+/* CONF_SERVERS: the host:port list a worker dials. */
+static int
+conf_set_servers(struct conf *conf, const struct conf_key *k, void *field,
+    const char *value, char **cause)
+{
+	struct conf_hostport	*servers;
+	size_t			 count;
+
+	if (conf_parse_servers(k->name, value, &servers, &count, cause) != 0)
+		return (-1);
+	conf_free_hostports(conf->servers, conf->servers_count);
+	conf->servers = servers;
+	conf->servers_count = count;
+	return (0);
+}
+
+/* CONF_CIDR and CONF_CIDR_PORT: address rules, with ports for the latter. */
+static int
+conf_set_cidr(struct conf *conf, const struct conf_key *k, void *field,
+    const char *value, char **cause)
+{
+	struct cidr_list	 list;
+	char			*why;
+
+	if (cidr_list_parse(value, k->type == CONF_CIDR_PORT, &list,
+	    &why) != 0) {
+		xasprintf(cause, "%s: %s", k->name, why);
+		free(why);
+		return (-1);
+	}
+	cidr_list_free(field);
+	*(struct cidr_list *)field = list;
+	return (0);
+}
+
+/* CONF_NO_WORKER: direct or refuse. */
+static int
+conf_set_no_worker(struct conf *conf, const struct conf_key *k, void *field,
+    const char *value, char **cause)
+{
+	if (strcasecmp(value, "direct") == 0)
+		conf->no_worker = CONF_NO_WORKER_DIRECT;
+	else if (strcasecmp(value, "refuse") == 0)
+		conf->no_worker = CONF_NO_WORKER_REFUSE;
+	else
+		return (conf_bad_value(k, value, "want direct or refuse",
+		    cause));
+	return (0);
+}
+
+/* CONF_AUTH: none or password. */
+static int
+conf_set_auth(struct conf *conf, const struct conf_key *k, void *field,
+    const char *value, char **cause)
+{
+	if (strcasecmp(value, "none") == 0)
+		conf->auth = CONF_AUTH_NONE;
+	else if (strcasecmp(value, "password") == 0)
+		conf->auth = CONF_AUTH_PASSWORD;
+	else
+		return (conf_bad_value(k, value, "want none or password",
+		    cause));
+	return (0);
+}
+
+/* CONF_FACILITY: a syslog facility by name. */
+static int
+conf_set_facility(struct conf *conf, const struct conf_key *k, void *field,
+    const char *value, char **cause)
+{
+	size_t	i;
+
+	for (i = 0; i < nitems(conf_facilities); i++) {
+		if (strcasecmp(value, conf_facilities[i].name) == 0) {
+			conf->syslog_facility = conf_facilities[i].value;
+			return (0);
+		}
+	}
+	return (conf_bad_value(k, value, "want daemon, user, auth, authpriv "
+	    "or local0..local7", cause));
+}
+
+/* The parser and store for each kind of value, by enum conf_type. */
+static int (*const conf_setters[])(struct conf *, const struct conf_key *,
+    void *, const char *, char **) = {
+	[CONF_TIME] = conf_set_time,
+	[CONF_INT] = conf_set_number,
+	[CONF_UINT] = conf_set_number,
+	[CONF_BOOL] = conf_set_bool,
+	[CONF_STRING] = conf_set_string,
+	[CONF_NAME] = conf_set_string,
+	[CONF_LISTEN] = conf_set_listen,
+	[CONF_SERVERS] = conf_set_servers,
+	[CONF_CIDR] = conf_set_cidr,
+	[CONF_CIDR_PORT] = conf_set_cidr,
+	[CONF_NO_WORKER] = conf_set_no_worker,
+	[CONF_AUTH] = conf_set_auth,
+	[CONF_FACILITY] = conf_set_facility,
+};
+
 /*
  * Validate and store one key, replacing any earlier value.  Used for
  * file lines and -o overrides alike.  Returns 0, or -1 with a cause
@@ -152,15 +356,7 @@ conf_set(struct conf *conf, const char *key, const char *value,
     char **cause)
 {
 	const struct conf_key	*k;
-	void			*field;
-	struct cidr_list	 list;
-	struct conf_listen	*listen;
-	struct conf_hostport	*servers;
-	size_t			 count, i;
-	uint64_t		 n;
-	int			 b;
-	const char		*p, *want;
-	char			*why;
+	const char		*p;
 
 	if ((k = conf_find_key(key)) == NULL) {
 		xasprintf(cause, "unknown key %.*s", CONF_CLIP, key);
@@ -173,134 +369,15 @@ conf_set(struct conf *conf, const char *key, const char *value,
 			return (-1);
 		}
 	}
-	field = (char *)conf + k->off;
+	if (conf_setters[k->type](conf, k, (char *)conf + k->off, value,
+	    cause) != 0)
+		return (-1);
 	/* The caller says where the new value came from, if it knows. */
 	if (conf->where != NULL) {
 		free(conf->where[k - conf_keys]);
 		conf->where[k - conf_keys] = NULL;
 	}
-
-	switch (k->type) {
-	case CONF_TIME:
-		switch (conf_parse_seconds(value, k->max, &n)) {
-		case -1:
-			want = "want seconds";
-			goto bad;
-		case -2:
-			want = "want seconds, at most 3 decimals";
-			goto bad;
-		case -3:
-			want = "want seconds, at most 2592000 (30 days)";
-			goto bad;
-		}
-		if (n < k->min) {
-			want = "want seconds, more than 0";
-			goto bad;
-		}
-		*(uint64_t *)field = n;
-		break;
-	case CONF_INT:
-	case CONF_UINT:
-		if (conf_parse_number(value, k->max, &n) != 0 || n < k->min) {
-			xasprintf(cause, "bad value for %s: '%.*s' (want an "
-			    "integer %llu..%llu)", k->name, CONF_CLIP, value,
-			    (unsigned long long)k->min,
-			    (unsigned long long)k->max);
-			return (-1);
-		}
-		if (k->type == CONF_INT)
-			*(int *)field = (int)n;
-		else
-			*(unsigned int *)field = (unsigned int)n;
-		break;
-	case CONF_BOOL:
-		if (conf_parse_bool(value, &b) != 0) {
-			want = "want yes or no";
-			goto bad;
-		}
-		*(int *)field = b;
-		break;
-	case CONF_NAME:
-		if (*value != '\0' && !conf_valid_name(value)) {
-			want = "want 1..255 of A-Z a-z 0-9 . _ : @ -";
-			goto bad;
-		}
-		/* FALLTHROUGH */
-	case CONF_STRING:
-		if (field == &conf->worker_secret) {
-			conf_free_secret(conf->worker_secret);
-			conf->worker_secret_from_file = 0;
-		} else
-			free(*(char **)field);
-		*(char **)field = *value == '\0' ? NULL : xstrdup(value);
-		break;
-	case CONF_LISTEN:
-		if (conf_parse_listen(k->name, value, &listen, &count,
-		    cause) != 0)
-			return (-1);
-		conf_free_listen(*(struct conf_listen **)field,
-		    *(size_t *)((char *)conf + k->count_off));
-		*(struct conf_listen **)field = listen;
-		*(size_t *)((char *)conf + k->count_off) = count;
-		break;
-	case CONF_SERVERS:
-		if (conf_parse_servers(k->name, value, &servers, &count,
-		    cause) != 0)
-			return (-1);
-		conf_free_hostports(conf->servers, conf->servers_count);
-		conf->servers = servers;
-		conf->servers_count = count;
-		break;
-	case CONF_CIDR:
-	case CONF_CIDR_PORT:
-		if (cidr_list_parse(value, k->type == CONF_CIDR_PORT, &list,
-		    &why) != 0) {
-			xasprintf(cause, "%s: %s", k->name, why);
-			free(why);
-			return (-1);
-		}
-		cidr_list_free(field);
-		*(struct cidr_list *)field = list;
-		break;
-	case CONF_NO_WORKER:
-		if (strcasecmp(value, "direct") == 0)
-			conf->no_worker = CONF_NO_WORKER_DIRECT;
-		else if (strcasecmp(value, "refuse") == 0)
-			conf->no_worker = CONF_NO_WORKER_REFUSE;
-		else {
-			want = "want direct or refuse";
-			goto bad;
-		}
-		break;
-	case CONF_AUTH:
-		if (strcasecmp(value, "none") == 0)
-			conf->auth = CONF_AUTH_NONE;
-		else if (strcasecmp(value, "password") == 0)
-			conf->auth = CONF_AUTH_PASSWORD;
-		else {
-			want = "want none or password";
-			goto bad;
-		}
-		break;
-	case CONF_FACILITY:
-		for (i = 0; i < nitems(conf_facilities); i++) {
-			if (strcasecmp(value, conf_facilities[i].name) == 0)
-				break;
-		}
-		if (i == nitems(conf_facilities)) {
-			want = "want daemon, user, auth, authpriv or "
-			    "local0..local7";
-			goto bad;
-		}
-		conf->syslog_facility = conf_facilities[i].value;
-		break;
-	}
 	return (0);
-
-bad:
-	xasprintf(cause, "bad value for %s: '%.*s%s' (%s)", k->name, CONF_CLIP,
-	    value, strlen(value) > CONF_CLIP ? "..." : "", want);
-	return (-1);
 }
 
 /*
