@@ -78,17 +78,150 @@ conf_rest_empty(const char *p)
 	return (*p == '\0' || *p == '#');
 }
 
+/* The cause for a '$' or '`' in a value. */
+static int
+conf_no_expansion(int c, char **cause)
+{
+	xasprintf(cause, "'%c' in a value: no expansion, the daemon never "
+	    "runs a shell", c);
+	return (-1);
+}
+
+/*
+ * Take "KEY=" off the front of p, KEY being A-Z, 0-9 and _ and not
+ * starting with a digit.  Returns what follows the '=' with *key
+ * allocated, or NULL with a cause.
+ */
+static const char *
+conf_parse_key(const char *p, char **key, char **cause)
+{
+	const char	*start = p, *keyend;
+
+	if (*p == '_' || (*p >= 'A' && *p <= 'Z')) {
+		while (*p == '_' || (*p >= 'A' && *p <= 'Z') ||
+		    (*p >= '0' && *p <= '9'))
+			p++;
+		if (*p == '=') {
+			*key = xstrndup(start, p - start);
+			return (p + 1);
+		}
+		if (*p == '\0' || conf_isblank(*p)) {
+			keyend = p;
+			while (conf_isblank(*p))
+				p++;
+			if (*p == '=')
+				xasprintf(cause, "no blanks allowed before "
+				    "'='");
+			else
+				xasprintf(cause, "want KEY=value, no '=' after "
+				    "%.*s", (int)(keyend - start > CONF_CLIP ?
+				    CONF_CLIP : keyend - start), start);
+			return (NULL);
+		}
+	}
+	for (p = start; *p != '\0' && *p != '=' && !conf_isblank(*p); p++)
+		/* nothing */;
+	xasprintf(cause, "want KEY=value with KEY of A-Z 0-9 _, not '%.*s'",
+	    (int)(p - start > CONF_CLIP ? CONF_CLIP : p - start), start);
+	return (NULL);
+}
+
+/*
+ * A '...' value, p just past the opening quote: everything up to the
+ * closing quote, taken as it is, as in sh.  Writes it to out.
+ */
+static int
+conf_value_single(const char *p, char *out, char **cause)
+{
+	for (; *p != '\'' && *p != '\0'; p++)
+		*out++ = *p;
+	*out = '\0';
+	if (*p == '\0') {
+		xasprintf(cause, "unterminated ' quote");
+		return (-1);
+	}
+	if (!conf_rest_empty(p + 1)) {
+		xasprintf(cause, "text after closing quote");
+		return (-1);
+	}
+	return (0);
+}
+
+/*
+ * A "..." value, p just past the opening quote: a backslash escapes
+ * only " \ $ and `, as in sh, and since we never expand, an unescaped $
+ * or ` is an error.  Writes the value to out.
+ */
+static int
+conf_value_double(const char *p, char *out, char **cause)
+{
+	for (; *p != '"' && *p != '\0'; p++) {
+		if (*p == '$' || *p == '`')
+			return (conf_no_expansion(*p, cause));
+		if (*p == '\\' && p[1] != '\0' &&
+		    strchr("\"\\$`", p[1]) != NULL)
+			p++;
+		*out++ = *p;
+	}
+	*out = '\0';
+	if (*p == '\0') {
+		xasprintf(cause, "unterminated \" quote");
+		return (-1);
+	}
+	if (!conf_rest_empty(p + 1)) {
+		xasprintf(cause, "text after closing quote");
+		return (-1);
+	}
+	return (0);
+}
+
+/*
+ * A bare value: one word without the characters the shell would read
+ * differently.  "KEY=" then blanks or a comment is empty, as in sh.
+ * Writes the value to out.
+ */
+static int
+conf_value_bare(const char *p, char *out, char **cause)
+{
+	*out = '\0';
+	if (conf_isblank(*p)) {
+		if (conf_rest_empty(p))
+			return (0);
+		xasprintf(cause, "no blanks allowed after '=' (quote the "
+		    "value)");
+		return (-1);
+	}
+	for (; *p != '\0' && !conf_isblank(*p); p++) {
+		if (*p == '$' || *p == '`')
+			return (conf_no_expansion(*p, cause));
+		if (strchr("'\"\\;&|<>()~", *p) != NULL) {
+			xasprintf(cause, "'%c' in an unquoted value (quote the "
+			    "value)", *p);
+			return (-1);
+		}
+		*out++ = *p;
+	}
+	*out = '\0';
+	if (!conf_rest_empty(p)) {
+		xasprintf(cause, "blank in an unquoted value (quote the "
+		    "value)");
+		return (-1);
+	}
+	return (0);
+}
+
 /*
  * Parse one line.  Returns 0 for a blank or comment line, 1 with key and
  * value allocated for KEY=value, or -1 with a cause.  A trailing newline
- * is ignored.
+ * is ignored.  The copies may hold WORKER_SECRET: they are wiped.
  */
 int
 conf_parse_line(const char *line, char **key, char **value, char **cause)
 {
-	const char	*p, *start, *keyend;
-	char		*out, *v;
+	const char	*p;
+	char		*v;
 	size_t		 len;
+	int		 rc;
 
 	*key = *value = NULL;
 	len = strlen(line);
@@ -115,102 +248,26 @@ conf_parse_line(const char *line, char **key, char **value, char **cause)
 		while (conf_isblank(*p))
 			p++;
 	}
-
-	start = p;
-	if (!(*p == '_' || (*p >= 'A' && *p <= 'Z')))
-		goto badkey;
-	while (*p == '_' || (*p >= 'A' && *p <= 'Z') ||
-	    (*p >= '0' && *p <= '9'))
-		p++;
-	if (*p == '\0' || conf_isblank(*p)) {
-		keyend = p;
-		while (conf_isblank(*p))
-			p++;
-		if (*p == '=')
-			xasprintf(cause, "no blanks allowed before '='");
-		else
-			xasprintf(cause, "want KEY=value, no '=' after %.*s",
-			    (int)(keyend - start > CONF_CLIP ? CONF_CLIP :
-			    keyend - start), start);
-		goto fail;
+	if ((p = conf_parse_key(p, key, cause)) == NULL) {
+		conf_free_secret(v);
+		return (-1);
 	}
-	if (*p != '=')
-		goto badkey;
-	*key = xstrndup(start, p - start);
-	p++;
 
-	out = *value = xcalloc(1, strlen(p) + 1);
-	if (conf_isblank(*p)) {
-		/* "KEY=" then blanks or a comment is empty, as in sh. */
-		if (!conf_rest_empty(p)) {
-			xasprintf(cause, "no blanks allowed after '=' "
-			    "(quote the value)");
-			goto fail;
-		}
-	} else if (*p == '\'') {
-		for (p++; *p != '\'' && *p != '\0'; p++)
-			*out++ = *p;
-		if (*p == '\0') {
-			xasprintf(cause, "unterminated ' quote");
-			goto fail;
-		}
-		if (!conf_rest_empty(p + 1)) {
-			xasprintf(cause, "text after closing quote");
-			goto fail;
-		}
-	} else if (*p == '"') {
-		for (p++; *p != '"' && *p != '\0'; p++) {
-			if (*p == '$' || *p == '`')
-				goto expansion;
-			if (*p == '\\' && p[1] != '\0' &&
-			    strchr("\"\\$`", p[1]) != NULL)
-				p++;
-			*out++ = *p;
-		}
-		if (*p == '\0') {
-			xasprintf(cause, "unterminated \" quote");
-			goto fail;
-		}
-		if (!conf_rest_empty(p + 1)) {
-			xasprintf(cause, "text after closing quote");
-			goto fail;
-		}
-	} else {
-		for (; *p != '\0' && !conf_isblank(*p); p++) {
-			if (*p == '$' || *p == '`')
-				goto expansion;
-			if (strchr("'\"\\;&|<>()~", *p) != NULL) {
-				xasprintf(cause, "'%c' in an unquoted value "
-				    "(quote the value)", *p);
-				goto fail;
-			}
-			*out++ = *p;
-		}
-		if (!conf_rest_empty(p)) {
-			xasprintf(cause, "blank in an unquoted value "
-			    "(quote the value)");
-			goto fail;
-		}
-	}
-	*out = '\0';
+	*value = xcalloc(1, strlen(p) + 1);
+	if (*p == '\'')
+		rc = conf_value_single(p + 1, *value, cause);
+	else if (*p == '"')
+		rc = conf_value_double(p + 1, *value, cause);
+	else
+		rc = conf_value_bare(p, *value, cause);
 	conf_free_secret(v);
+	if (rc == -1) {
+		free(*key);
+		conf_free_secret(*value);
+		*key = *value = NULL;
+		return (-1);
+	}
 	return (1);
-
-badkey:
-	for (p = start; *p != '\0' && *p != '=' && !conf_isblank(*p); p++)
-		/* nothing */;
-	xasprintf(cause, "want KEY=value with KEY of A-Z 0-9 _, not '%.*s'",
-	    (int)(p - start > CONF_CLIP ? CONF_CLIP : p - start), start);
-	goto fail;
-expansion:
-	xasprintf(cause, "'%c' in a value: no expansion, the daemon never "
-	    "runs a shell", *p);
-fail:
-	conf_free_secret(v);
-	free(*key);
-	conf_free_secret(*value);
-	*key = *value = NULL;
-	return (-1);
 }
 
 /*
