@@ -160,6 +160,41 @@ conf_free_hostports(struct conf_hostport *h, size_t n)
 }
 
 /*
+ * Split s, "HOST:PORT" or "[IPv6]:PORT", in a copy: *host and *port point
+ * into *copy, which the caller frees, and *bracketed says which form it
+ * was.  Returns 0, or -1 with the reason in *why (left alone when s is
+ * simply not of either form, for the caller's own wording).
+ */
+static int
+conf_split_hostport(const char *s, char **copy, char **host, char **port,
+    int *bracketed, const char **why)
+{
+	char	*end;
+
+	*copy = xstrdup(s);
+	if (**copy == '[') {
+		if ((end = strchr(*copy, ']')) == NULL || end[1] != ':')
+			return (-1);
+		*end = '\0';
+		*host = *copy + 1;
+		*port = end + 2;
+		*bracketed = 1;
+		return (0);
+	}
+	if ((end = strchr(*copy, ':')) == NULL)
+		return (-1);
+	if (strchr(end + 1, ':') != NULL) {
+		*why = "IPv6 addresses go in brackets: [IPv6]:PORT";
+		return (-1);
+	}
+	*end = '\0';
+	*host = *copy;
+	*port = end + 1;
+	*bracketed = 0;
+	return (0);
+}
+
+/*
  * Parse one numeric listen address: IPv4:PORT, [IPv6]:PORT or *:PORT.
  * Returns 0, or -1 with the reason in *why.
  */
@@ -168,19 +203,15 @@ conf_parse_listen_one(const char *s, struct conf_listen *l, const char **why)
 {
 	struct sockaddr_in	*sin = (struct sockaddr_in *)&l->ss;
 	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)&l->ss;
-	char			*copy, *host, *port, *end;
+	char			*copy, *host, *port;
 	uint16_t		 portnum;
-	int			 rc = -1;
+	int			 bracketed, rc = -1;
 
 	memset(l, 0, sizeof(*l));
-	copy = xstrdup(s);
 	*why = "want IPv4:PORT, [IPv6]:PORT or *:PORT";
-	if (copy[0] == '[') {
-		if ((end = strchr(copy, ']')) == NULL || end[1] != ':')
-			goto out;
-		*end = '\0';
-		host = copy + 1;
-		port = end + 2;
+	if (conf_split_hostport(s, &copy, &host, &port, &bracketed, why) != 0)
+		goto out;
+	if (bracketed) {
 		if (inet_pton(AF_INET6, host, &sin6->sin6_addr) != 1) {
 			*why = "bad IPv6 address";
 			goto out;
@@ -188,15 +219,6 @@ conf_parse_listen_one(const char *s, struct conf_listen *l, const char **why)
 		sin6->sin6_family = AF_INET6;
 		l->sslen = sizeof(*sin6);
 	} else {
-		if ((end = strchr(copy, ':')) == NULL)
-			goto out;
-		if (strchr(end + 1, ':') != NULL) {
-			*why = "IPv6 addresses go in brackets: [IPv6]:PORT";
-			goto out;
-		}
-		*end = '\0';
-		host = copy;
-		port = end + 1;
 		if (strcmp(host, "*") == 0)
 			sin->sin_addr.s_addr = htonl(INADDR_ANY);
 		else if (inet_pton(AF_INET, host, &sin->sin_addr) != 1) {
@@ -215,6 +237,41 @@ conf_parse_listen_one(const char *s, struct conf_listen *l, const char **why)
 	else
 		sin6->sin6_port = htons(portnum);
 	l->text = xstrdup(s);
+	rc = 0;
+out:
+	free(copy);
+	return (rc);
+}
+
+/* Parse one HOST:PORT or [IPv6]:PORT to dial; the port may not be 0. */
+static int
+conf_parse_hostport_one(const char *s, struct conf_hostport *h,
+    const char **why)
+{
+	struct in6_addr		 in6;
+	char			*copy, *host, *port;
+	uint16_t		 portnum;
+	int			 bracketed, rc = -1;
+
+	memset(h, 0, sizeof(*h));
+	*why = "want HOST:PORT or [IPv6]:PORT";
+	if (conf_split_hostport(s, &copy, &host, &port, &bracketed, why) != 0)
+		goto out;
+	if (bracketed && inet_pton(AF_INET6, host, &in6) != 1) {
+		*why = "bad IPv6 address";
+		goto out;
+	}
+	if (!bracketed && !conf_valid_host(host)) {
+		*why = "bad host name";
+		goto out;
+	}
+	if (conf_parse_port(port, &portnum) != 0 || portnum == 0) {
+		*why = "port must be 1..65535";
+		goto out;
+	}
+	h->host = xstrdup(host);
+	xasprintf(&h->port, "%u", (unsigned int)portnum);
+	h->text = xstrdup(s);
 	rc = 0;
 out:
 	free(copy);
@@ -288,57 +345,6 @@ fail:
 	conf_free_listen(l, i);
 	conf_split_free(words, n);
 	return (-1);
-}
-
-/* Parse one HOST:PORT or [IPv6]:PORT to dial; the port may not be 0. */
-static int
-conf_parse_hostport_one(const char *s, struct conf_hostport *h,
-    const char **why)
-{
-	struct in6_addr	 in6;
-	char		*copy, *host, *port, *end;
-	uint16_t	 portnum;
-	int		 rc = -1;
-
-	memset(h, 0, sizeof(*h));
-	copy = xstrdup(s);
-	*why = "want HOST:PORT or [IPv6]:PORT";
-	if (copy[0] == '[') {
-		if ((end = strchr(copy, ']')) == NULL || end[1] != ':')
-			goto out;
-		*end = '\0';
-		host = copy + 1;
-		port = end + 2;
-		if (inet_pton(AF_INET6, host, &in6) != 1) {
-			*why = "bad IPv6 address";
-			goto out;
-		}
-	} else {
-		if ((end = strchr(copy, ':')) == NULL)
-			goto out;
-		if (strchr(end + 1, ':') != NULL) {
-			*why = "IPv6 addresses go in brackets: [IPv6]:PORT";
-			goto out;
-		}
-		*end = '\0';
-		host = copy;
-		port = end + 1;
-		if (!conf_valid_host(host)) {
-			*why = "bad host name";
-			goto out;
-		}
-	}
-	if (conf_parse_port(port, &portnum) != 0 || portnum == 0) {
-		*why = "port must be 1..65535";
-		goto out;
-	}
-	h->host = xstrdup(host);
-	xasprintf(&h->port, "%u", (unsigned int)portnum);
-	h->text = xstrdup(s);
-	rc = 0;
-out:
-	free(copy);
-	return (rc);
 }
 
 /* Parse the SERVERS list; the same server twice is an error. */
