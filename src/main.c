@@ -42,6 +42,9 @@ static char		*main_cwd;	/* at start: relative paths use it */
 static char		*main_pidfile;
 static char		**main_overrides;
 static int		 main_noverrides;
+static int		 main_foreground;	/* -f */
+static int		 main_verbose;		/* -d */
+static int		 main_configtest;	/* -t */
 static int		 main_stopping;
 static struct ev_timer	 main_grace_timer;
 
@@ -299,22 +302,28 @@ main_raise_nofile(void)
 		log_warn("setrlimit RLIMIT_NOFILE");
 }
 
-int
-main(int argc, char **argv)
+/*
+ * Hold (SIG_BLOCK) or release (SIG_UNBLOCK) SIGHUP and SIGUSR1: before
+ * the handlers are in place their default action would kill us, and a
+ * logrotate may send one during start-up.
+ */
+static void
+main_hold_signals(int how)
+{
+	sigset_t	set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR1);
+	sigprocmask(how, &set, NULL);
+}
+
+/* Read the command line into the main_* settings; bad usage exits 2. */
+static void
+main_parse_args(int argc, char **argv)
 {
 	const char	*file = NULL, *env = NULL;
-	char		*cause;
-	sigset_t	 early;
-	int		 ch, foreground = 0, verbose = 0, check = 0, rc;
-
-	/*
-	 * A SIGHUP or SIGUSR1 before the handlers are in place (a logrotate
-	 * during start-up) would kill us: hold them until then.
-	 */
-	sigemptyset(&early);
-	sigaddset(&early, SIGHUP);
-	sigaddset(&early, SIGUSR1);
-	sigprocmask(SIG_BLOCK, &early, NULL);
+	int		 ch;
 
 	while ((ch = getopt(argc, argv, "c:de:fo:p:tV")) != -1) {
 		switch (ch) {
@@ -322,13 +331,13 @@ main(int argc, char **argv)
 			file = optarg;
 			break;
 		case 'd':
-			verbose++;
+			main_verbose++;
 			break;
 		case 'e':
 			env = optarg;
 			break;
 		case 'f':
-			foreground = 1;
+			main_foreground = 1;
 			break;
 		case 'o':
 			main_overrides = xreallocarray(main_overrides,
@@ -339,11 +348,11 @@ main(int argc, char **argv)
 			main_pidfile = optarg;
 			break;
 		case 't':
-			check = 1;
+			main_configtest = 1;
 			break;
 		case 'V':
 			printf("esocksd %s\n", PACKAGE_VERSION);
-			return (0);
+			exit(0);
 		default:
 			main_usage();
 		}
@@ -361,26 +370,18 @@ main(int argc, char **argv)
 
 	main_cwd = getcwd(NULL, 0);
 	main_conf_path = main_conf_file(file, env);
-	log_init(1, verbose, 0);
-	if ((cfg = main_load(&cause)) == NULL) {
-		fprintf(stderr, "esocksd: %s\n", cause);
-		free(cause);
-		free(main_conf_path);
-		free(main_cwd);
-		free(main_overrides);
-		return (2);
-	}
-	conf_warnings(cfg, main_role, main_warn, NULL);
-	if (check) {
-		printf("esocksd: %s: configuration OK for %s\n",
-		    main_conf_path, argv[0]);
-		conf_free(cfg);
-		free(main_conf_path);
-		free(main_cwd);
-		free(main_overrides);
-		return (0);
-	}
-	main_apply_logging(cfg);
+}
+
+/*
+ * Start up with cfg loaded, in the OpenBSD order: signal handlers, PID
+ * file lock, bind, daemonize, PID file, drop privileges.  Any failure
+ * exits through main_fail.
+ */
+static void
+main_start(void)
+{
+	char	*cause;
+	int	 rc;
 
 	signal(SIGPIPE, SIG_IGN);
 	main_raise_nofile();
@@ -389,13 +390,13 @@ main(int argc, char **argv)
 	ev_signal_set(SIGTERM, main_sigterm, NULL);
 	ev_signal_set(SIGINT, main_sigterm, NULL);
 	ev_signal_set(SIGUSR1, main_sigusr1, NULL);
-	sigprocmask(SIG_UNBLOCK, &early, NULL);
+	main_hold_signals(SIG_UNBLOCK);
 	/*
 	 * In the foreground (an uninstalled build, a test) a PID file that
 	 * cannot be created is only a warning; a locked one never is.
 	 */
 	if ((rc = daemon_pidfile_lock(cfg->pidfile, &cause)) != 0) {
-		if (rc == -1 || !foreground)
+		if (rc == -1 || !main_foreground)
 			main_fail(1, cause);
 		log_warnx("%s; running without a PID file", cause);
 		free(cause);
@@ -406,10 +407,10 @@ main(int argc, char **argv)
 		rc = worker_start(cfg, &cause);
 	if (rc == -1)
 		main_fail(1, cause);
-	if (!foreground) {
+	if (!main_foreground) {
 		if (daemon_detach(&cause) == -1)
 			main_fail(1, cause);
-		log_init(0, verbose, cfg->syslog_facility);
+		log_init(0, main_verbose, cfg->syslog_facility);
 	}
 	if (daemon_pidfile_write(&cause) == -1)
 		main_fail(1, cause);
@@ -418,10 +419,13 @@ main(int argc, char **argv)
 	resolver_init();
 	daemon_ready();
 	log_info("esocksd %s started as %s (pid %ld)", PACKAGE_VERSION,
-	    argv[0], (long)getpid());
+	    conf_role_name(main_role), (long)getpid());
+}
 
-	rc = ev_run();
-
+/* Close what the loop left open and remove the PID file. */
+static void
+main_stop(void)
+{
 	if (main_role == CONF_ROLE_SERVER) {
 		if (!main_stopping) {
 			server_stop();
@@ -434,10 +438,48 @@ main(int argc, char **argv)
 		worker_abort_all();
 	log_info("esocksd stopped");
 	daemon_pidfile_remove();
+}
+
+/* Free what main keeps for reloads, for a leak checker's sake. */
+static void
+main_free(void)
+{
 	conf_free(cfg);
+	cfg = NULL;
 	free(main_conf_path);
 	free(main_cwd);
 	free(main_overrides);
+}
+
+/* esocksd: check the config (-t), or run a server or worker until stopped. */
+int
+main(int argc, char **argv)
+{
+	char	*cause;
+	int	 rc;
+
+	main_hold_signals(SIG_BLOCK);
+	main_parse_args(argc, argv);
+	log_init(1, main_verbose, 0);
+	if ((cfg = main_load(&cause)) == NULL) {
+		fprintf(stderr, "esocksd: %s\n", cause);
+		free(cause);
+		main_free();
+		return (2);
+	}
+	conf_warnings(cfg, main_role, main_warn, NULL);
+	if (main_configtest) {
+		printf("esocksd: %s: configuration OK for %s\n",
+		    main_conf_path, conf_role_name(main_role));
+		main_free();
+		return (0);
+	}
+	main_apply_logging(cfg);
+
+	main_start();
+	rc = ev_run();
+	main_stop();
+	main_free();
 	ev_free();
 	return (rc == 0 ? 0 : 1);
 }
