@@ -48,6 +48,7 @@ static int		 main_configtest;	/* -t */
 static int		 main_stopping;
 static struct ev_timer	 main_grace_timer;
 
+/* Print the synopsis and exit with the usage status, 2. */
 static __dead void
 main_usage(void)
 {
@@ -162,6 +163,10 @@ main_apply_logging(struct conf *conf)
 	log_class_enable(LOGC_ACCESS, conf->log_access);
 }
 
+/*
+ * SIGHUP: re-read the config into a fresh struct and swap it in only if
+ * it loads and the role accepts it; otherwise log why and keep the old.
+ */
 static void
 main_sighup(int signo, void *arg)
 {
@@ -200,12 +205,14 @@ main_sighup(int signo, void *arg)
 	log_info("reloaded %s", main_conf_path);
 }
 
+/* Whether the role has nothing left to finish (no client, no session). */
 static int
 main_idle(void)
 {
 	return (main_role == CONF_ROLE_SERVER ? server_idle() : worker_idle());
 }
 
+/* The 10 s grace of a graceful stop ran out: leave the loop anyway. */
 static void
 main_grace_cb(void *arg)
 {
@@ -213,6 +220,10 @@ main_grace_cb(void *arg)
 	ev_break();
 }
 
+/*
+ * SIGTERM or SIGINT: stop accepting and let tunnels finish for up to
+ * MAIN_GRACE_MS; a second signal leaves at once.
+ */
 static void
 main_sigterm(int signo, void *arg)
 {
@@ -237,6 +248,7 @@ main_sigterm(int signo, void *arg)
 	ev_timer_start(&main_grace_timer, MAIN_GRACE_MS);
 }
 
+/* SIGUSR1: log the role's counters. */
 static void
 main_sigusr1(int signo, void *arg)
 {
@@ -246,6 +258,7 @@ main_sigusr1(int signo, void *arg)
 		worker_log_counters();
 }
 
+/* From main_check_idle's timer: end a graceful stop once nothing is left. */
 static void
 main_idle_cb(void *arg)
 {

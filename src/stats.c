@@ -75,6 +75,10 @@ static struct stats_conn_list	 stats_conns =
     TAILQ_HEAD_INITIALIZER(stats_conns);
 static size_t			 stats_nconns;
 
+/*
+ * The counters of route via, made on first use; past STATS_MAX_ROUTES
+ * new names share the route "other".
+ */
 static struct stats_route *
 stats_route(const char *via)
 {
@@ -126,6 +130,7 @@ stats_connect_failed(const char *via, enum socks_failure why)
 		stats_route(via)->failures[why]++;
 }
 
+/* Append printf-style text to b. */
 static void
 stats_printf(struct buf *b, const char *fmt, ...)
 {
@@ -162,6 +167,7 @@ stats_label(const char *in, char *out, size_t size)
 	return (out);
 }
 
+/* Write a metric's HELP and TYPE lines. */
 static void
 stats_metric_head(struct buf *b, const char *name, const char *type,
     const char *help)
@@ -247,6 +253,7 @@ stats_render_metrics(struct buf *b)
 				    (unsigned long long)r->failures[f]);
 }
 
+/* Write one worker's row of /status into the buffer arg. */
 static void
 stats_status_row(const struct pool_info *w, void *arg)
 {
@@ -280,6 +287,7 @@ stats_render_status(struct buf *b)
 	pool_foreach(stats_status_row, b);
 }
 
+/* Close a stats connection and free it. */
 static void
 stats_conn_close(struct stats_conn *c)
 {
@@ -293,6 +301,7 @@ stats_conn_close(struct stats_conn *c)
 	free(c);
 }
 
+/* Queue an HTTP/1.0 answer with body (consumed) and start writing it. */
 static void
 stats_respond(struct stats_conn *c, const char *status, const char *type,
     struct buf *body)
@@ -378,6 +387,10 @@ stats_request(struct stats_conn *c, const char *line)
 	}
 }
 
+/*
+ * Reactor callback of a stats connection: read the request line and
+ * answer it, write the answer, then drain until the close.
+ */
 static void
 stats_io_cb(int fd, int events, void *arg)
 {
@@ -415,6 +428,7 @@ stats_io_cb(int fd, int events, void *arg)
 	free(line);
 }
 
+/* A stats connection took too long to ask or to go: close it. */
 static void
 stats_timeout_cb(void *arg)
 {
