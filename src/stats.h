@@ -1,9 +1,9 @@
 /*
- * Per-route tunnel statistics and the stats listener.  Every tunnel is
- * counted under the route that carried it: a worker's name, or "direct"
- * for the server itself.  STATS_LISTEN serves them over HTTP from the
- * reactor: GET /metrics in the Prometheus text format, GET /status as a
- * table of workers.
+ * Per-route tunnel statistics (stats.c) and the stats listener's HTTP
+ * side (stats-http.c).  Every tunnel is counted under the route that
+ * carried it: a worker's name, or "direct" for the server itself.
+ * STATS_LISTEN serves them over HTTP from the reactor: GET /metrics in
+ * the Prometheus text format, GET /status as a table of workers.
  */
 #ifndef STATS_H
 #define STATS_H
@@ -16,7 +16,11 @@
 #include "buf.h"
 #include "socks.h"
 
+/* stats-http.c */
 int	stats_accept(int fd, const struct sockaddr *, socklen_t);
+void	stats_http_close_all(void);
+
+/* stats.c */
 void	stats_tunnel_open(const char *via);
 void	stats_tunnel_done(const char *via, uint64_t up, uint64_t down);
 void	stats_connect_failed(const char *via, enum socks_failure);
