@@ -1,7 +1,7 @@
 #!/bin/sh
 # Installs the build tree into a throw-away DESTDIR and checks the install
 # rules of contrib/ops.am: every file lands where it should with the right
-# mode; a second install keeps a config the operator edited and puts the
+# mode, and the PID files' directory exists; a second install keeps a config the operator edited and puts the
 # shipped one beside it as .sample; uninstall removes everything else and
 # leaves the edited config.
 
@@ -67,6 +67,9 @@ for c in local dev live; do
 	cmp -s "$TOP_BUILDDIR/etc/$c.conf" "$conf/$c.conf" ||
 	    fail "$conf/$c.conf differs from the shipped etc/$c.conf"
 done
+# The PID files' directory: nothing else makes $p/var/run, and without it
+# the daemon cannot start.
+[ -d "$d/var/run" ] || fail "install did not create the run dir $p/var/run"
 if ls "$conf"/*.sample >/dev/null 2>&1; then
 	fail "a fresh install made .sample files: $(ls "$conf")"
 fi
@@ -110,6 +113,8 @@ if ! cmp -s "$tmp/want" "$tmp/left"; then
 fi
 cmp -s "$tmp/live.edited" "$conf/live.conf" ||
     fail "uninstall changed the edited live.conf"
+# The run dir may be a shared one (/run): uninstall leaves it.
+[ -d "$d/var/run" ] || fail "no run dir $p/var/run after uninstall"
 grep -q "note: kept your edited .*live.conf" "$tmp/uninstall.log" ||
     fail "uninstall did not tell about the kept live.conf"
 
