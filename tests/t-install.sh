@@ -1,9 +1,10 @@
 #!/bin/sh
 # Installs the build tree into a throw-away DESTDIR and checks the install
 # rules of contrib/ops.am: every file lands where it should with the right
-# mode, and the PID files' directory exists; a second install keeps a config the operator edited and puts the
-# shipped one beside it as .sample; uninstall removes everything else and
-# leaves the edited config.
+# mode, and the PID files' directory exists; a second install keeps a
+# config the operator edited and puts the shipped one beside it as
+# .sample; uninstall removes everything else, our directories included,
+# and leaves the edited config.
 
 : "${TOP_SRCDIR:=$(cd "$(dirname "$0")/.." && pwd)}"
 : "${TOP_BUILDDIR:=$(pwd)}"
@@ -113,6 +114,14 @@ if ! cmp -s "$tmp/want" "$tmp/left"; then
 fi
 cmp -s "$tmp/live.edited" "$conf/live.conf" ||
     fail "uninstall changed the edited live.conf"
+# Nor any directory of ours but the one holding that config.
+find "$dest" -path '*esocksd*' | sed "s|^$dest||" | sort >"$tmp/left"
+printf '%s\n' "$p/etc/esocksd" "$p/etc/esocksd/live.conf" >"$tmp/want"
+if ! cmp -s "$tmp/want" "$tmp/left"; then
+	fail "after uninstall, esocksd paths left other than the edited" \
+	    "live.conf and its directory:"
+	cat "$tmp/left"
+fi
 # The run dir may be a shared one (/run): uninstall leaves it.
 [ -d "$d/var/run" ] || fail "no run dir $p/var/run after uninstall"
 grep -q "note: kept your edited .*live.conf" "$tmp/uninstall.log" ||
