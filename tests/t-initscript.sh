@@ -283,6 +283,20 @@ for mode in $modes; do
 	gone "$pid" || fail "final stop ($mode): pid $pid still runs"
 	expect 3 status
 
+	# A clean stop by a daemon that dropped privileges leaves an empty
+	# PID file (it cannot unlink it): that is "not running", status 3,
+	# and neither stop nor start trips over it.
+	: >"$pidfile"
+	expect 3 status
+	expect 0 stop
+	: >"$pidfile"
+	expect 0 start
+	pid=$(live_pid) ||
+	    { fail "start over an empty PID file ($mode): no live PID"; continue; }
+	pids="$pids $pid"
+	expect 0 stop
+	gone "$pid" || fail "stop after empty PID file ($mode): $pid runs"
+
 	# A config error at start is LSB 6, and nothing runs.
 	write_defaults "$mode" "$tmp/bad.conf"
 	expect 6 start
@@ -291,6 +305,10 @@ for mode in $modes; do
 done
 
 expect 2 no-such-action
+# One list of actions, with no blank inside it.
+actions='start|stop|restart|try-restart|reload|force-reload|status|configtest'
+grep -q "^usage: [^ ]* $actions\$" "$tmp/out" ||
+    fail "the usage line is not 'usage: SCRIPT $actions'"
 
 [ "$status" -eq 0 ] && echo "init script behaves"
 exit $status
