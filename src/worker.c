@@ -116,9 +116,19 @@ worker_server_new(const struct conf_hostport *hp)
 	return (ws);
 }
 
+/*
+ * Forget a server.  A tunnel whose session is already off the link (both
+ * sides sent F) may still be flushing to its destination: its job stops
+ * pointing here.
+ */
 static void
 worker_server_free(struct worker_server *ws)
 {
+	struct worker_job	*job;
+
+	TAILQ_FOREACH(job, &worker_jobs, entry)
+		if (job->ws == ws)
+			job->ws = NULL;
 	ev_timer_stop(&ws->timer);
 	ev_timer_stop(&ws->ping_timer);
 	if (ws->dial != NULL)
