@@ -75,7 +75,7 @@ static void	pool_link_session(struct mux_link *, struct mux_session *,
 		    const struct textnet_msg *);
 static void	pool_link_closed(struct mux_link *, const char *);
 static void	pool_idle_cb(void *);
-static void	pool_try(struct pool_open *);
+static void	pool_try(struct pool_open *, enum socks_failure);
 
 static const struct mux_link_ops pool_link_ops = {
 	pool_link_message,
@@ -378,7 +378,7 @@ pool_session_cb(struct mux_session *s, enum mux_event ev, const char *a,
 		log_line(LOGC_SESSION, "request for %s:%u lost with worker "
 		    "%s; retrying", po->req.host, po->req.port,
 		    po->worker->name);
-		pool_try(po);
+		pool_try(po, SOCKS_FAIL_FAILURE);
 		return;
 	}
 }
@@ -398,26 +398,33 @@ pool_timer_cb(void *arg)
 		pool_finish(po, mux_session_end(s), SOCKS_FAIL_NONE, NULL);
 		return;
 	}
-	log_line(LOGC_ERROR, "worker %s did not answer for %s:%u in time; "
-	    "retrying", po->worker->name, po->req.host, po->req.port);
+	log_line(LOGC_ERROR, "worker %s did not answer for %s:%u in time",
+	    po->worker->name, po->req.host, po->req.port);
 	po->session = NULL;
 	mux_session_cancel(s);
-	pool_try(po);
+	pool_try(po, SOCKS_FAIL_TIMEOUT);
 }
 
-/* Send the request to a worker, or report that none is left. */
+/*
+ * Send the request to a worker other than the one that just failed it
+ * (failed says how).  When no worker can take it at all the caller
+ * applies NO_WORKER; when workers are left but had their tries, the
+ * request fails as the last try did: traffic must not leave from the
+ * server's address while workers are registered.
+ */
 static void
-pool_try(struct pool_open *po)
+pool_try(struct pool_open *po, enum socks_failure failed)
 {
-	struct pool_worker	*w;
+	struct pool_worker	*w = NULL;
 
-	w = po->tries < POOL_MAX_TRIES ? pool_pick(po->worker) : NULL;
-	if (w == NULL && po->tries < POOL_MAX_TRIES)
-		w = pool_pick(NULL);
+	if (po->tries < POOL_MAX_TRIES)
+		w = pool_pick(po->worker);
 	if (w == NULL) {
-		/* No worker: the caller applies NO_WORKER. */
-		po->worker = NULL;
-		pool_finish(po, NULL, SOCKS_FAIL_NONE, NULL);
+		if (po->worker == NULL || !pool_has_worker()) {
+			po->worker = NULL;
+			failed = SOCKS_FAIL_NONE;
+		}
+		pool_finish(po, NULL, failed, NULL);
 		return;
 	}
 	po->tries++;
@@ -439,7 +446,7 @@ pool_open(const struct socks_request *req, pool_open_cb cb, void *arg)
 	po->cb = cb;
 	po->arg = arg;
 	ev_timer_init(&po->timer, pool_timer_cb, po);
-	pool_try(po);
+	pool_try(po, SOCKS_FAIL_NONE);
 	return (po);
 }
 
