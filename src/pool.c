@@ -34,11 +34,13 @@
 #define POOL_ANSWER_MARGIN_MS	5000
 /* Tries of one request over different workers before giving up. */
 #define POOL_MAX_TRIES		3
+/* A worker's name, as via= in the access log. */
+#define POOL_NAME_SIZE		128
 
 struct pool_worker {
 	struct mux_link			*link;
 	char				 addr[SOCK_ADDRSTRLEN];
-	char				 name[128];
+	char				 name[POOL_NAME_SIZE];
 	char				 nonce[LINKAUTH_NONCE_HEX];
 	int				 registered;
 	int				 esp;
@@ -59,8 +61,10 @@ struct pool_open {
 	void			*arg;
 	struct pool_worker	*worker;
 	struct mux_session	*session;
-	struct ev_timer		 timer;
+	struct ev_timer		 timer;	/* answer deadline, or the report */
 	int			 tries;
+	enum socks_failure	 failure;	/* reported when session is NULL */
+	char			 via[POOL_NAME_SIZE];
 };
 
 static struct pool_worker_list	pool_workers =
@@ -271,6 +275,17 @@ pool_link_session(struct mux_link *l, struct mux_session *s,
 	mux_session_reject(s, "failure");
 }
 
+/* Tell whether a worker may be given a new request now. */
+static int
+pool_can_take(struct pool_worker *w)
+{
+	if (!w->registered || w->draining || w->dead)
+		return (0);
+	/* A session counts from S until both F are seen or it is reset. */
+	return (w->max_sessions == 0 ||
+	    mux_link_sessions(w->link) < w->max_sessions);
+}
+
 /* Pick the registered worker with fewest sessions, ties round-robin. */
 static struct pool_worker *
 pool_pick(struct pool_worker *exclude)
@@ -278,13 +293,10 @@ pool_pick(struct pool_worker *exclude)
 	struct pool_worker	*w, *best = NULL;
 	size_t			 active, best_active = 0;
 
-	/* A session counts from S until both F are seen or it is reset. */
 	TAILQ_FOREACH(w, &pool_workers, entry) {
-		if (!w->registered || w->draining || w->dead || w == exclude)
+		if (w == exclude || !pool_can_take(w))
 			continue;
 		active = mux_link_sessions(w->link);
-		if (w->max_sessions > 0 && active >= w->max_sessions)
-			continue;
 		if (best == NULL || active < best_active ||
 		    (active == best_active &&
 		    w->last_pick < best->last_pick)) {
@@ -304,9 +316,7 @@ pool_has_worker(void)
 	struct pool_worker	*w;
 
 	TAILQ_FOREACH(w, &pool_workers, entry) {
-		if (w->registered && !w->draining && !w->dead &&
-		    (w->max_sessions == 0 ||
-		    mux_link_sessions(w->link) < w->max_sessions))
+		if (pool_can_take(w))
 			return (1);
 	}
 	return (0);
@@ -326,15 +336,16 @@ pool_open_free(struct pool_open *po)
 	free(po);
 }
 
+/* Report the outcome to the caller and forget the request. */
 static void
 pool_finish(struct pool_open *po, struct end *e, enum socks_failure why,
     const struct sockaddr *bound)
 {
 	pool_open_cb	 cb = po->cb;
 	void		*arg = po->arg;
-	char		 via[128];
+	char		 via[POOL_NAME_SIZE];
 
-	strlcpy(via, po->worker != NULL ? po->worker->name : "none",
+	strlcpy(via, po->worker != NULL ? po->worker->name : po->via,
 	    sizeof(via));
 	pool_open_free(po);
 	cb(e, why, bound, via, arg);
@@ -366,10 +377,13 @@ pool_session_cb(struct mux_session *s, enum mux_event ev, const char *a,
 			sin6->sin6_port = htons(p);
 		}
 		po->worker->sessions_total++;
+		/* The request is freed: the session must not call it. */
+		mux_session_set_cb(s, NULL, NULL);
 		pool_finish(po, mux_session_end(s), SOCKS_FAIL_NONE,
 		    (struct sockaddr *)&ss);
 		return;
 	case MUX_SESSION_REJECTED:
+		mux_session_set_cb(s, NULL, NULL);
 		pool_finish(po, NULL, socks_failure_from_name(a), NULL);
 		return;
 	case MUX_SESSION_LOST:
@@ -389,12 +403,16 @@ pool_timer_cb(void *arg)
 	struct pool_open	*po = arg;
 	struct mux_session	*s = po->session;
 
-	if (s == NULL)
+	if (s == NULL) {
+		/* pool_try gave up: report it from the loop, not the caller. */
+		pool_finish(po, NULL, po->failure, NULL);
 		return;
+	}
 	if (!po->worker->esp) {
 		/* A legacy worker sends no A: connected as far as we know. */
 		po->session = NULL;
 		po->worker->sessions_total++;
+		mux_session_set_cb(s, NULL, NULL);
 		pool_finish(po, mux_session_end(s), SOCKS_FAIL_NONE, NULL);
 		return;
 	}
@@ -420,11 +438,15 @@ pool_try(struct pool_open *po, enum socks_failure failed)
 	if (po->tries < POOL_MAX_TRIES)
 		w = pool_pick(po->worker);
 	if (w == NULL) {
-		if (po->worker == NULL || !pool_has_worker()) {
-			po->worker = NULL;
+		if (po->worker == NULL || !pool_has_worker())
 			failed = SOCKS_FAIL_NONE;
-		}
-		pool_finish(po, NULL, failed, NULL);
+		else
+			strlcpy(po->via, po->worker->name, sizeof(po->via));
+		/* Reported from a timer: the worker may be gone by then. */
+		po->worker = NULL;
+		po->session = NULL;
+		po->failure = failed;
+		ev_timer_start(&po->timer, 0);
 		return;
 	}
 	po->tries++;
@@ -435,7 +457,10 @@ pool_try(struct pool_open *po, enum socks_failure failed)
 	    POOL_ANSWER_MARGIN_MS : 0);
 }
 
-/* Hand a SOCKS request to a worker; cb reports the outcome later. */
+/*
+ * Hand a SOCKS request to a worker; cb reports the outcome later, always
+ * from the loop, never before pool_open returns.
+ */
 struct pool_open *
 pool_open(const struct socks_request *req, pool_open_cb cb, void *arg)
 {
@@ -445,6 +470,7 @@ pool_open(const struct socks_request *req, pool_open_cb cb, void *arg)
 	po->req = *req;
 	po->cb = cb;
 	po->arg = arg;
+	strlcpy(po->via, "none", sizeof(po->via));
 	ev_timer_init(&po->timer, pool_timer_cb, po);
 	pool_try(po, SOCKS_FAIL_NONE);
 	return (po);

@@ -19,7 +19,13 @@ struct pool_open;
 /*
  * Outcome of a pool request.  On success `e` is the session end, ready to
  * be joined to a relay, and `bound` the worker's bound address (NULL from
- * a legacy worker); `via` names the worker.  On failure e is NULL.
+ * a legacy worker); `via` names the worker.  On failure e is NULL: why is
+ * SOCKS_FAIL_NONE when no worker could take the request at all (the
+ * caller applies NO_WORKER), else what the last worker tried said.
+ *
+ * pool_open never calls cb before it returns, so the caller can store the
+ * pointer it returns first; cb is called exactly once, unless
+ * pool_open_cancel comes first, and the request is freed before it runs.
  */
 typedef void	(*pool_open_cb)(struct end *e, enum socks_failure why,
 		    const struct sockaddr *bound, const char *via, void *arg);

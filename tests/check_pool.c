@@ -1,0 +1,359 @@
+/*
+ * Unit tests of the server's worker pool (src/pool.c).  A fake worker
+ * plays the far end of a socketpair whose other end pool_link_accept
+ * takes over as a worker link: the test writes protocol lines into it
+ * and reads back what the pool answered.  Covers how pool_open reports
+ * its outcome, registration and its refusals.  Every ev_run is bounded
+ * by a guard timer that fails the test.
+ */
+#include "config.h"
+
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "compat.h"
+#include "conf.h"
+#include "esocksd.h"
+#include "ev.h"
+#include "pool.h"
+#include "textnet.h"
+
+#define GUARD_MS	8000
+#define CHUNK		65536
+#define NONCE		"00112233445566778899aabbccddeeff"
+
+/* The globals that main.c defines for the library. */
+struct conf	*cfg;
+struct counters	 counters;
+
+/* No daemon to stop here. */
+void
+main_check_idle(void)
+{
+}
+
+/* The fake worker: its end of the socketpair and what it heard. */
+struct fake {
+	int		 fd;
+	struct buf	 in;
+	struct buf	 out;
+	int		 eof;
+};
+
+/* What a pool_open callback heard. */
+struct outcome {
+	int		 calls;
+	struct end	*end;
+	enum socks_failure why;
+	char		 via[128];
+};
+
+static struct fake	 fake;
+static struct ev_timer	 guard, poll_timer;
+static int		 guard_fired;
+static int		(*poll_pred)(void);
+static struct outcome	 outcome;
+static int		 open_returned;	/* pool_open has returned */
+static int		 called_early;	/* cb ran before it returned */
+
+/* The loop ran too long: stop it and let the caller fail. */
+static void
+guard_cb(void *arg)
+{
+	guard_fired = 1;
+	ev_break();
+}
+
+/* Leave the loop once the awaited condition holds. */
+static void
+poll_cb(void *arg)
+{
+	if (poll_pred())
+		ev_break();
+	else
+		ev_timer_start(&poll_timer, 1);
+}
+
+/* Run the loop until pred() holds; fail after GUARD_MS. */
+static void
+run_until_(int (*pred)(void), const char *what)
+{
+	if (pred())
+		return;
+	poll_pred = pred;
+	guard_fired = 0;
+	ev_timer_start(&guard, GUARD_MS);
+	ev_timer_start(&poll_timer, 1);
+	ck_assert_int_eq(ev_run(), 0);
+	ev_timer_stop(&guard);
+	ev_timer_stop(&poll_timer);
+	ck_assert_msg(!guard_fired, "timed out waiting for %s", what);
+}
+#define run_until(pred)	run_until_(pred, #pred)
+
+/* Leave ev_run. */
+static void
+break_cb(void *arg)
+{
+	ev_break();
+}
+
+/* Run the loop for about ms milliseconds. */
+static void
+run_for(uint64_t ms)
+{
+	struct ev_timer	stop;
+
+	ev_timer_init(&stop, break_cb, NULL);
+	ev_timer_start(&stop, ms);
+	guard_fired = 0;
+	ev_timer_start(&guard, GUARD_MS);
+	ck_assert_int_eq(ev_run(), 0);
+	ev_timer_stop(&guard);
+	ev_timer_stop(&stop);
+	ck_assert(!guard_fired);
+}
+
+/* Move bytes between the fake worker's buffers and its socket. */
+static void
+fake_io_cb(int fd, int events, void *arg)
+{
+	ssize_t	n;
+
+	if (events & EV_WRITE) {
+		n = buf_write_fd(&fake.out, fd);
+		if (n == -1 && errno != EAGAIN && errno != EWOULDBLOCK) {
+			fake.eof = 1;
+			buf_free(&fake.out);
+		}
+		if (buf_len(&fake.out) == 0)
+			ev_io_remove(fd, EV_WRITE);
+	}
+	if (events & EV_READ) {
+		n = buf_read_fd(&fake.in, fd, CHUNK);
+		if (n == 0 || (n == -1 && errno != EAGAIN)) {
+			fake.eof = 1;
+			ev_io_remove(fd, EV_READ);
+		}
+	}
+}
+
+/* A worker link from 127.0.0.1:40000 with the fake worker at its end. */
+static void
+fake_connect(void)
+{
+	struct sockaddr_in	sin;
+	int			sv[2];
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	ck_assert_int_ne(fcntl(sv[0], F_SETFL, O_NONBLOCK), -1);
+	ck_assert_int_ne(fcntl(sv[1], F_SETFL, O_NONBLOCK), -1);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons(40000);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	fake.fd = sv[0];
+	ev_io_set(fake.fd, EV_READ, fake_io_cb, &fake);
+	pool_link_accept(sv[1], (struct sockaddr *)&sin, sizeof(sin));
+}
+
+/* Queue a formatted line for the fake worker to send. */
+static void
+fake_sendf(const char *fmt, ...)
+{
+	char	line[TEXTNET_MAX_HEADER];
+	va_list	ap;
+	int	n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	ck_assert(n > 0 && (size_t)n < sizeof(line));
+	buf_add(&fake.out, line, n);
+	ev_io_add(fake.fd, EV_WRITE);
+}
+
+/* Count the messages the fake worker got with code and, if set, arg0. */
+static int
+fake_count(const char *code, const char *arg0)
+{
+	static struct textnet_msg m;
+	const char		*why;
+	const char		*p = (const char *)buf_head(&fake.in);
+	size_t			 len = buf_len(&fake.in), off = 0, used;
+	int			 count = 0;
+
+	while (off < len && textnet_parse_header(p + off, len - off, &used,
+	    &m, &why) == TEXTNET_PARSE_OK && len - off - used >= m.body_len) {
+		off += used + m.body_len;
+		if (strcmp(m.code, code) != 0)
+			continue;
+		if (arg0 != NULL && (m.nargs < 1 ||
+		    strcmp(m.args[0], arg0) != 0))
+			continue;
+		count++;
+	}
+	return (count);
+}
+
+/* Predicates for run_until. */
+static int
+outcome_reported(void)
+{
+	return (outcome.calls > 0);
+}
+
+static int
+fake_got_helo(void)
+{
+	return (fake_count("HELO", "esp/1") == 1);
+}
+
+/* The pool's answer to a request. */
+static void
+open_cb(struct end *e, enum socks_failure why, const struct sockaddr *bound,
+    const char *via, void *arg)
+{
+	if (!open_returned)
+		called_early = 1;
+	outcome.calls++;
+	outcome.end = e;
+	outcome.why = why;
+	snprintf(outcome.via, sizeof(outcome.via), "%s", via);
+}
+
+/* A fresh reactor and config per test. */
+static void
+setup(void)
+{
+	signal(SIGPIPE, SIG_IGN);
+	ev_init();
+	cfg = conf_new();
+	memset(&fake, 0, sizeof(fake));
+	fake.fd = -1;
+	memset(&outcome, 0, sizeof(outcome));
+	open_returned = called_early = 0;
+	ev_timer_init(&guard, guard_cb, NULL);
+	ev_timer_init(&poll_timer, poll_cb, NULL);
+}
+
+/* Close every link, run the deferred frees, release all. */
+static void
+teardown(void)
+{
+	pool_abort_all();
+	if (fake.fd != -1) {
+		ev_io_del(fake.fd);
+		close(fake.fd);
+	}
+	buf_free(&fake.in);
+	buf_free(&fake.out);
+	run_for(1);
+	ev_timer_stop(&guard);
+	ev_timer_stop(&poll_timer);
+	ev_free();
+	conf_free(cfg);
+	cfg = NULL;
+}
+
+START_TEST(open_with_no_worker_reports_from_the_loop)
+{
+	struct socks_request	 req;
+	struct pool_open	*po;
+
+	memset(&req, 0, sizeof(req));
+	strlcpy(req.host, "example.com", sizeof(req.host));
+	req.port = 443;
+	po = pool_open(&req, open_cb, NULL);
+	open_returned = 1;
+	ck_assert_ptr_nonnull(po);
+	ck_assert_msg(!called_early, "pool_open called back before returning");
+	run_until(outcome_reported);
+	ck_assert_int_eq(outcome.calls, 1);
+	ck_assert_ptr_null(outcome.end);
+	ck_assert_int_eq(outcome.why, SOCKS_FAIL_NONE);
+	ck_assert_str_eq(outcome.via, "none");
+	run_for(20);
+	ck_assert_int_eq(outcome.calls, 1);
+}
+END_TEST
+
+START_TEST(open_cancelled_before_the_loop_reports_nothing)
+{
+	struct socks_request	 req;
+	struct pool_open	*po;
+
+	memset(&req, 0, sizeof(req));
+	strlcpy(req.host, "example.com", sizeof(req.host));
+	req.port = 443;
+	po = pool_open(&req, open_cb, NULL);
+	open_returned = 1;
+	pool_open_cancel(po);
+	run_for(20);
+	ck_assert_int_eq(outcome.calls, 0);
+}
+END_TEST
+
+START_TEST(esp_registration_is_answered_ok)
+{
+	fake_connect();
+	run_until(fake_got_helo);
+	fake_sendf("RGST 0 0 box esp/1 %s -\r\n", NONCE);
+	run_for(50);
+	ck_assert_int_eq(fake_count("100", "OK"), 1);
+	ck_assert_int_eq(pool_worker_count(), 1);
+	ck_assert(pool_has_worker());
+}
+END_TEST
+
+/* The pool's test cases. */
+static Suite *
+pool_suite(void)
+{
+	Suite	*s;
+	TCase	*tc;
+
+	s = suite_create("pool");
+
+	tc = tcase_create("requests");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, open_with_no_worker_reports_from_the_loop);
+	tcase_add_test(tc, open_cancelled_before_the_loop_reports_nothing);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("registration");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, esp_registration_is_answered_ok);
+	suite_add_tcase(s, tc);
+
+	return (s);
+}
+
+int
+main(void)
+{
+	SRunner	*sr;
+	int	 failed;
+
+	sr = srunner_create(pool_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return (failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
+}
