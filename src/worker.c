@@ -34,7 +34,6 @@
 
 #define WORKER_HELO_WAIT_MS	2000
 #define WORKER_REGISTER_WAIT_MS	10000
-#define WORKER_BACKOFF_MAX_MS	60000
 /* A link up this long resets the backoff. */
 #define WORKER_STABLE_MS	10000
 
@@ -201,6 +200,43 @@ worker_reload(struct conf *conf, char **cause)
 	return (0);
 }
 
+/* The longest backoff: the cap, or RECONNECT_INTERVAL if that is longer. */
+static uint64_t
+worker_backoff_cap(uint64_t first)
+{
+	return (first > WORKER_BACKOFF_MAX_MS ? first : WORKER_BACKOFF_MAX_MS);
+}
+
+/*
+ * The backoff after one more lost link: first (RECONNECT_INTERVAL) at
+ * first, then doubling up to the cap.
+ */
+uint64_t
+worker_backoff_next(uint64_t backoff, uint64_t first)
+{
+	uint64_t	cap = worker_backoff_cap(first);
+
+	if (backoff == 0)
+		return (first);
+	if (backoff >= cap / 2)
+		return (cap);
+	return (backoff * 2);
+}
+
+/*
+ * The wait for a backoff: jitter of up to a quarter either way spreads
+ * the herd of workers that lost the same server, and the wait never
+ * passes the cap.  jitter is uniform in [0, backoff / 2].
+ */
+uint64_t
+worker_backoff_delay(uint64_t backoff, uint64_t first, uint64_t jitter)
+{
+	uint64_t	cap = worker_backoff_cap(first), delay;
+
+	delay = backoff - backoff / 4 + jitter;
+	return (delay > cap ? cap : delay);
+}
+
 /* Wait before redialling: RECONNECT_INTERVAL, doubling, with jitter. */
 static void
 worker_schedule(struct worker_server *ws, int at_once)
@@ -217,15 +253,11 @@ worker_schedule(struct worker_server *ws, int at_once)
 		ws->backoff = 0;
 		delay = 0;
 	} else {
-		if (ws->backoff == 0)
-			ws->backoff = cfg->reconnect_interval;
-		else if (ws->backoff < WORKER_BACKOFF_MAX_MS / 2)
-			ws->backoff *= 2;
-		else
-			ws->backoff = WORKER_BACKOFF_MAX_MS;
-		/* Jitter of up to a quarter either way spreads the herd. */
-		delay = ws->backoff - ws->backoff / 4 +
-		    random_uniform((uint32_t)(ws->backoff / 2 + 1));
+		ws->backoff = worker_backoff_next(ws->backoff,
+		    cfg->reconnect_interval);
+		delay = worker_backoff_delay(ws->backoff,
+		    cfg->reconnect_interval,
+		    random_uniform((uint32_t)(ws->backoff / 2 + 1)));
 		counters.link_reconnects++;
 	}
 	log_line(LOGC_EVENT, "server %s: redialling in %llu ms", ws->text,

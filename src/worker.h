@@ -5,7 +5,12 @@
 #ifndef WORKER_H
 #define WORKER_H
 
+#include <stdint.h>
+
 #include "conf.h"
+
+/* Reconnect backoff cap, unless RECONNECT_INTERVAL is longer. */
+#define WORKER_BACKOFF_MAX_MS	60000
 
 int	worker_start(struct conf *, char **cause);
 int	worker_reload(struct conf *, char **cause);
@@ -13,5 +18,9 @@ void	worker_stop(void);
 int	worker_idle(void);
 void	worker_abort_all(void);
 void	worker_log_counters(void);
+
+uint64_t worker_backoff_next(uint64_t backoff, uint64_t first);
+uint64_t worker_backoff_delay(uint64_t backoff, uint64_t first,
+	    uint64_t jitter);
 
 #endif
