@@ -261,10 +261,8 @@ mux_dispatch(struct mux_link *l, const struct textnet_msg *m,
 			rc = 0;
 		}
 	}
-	if (rc == -1 && !l->dead) {
-		counters.link_errors++;
-		mux_link_close(l, why != NULL ? why : "protocol error");
-	}
+	if (rc == -1 && !l->dead)
+		mux_link_fail(l, why != NULL ? why : "protocol error");
 }
 
 /*
@@ -329,6 +327,7 @@ mux_parse(struct mux_link *l)
 				const char *arg = "invalid_command";
 
 				counters.link_errors++;
+				l->failed = 1;
 				mux_send(l, "201", 0, NULL, 0, 1, &arg);
 				mux_link_close_after_flush(l, why);
 				return;
@@ -358,8 +357,10 @@ mux_flush(struct mux_link *l)
 	ssize_t			 n;
 
 	if (l->write_failed) {
-		mux_link_close(l, buf_len(&l->out) > MUX_LINK_HARD_CAP ?
-		    "peer is not reading" : "write failed");
+		if (buf_len(&l->out) > MUX_LINK_HARD_CAP)
+			mux_link_fail(l, "peer is not reading");
+		else
+			mux_link_close(l, "write failed");
 		return;
 	}
 	n = buf_write_fd(&l->out, l->fd);
@@ -481,6 +482,24 @@ mux_link_close(struct mux_link *l, const char *why)
 	l->ops->closed(l, reason);
 	free(reason);
 	ev_defer_free(mux_link_free, l);
+}
+
+/* Drop the link for the peer's fault: a protocol error, counted. */
+void
+mux_link_fail(struct mux_link *l, const char *why)
+{
+	if (l->dead)
+		return;
+	counters.link_errors++;
+	l->failed = 1;
+	mux_link_close(l, why);
+}
+
+/* Tell whether the link was dropped for the peer's fault (for logging). */
+int
+mux_link_failed(struct mux_link *l)
+{
+	return (l->failed);
 }
 
 /* The peer did not take the queued output in time: close anyway. */

@@ -69,6 +69,8 @@ uint64_t	 mux_link_send(struct mux_link *, const char *code,
 		    uint64_t tid, int nargs, const char *const *args);
 uint64_t	 mux_link_next_tid(struct mux_link *);
 void		 mux_link_close(struct mux_link *, const char *why);
+void		 mux_link_fail(struct mux_link *, const char *why);
+int		 mux_link_failed(struct mux_link *);
 void		 mux_link_close_after_flush(struct mux_link *,
 		    const char *why);
 size_t		 mux_link_sessions(struct mux_link *);

@@ -127,6 +127,10 @@ pool_link_closed(struct mux_link *l, const char *why)
 		pool_registered--;
 		log_info("worker %s (%s) left the pool: %s", w->name,
 		    w->addr, why);
+	} else if (mux_link_failed(l)) {
+		/* A protocol error before RGST: the one line that says so. */
+		log_line(LOGC_ERROR, "worker link from %s closed: %s",
+		    w->addr, why);
 	} else
 		log_line(LOGC_EVENT, "worker link from %s closed: %s",
 		    w->addr, why);
@@ -146,8 +150,7 @@ pool_idle_cb(void *arg)
 		ev_timer_start(&w->idle_timer, cfg->worker_idle_close - quiet);
 		return;
 	}
-	counters.link_errors++;
-	mux_link_close(w->link, "silent for WORKER_IDLE_CLOSE");
+	mux_link_fail(w->link, "silent for WORKER_IDLE_CLOSE");
 }
 
 static void

@@ -355,8 +355,7 @@ worker_ping_cb(void *arg)
 	if (mux_link_esp(ws->link) &&
 	    now - mux_link_last_rx(ws->link) >= 3 * cfg->ping_interval) {
 		log_warnx("server %s silent for 3 ping intervals", ws->text);
-		counters.link_errors++;
-		mux_link_close(ws->link, "server silent");
+		mux_link_fail(ws->link, "server silent");
 		return;
 	}
 	if (now - mux_link_last_tx(ws->link) >= cfg->ping_interval)

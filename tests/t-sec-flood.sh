@@ -2,7 +2,8 @@
 # A ping flood on the worker port from a peer that never reads: the
 # server answers every PING that carries a tid, its answers pile up, and
 # once a link has 8 MiB queued the server drops it as "peer is not
-# reading" instead of growing.  Meanwhile a registered worker keeps
+# reading" instead of growing, logged at the error level (LOG_EVENT is
+# off) and counted in link_errors.  Meanwhile a registered worker keeps
 # carrying tunnels and the server's RSS stays small.  Needs bash for
 # /dev/tcp (skipped with 77 without it).
 . "${TOP_SRCDIR:-$(dirname "$0")/..}/tests/lib.sh"
@@ -20,7 +21,7 @@ SP=$(free_port)
 WP=$(free_port)
 write_conf "$T/server.conf" "SOCKS_LISTEN=127.0.0.1:$SP" \
     "WORKER_LISTEN=127.0.0.1:$WP" "PIDFILE=$T/server.pid" \
-    NO_WORKER=refuse LOG_EVENT=yes
+    NO_WORKER=refuse
 start_esocksd server "$T/server.conf"
 SLOG=$ESOCKSD_LOG
 SPID=$ESOCKSD_PID
@@ -48,8 +49,15 @@ while [ $i -lt 5 ]; do
 	i=$((i + 1))
 done
 
-wait_log "$SLOG" 'closed: peer is not reading' 30 ||
+wait_log "$SLOG" \
+    '^worker link from 127\.0\.0\.1:[0-9]+ closed: peer is not reading$' 30 ||
     fail "the flooding link was not dropped for not reading"
+kill -USR1 $SPID
+wait_log "$SLOG" 'counters: .* link_errors=' 5 ||
+    fail "no counters line after SIGUSR1"
+n=$(sed -n 's/^counters: .* link_errors=\([0-9]*\).*/\1/p' "$SLOG" |
+    tail -n 1)
+[ "$n" = 1 ] || fail "link_errors=$n after the flood, want 1"
 rss=$(sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB/\1/p' /proc/$SPID/status)
 [ -n "$rss" ] && [ "$rss" -lt 65536 ] ||
     fail "server RSS after the flood is ${rss:-?} kB, want < 64 MiB"

@@ -2,11 +2,12 @@
 # Hostile peers on the worker link.  A peer on the worker port that
 # sends SESS for a session never opened, a body length of 2^63, a
 # declared 1 GiB body, an overlong header or bad SESS fields gets its
-# link closed with the reason logged, while a tunnel through another,
-# registered worker keeps flowing; worker-opened sessions (S from the
-# worker side, twice) are refused with R without harm.  And a worker
-# whose server sends a duplicate S or a 2^63 body length drops that
-# link with the reason logged and keeps running.
+# link closed with the reason and its address logged at the error level
+# (LOG_EVENT stays off) and counted in link_errors, while a tunnel
+# through another, registered worker keeps flowing; worker-opened
+# sessions (S from the worker side, twice) are refused with R without
+# harm.  And a worker whose server sends a duplicate S or a 2^63 body
+# length drops that link with the reason logged and keeps running.
 . "${TOP_SRCDIR:-$(dirname "$0")/..}/tests/lib.sh"
 
 # Stop every process still running, then fail on any sanitizer report
@@ -26,7 +27,7 @@ SP=$(free_port)
 WP=$(free_port)
 write_conf "$T/server.conf" "SOCKS_LISTEN=127.0.0.1:$SP" \
     "WORKER_LISTEN=127.0.0.1:$WP" "PIDFILE=$T/server.pid" \
-    NO_WORKER=refuse LOG_EVENT=yes
+    NO_WORKER=refuse
 start_esocksd server "$T/server.conf"
 SLOG=$ESOCKSD_LOG
 SPID=$ESOCKSD_PID
@@ -109,6 +110,15 @@ kill $TC 2>/dev/null
     fail "worker-opened S was not answered R twice: $(cat "$T/dup.out")"
 grep -q -x '201 7 0 unknown_command' "$T/dup.out" ||
     fail "the link did not live on after the S: $(cat "$T/dup.out")"
+
+# Every link dropped above counted once in link_errors (SIGUSR1): nine
+# unregistered ones and the turncoat; the refused S are no error.
+kill -USR1 $SPID
+wait_log "$SLOG" 'counters: .* link_errors=' 5 ||
+    fail "no counters line after SIGUSR1"
+n=$(sed -n 's/^counters: .* link_errors=\([0-9]*\).*/\1/p' "$SLOG" |
+    tail -n 1)
+[ "$n" = 10 ] || fail "link_errors=$n after ten hostile links, want 10"
 
 # Through all this, steady's tunnel kept working, and new ones too.
 printf 'after\n' >&3
