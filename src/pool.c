@@ -212,7 +212,7 @@ pool_rgst(struct pool_worker *w, const struct textnet_msg *m)
 
 	if (w->registered)
 		return (0);	/* the Node worker registers twice */
-	if (m->nargs < 4 || strcmp(m->args[1], "esp/1") != 0) {
+	if (m->nargs < 2 || strcmp(m->args[1], "esp/1") != 0) {
 		if (secret) {
 			pool_refuse(w, "auth_required");
 			return (0);
@@ -221,7 +221,8 @@ pool_rgst(struct pool_worker *w, const struct textnet_msg *m)
 		pool_register(w, name != NULL ? name : w->addr, 0);
 		return (0);
 	}
-	if (!linkauth_valid_nonce(m->args[2])) {
+	/* An esp/1 worker waits for 100 OK: never take it as legacy. */
+	if (m->nargs < 4 || !linkauth_valid_nonce(m->args[2])) {
 		pool_refuse(w, "bad_proof");
 		return (0);
 	}

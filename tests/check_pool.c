@@ -212,6 +212,12 @@ fake_count(const char *code, const char *arg0)
 
 /* Predicates for run_until. */
 static int
+fake_closed(void)
+{
+	return (fake.eof);
+}
+
+static int
 outcome_reported(void)
 {
 	return (outcome.calls > 0);
@@ -320,6 +326,59 @@ START_TEST(esp_registration_is_answered_ok)
 }
 END_TEST
 
+/* Send line as the fake worker's RGST; expect 403 reason and a close. */
+static void
+check_refused(const char *line, const char *reason)
+{
+	fake_connect();
+	run_until(fake_got_helo);
+	fake_sendf("%s", line);
+	run_until(fake_closed);
+	ck_assert_msg(fake_count("403", reason) == 1,
+	    "%s: no 403 %s before the close", line, reason);
+	ck_assert_int_eq(fake_count("100", NULL), 0);
+	ck_assert_int_eq(pool_worker_count(), 0);
+	ck_assert(!pool_has_worker());
+}
+
+START_TEST(esp_registration_without_proof_is_bad_proof)
+{
+	check_refused("RGST 0 0 box esp/1 " NONCE "\r\n", "bad_proof");
+}
+END_TEST
+
+START_TEST(esp_registration_without_nonce_is_bad_proof)
+{
+	check_refused("RGST 0 0 box esp/1\r\n", "bad_proof");
+}
+END_TEST
+
+START_TEST(esp_registration_without_proof_is_bad_proof_with_a_secret)
+{
+	cfg->worker_secret = strdup("sesame");
+	check_refused("RGST 0 0 box esp/1 " NONCE "\r\n", "bad_proof");
+}
+END_TEST
+
+START_TEST(legacy_registration_needs_no_secret)
+{
+	fake_connect();
+	run_until(fake_got_helo);
+	fake_sendf("RGST 0 0 oldbox\r\n");
+	run_for(50);
+	ck_assert_int_eq(pool_worker_count(), 1);
+	ck_assert_int_eq(fake_count("100", NULL), 0);
+	ck_assert(!fake.eof);
+}
+END_TEST
+
+START_TEST(legacy_registration_with_a_secret_is_auth_required)
+{
+	cfg->worker_secret = strdup("sesame");
+	check_refused("RGST 0 0 oldbox\r\n", "auth_required");
+}
+END_TEST
+
 /* The pool's test cases. */
 static Suite *
 pool_suite(void)
@@ -340,6 +399,12 @@ pool_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, esp_registration_is_answered_ok);
+	tcase_add_test(tc, esp_registration_without_proof_is_bad_proof);
+	tcase_add_test(tc, esp_registration_without_nonce_is_bad_proof);
+	tcase_add_test(tc,
+	    esp_registration_without_proof_is_bad_proof_with_a_secret);
+	tcase_add_test(tc, legacy_registration_needs_no_secret);
+	tcase_add_test(tc, legacy_registration_with_a_secret_is_auth_required);
 	suite_add_tcase(s, tc);
 
 	return (s);
