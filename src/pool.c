@@ -51,6 +51,7 @@ struct pool_worker {
 	uint64_t			 sessions_total;
 	time_t				 up_since;
 	struct ev_timer			 idle_timer;
+	struct ev_timer			 register_timer;
 	TAILQ_ENTRY(pool_worker)	 entry;
 };
 TAILQ_HEAD(pool_worker_list, pool_worker);
@@ -79,6 +80,7 @@ static void	pool_link_session(struct mux_link *, struct mux_session *,
 		    const struct textnet_msg *);
 static void	pool_link_closed(struct mux_link *, const char *);
 static void	pool_idle_cb(void *);
+static void	pool_register_cb(void *);
 static void	pool_try(struct pool_open *, enum socks_failure);
 
 static const struct mux_link_ops pool_link_ops = {
@@ -103,6 +105,9 @@ pool_link_accept(int fd, const struct sockaddr *sa, socklen_t salen)
 	TAILQ_INSERT_TAIL(&pool_workers, w, entry);
 	ev_timer_init(&w->idle_timer, pool_idle_cb, w);
 	ev_timer_start(&w->idle_timer, cfg->worker_idle_close);
+	/* Pings keep a link from idling out, not from registering. */
+	ev_timer_init(&w->register_timer, pool_register_cb, w);
+	ev_timer_start(&w->register_timer, cfg->handshake_timeout);
 
 	args[0] = "esp/1";
 	args[1] = w->nonce;
@@ -123,6 +128,7 @@ pool_link_closed(struct mux_link *l, const char *why)
 
 	w->dead = 1;
 	ev_timer_stop(&w->idle_timer);
+	ev_timer_stop(&w->register_timer);
 	if (w->registered) {
 		pool_registered--;
 		log_info("worker %s (%s) left the pool: %s", w->name,
@@ -153,10 +159,20 @@ pool_idle_cb(void *arg)
 	mux_link_fail(w->link, "silent for WORKER_IDLE_CLOSE");
 }
 
+/* A link that has not registered within HANDSHAKE_TIMEOUT. */
+static void
+pool_register_cb(void *arg)
+{
+	struct pool_worker	*w = arg;
+
+	mux_link_fail(w->link, "no RGST within HANDSHAKE_TIMEOUT");
+}
+
 static void
 pool_refuse(struct pool_worker *w, const char *reason)
 {
 	log_warnx("worker link from %s refused: %s", w->addr, reason);
+	ev_timer_stop(&w->register_timer);
 	counters.link_errors++;
 	mux_link_send(w->link, "403", 0, 1, &reason);
 	mux_link_close_after_flush(w->link, reason);
@@ -191,6 +207,7 @@ pool_register(struct pool_worker *w, const char *name, int esp)
 {
 	if (name != NULL && *name != '\0')
 		strlcpy(w->name, name, sizeof(w->name));
+	ev_timer_stop(&w->register_timer);
 	w->registered = 1;
 	w->esp = esp;
 	w->up_since = time(NULL);

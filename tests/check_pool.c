@@ -249,6 +249,7 @@ setup(void)
 	signal(SIGPIPE, SIG_IGN);
 	ev_init();
 	cfg = conf_new();
+	memset(&counters, 0, sizeof(counters));
 	memset(&fake, 0, sizeof(fake));
 	fake.fd = -1;
 	memset(&outcome, 0, sizeof(outcome));
@@ -379,6 +380,49 @@ START_TEST(legacy_registration_with_a_secret_is_auth_required)
 }
 END_TEST
 
+/* The fake worker pings every 50 ms while the timer runs. */
+static void
+ping_cb(void *arg)
+{
+	struct ev_timer	*t = arg;
+
+	if (fake.eof)
+		return;
+	fake_sendf("PING 0 0\r\n");
+	ev_timer_start(t, 50);
+}
+
+START_TEST(link_that_pings_but_never_registers_is_closed)
+{
+	struct ev_timer	ping;
+	uint64_t	start;
+
+	cfg->handshake_timeout = 300;
+	fake_connect();
+	start = ev_now();
+	ev_timer_init(&ping, ping_cb, &ping);
+	ev_timer_start(&ping, 0);
+	run_until(fake_closed);
+	ev_timer_stop(&ping);
+	ck_assert_uint_ge(ev_now() - start, 300);
+	ck_assert_uint_eq(counters.link_errors, 1);
+	ck_assert_int_eq(pool_worker_count(), 0);
+}
+END_TEST
+
+START_TEST(registered_link_outlives_the_registration_deadline)
+{
+	cfg->handshake_timeout = 100;
+	fake_connect();
+	run_until(fake_got_helo);
+	fake_sendf("RGST 0 0 box esp/1 %s -\r\n", NONCE);
+	run_for(300);
+	ck_assert(!fake.eof);
+	ck_assert_int_eq(pool_worker_count(), 1);
+	ck_assert_uint_eq(counters.link_errors, 0);
+}
+END_TEST
+
 /* The pool's test cases. */
 static Suite *
 pool_suite(void)
@@ -405,6 +449,8 @@ pool_suite(void)
 	    esp_registration_without_proof_is_bad_proof_with_a_secret);
 	tcase_add_test(tc, legacy_registration_needs_no_secret);
 	tcase_add_test(tc, legacy_registration_with_a_secret_is_auth_required);
+	tcase_add_test(tc, link_that_pings_but_never_registers_is_closed);
+	tcase_add_test(tc, registered_link_outlives_the_registration_deadline);
 	suite_add_tcase(s, tc);
 
 	return (s);

@@ -3,7 +3,8 @@
 # sends SESS for a session never opened, a body length of 2^63, a
 # declared 1 GiB body, an overlong header or bad SESS fields gets its
 # link closed with the reason and its address logged at the error level
-# (LOG_EVENT stays off) and counted in link_errors, while a tunnel
+# (LOG_EVENT stays off) and counted in link_errors, as does one that
+# pings but never registers within HANDSHAKE_TIMEOUT, while a tunnel
 # through another, registered worker keeps flowing; worker-opened
 # sessions (S from the worker side, twice) are refused with R without
 # harm.  And a worker whose server sends a duplicate S or a 2^63 body
@@ -27,7 +28,7 @@ SP=$(free_port)
 WP=$(free_port)
 write_conf "$T/server.conf" "SOCKS_LISTEN=127.0.0.1:$SP" \
     "WORKER_LISTEN=127.0.0.1:$WP" "PIDFILE=$T/server.pid" \
-    NO_WORKER=refuse
+    NO_WORKER=refuse HANDSHAKE_TIMEOUT=3
 start_esocksd server "$T/server.conf"
 SLOG=$ESOCKSD_LOG
 SPID=$ESOCKSD_PID
@@ -111,14 +112,29 @@ kill $TC 2>/dev/null
 grep -q -x '201 7 0 unknown_command' "$T/dup.out" ||
     fail "the link did not live on after the S: $(cat "$T/dup.out")"
 
-# Every link dropped above counted once in link_errors (SIGUSR1): nine
+# A peer that keeps pinging but never registers: closed once
+# HANDSHAKE_TIMEOUT is over, pings or not.
+{ i=0
+  while [ $i -lt 20 ]; do
+	printf 'PING 0 0\r\n'
+	sleep 0.5
+	i=$((i + 1))
+  done; } | "$SOCKSC" -D -t 127.0.0.1:$WP -w 15 >/dev/null 2>&1 &
+PINGER=$!
+track_pid $PINGER
+wait_log "$SLOG" \
+    '^worker link from 127\.0\.0\.1:[0-9]+ closed: no RGST within HANDSHAKE' 8 ||
+    fail "a link that never registered was kept"
+kill $PINGER 2>/dev/null
+
+# Every link dropped above counted once in link_errors (SIGUSR1): ten
 # unregistered ones and the turncoat; the refused S are no error.
 kill -USR1 $SPID
 wait_log "$SLOG" 'counters: .* link_errors=' 5 ||
     fail "no counters line after SIGUSR1"
 n=$(sed -n 's/^counters: .* link_errors=\([0-9]*\).*/\1/p' "$SLOG" |
     tail -n 1)
-[ "$n" = 10 ] || fail "link_errors=$n after ten hostile links, want 10"
+[ "$n" = 11 ] || fail "link_errors=$n after 11 hostile links, want 11"
 
 # Through all this, steady's tunnel kept working, and new ones too.
 printf 'after\n' >&3
