@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -216,6 +217,31 @@ pool_register(struct pool_worker *w, const char *name, int esp)
 	    esp ? "" : " (legacy text-net)");
 }
 
+/*
+ * Tell whether a worker's name from RGST may be shown: it lands in log
+ * lines, the access log's via=, /status and Prometheus labels, so only
+ * the bytes WORKER_NAME allows, and none of the routes' own names.
+ */
+static int
+pool_valid_name(const char *name)
+{
+	static const char	*reserved[] = { "direct", "other", "none" };
+	size_t			 len, i;
+
+	if (name == NULL)
+		return (0);
+	len = strlen(name);
+	if (len == 0 || len >= POOL_NAME_SIZE)
+		return (0);
+	if (strspn(name, "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._:@-") != len)
+		return (0);
+	for (i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++)
+		if (strcasecmp(name, reserved[i]) == 0)
+			return (0);
+	return (1);
+}
+
 /* RGST: check the proof (or the lack of one) and join the pool. */
 static int
 pool_rgst(struct pool_worker *w, const struct textnet_msg *m)
@@ -226,10 +252,17 @@ pool_rgst(struct pool_worker *w, const struct textnet_msg *m)
 	const char	*args[3];
 	uint32_t	 peer_window = MUX_WINDOW_DEFAULT;
 	int		 secret = linkauth_has_secret(cfg->worker_secret);
+	int		 esp = m->nargs >= 2 && strcmp(m->args[1], "esp/1") == 0;
 
 	if (w->registered)
 		return (0);	/* the Node worker registers twice */
-	if (m->nargs < 2 || strcmp(m->args[1], "esp/1") != 0) {
+	/* A legacy RGST may name no one: the peer address stands in. */
+	if ((esp || (name != NULL && *name != '\0')) &&
+	    !pool_valid_name(name)) {
+		pool_refuse(w, "bad_name");
+		return (0);
+	}
+	if (!esp) {
 		if (secret) {
 			pool_refuse(w, "auth_required");
 			return (0);

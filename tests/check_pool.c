@@ -171,6 +171,20 @@ fake_connect(void)
 	pool_link_accept(sv[1], (struct sockaddr *)&sin, sizeof(sin));
 }
 
+/* Hang up the fake worker and forget what it heard. */
+static void
+fake_hang_up(void)
+{
+	if (fake.fd != -1) {
+		ev_io_del(fake.fd);
+		close(fake.fd);
+	}
+	buf_free(&fake.in);
+	buf_free(&fake.out);
+	memset(&fake, 0, sizeof(fake));
+	fake.fd = -1;
+}
+
 /* Queue a formatted line for the fake worker to send. */
 static void
 fake_sendf(const char *fmt, ...)
@@ -263,12 +277,7 @@ static void
 teardown(void)
 {
 	pool_abort_all();
-	if (fake.fd != -1) {
-		ev_io_del(fake.fd);
-		close(fake.fd);
-	}
-	buf_free(&fake.in);
-	buf_free(&fake.out);
+	fake_hang_up();
 	run_for(1);
 	ev_timer_stop(&guard);
 	ev_timer_stop(&poll_timer);
@@ -380,6 +389,85 @@ START_TEST(legacy_registration_with_a_secret_is_auth_required)
 }
 END_TEST
 
+/* Record the name of the one registered worker link. */
+static void
+name_cb(const struct pool_info *info, void *arg)
+{
+	if (info->registered)
+		snprintf(arg, 128, "%s", info->name);
+}
+
+/* Register with line; expect the pool to show the worker as want. */
+static void
+check_registered_as(const char *line, const char *want)
+{
+	char	name[128] = "";
+
+	fake_connect();
+	run_until(fake_got_helo);
+	fake_sendf("%s", line);
+	run_for(50);
+	ck_assert_msg(!fake.eof, "%s: refused", line);
+	ck_assert_int_eq(pool_worker_count(), 1);
+	pool_foreach(name_cb, name);
+	ck_assert_str_eq(name, want);
+	pool_abort_all();
+	fake_hang_up();
+	run_for(1);
+}
+
+START_TEST(unsafe_or_reserved_names_are_refused)
+{
+	static const char	*names[] = {
+		"bad%0aname", "bad%0d%0aaccess", "esc%1b[31m", "box%ff",
+		"caf%c3%a9", "two%20words", "per%25cent", "slash/box",
+		"quote\"", "%00", "direct", "Direct", "other", "none",
+		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	};
+	char			 line[512];
+	size_t			 i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		snprintf(line, sizeof(line), "RGST 0 0 %s esp/1 %s -\r\n",
+		    names[i], NONCE);
+		check_refused(line, "bad_name");
+		fake_hang_up();
+		run_for(1);
+		/* A legacy RGST is held to the same names. */
+		if (strcmp(names[i], "%00") == 0)
+			continue;
+		snprintf(line, sizeof(line), "RGST 0 0 %s\r\n", names[i]);
+		check_refused(line, "bad_name");
+		fake_hang_up();
+		run_for(1);
+	}
+}
+END_TEST
+
+START_TEST(safe_names_are_kept)
+{
+	check_registered_as("RGST 0 0 box-1.example_org:7@lab esp/1 " NONCE
+	    " -\r\n", "box-1.example_org:7@lab");
+	check_registered_as("RGST 0 0 directly esp/1 " NONCE " -\r\n",
+	    "directly");
+	check_registered_as("RGST 0 0 "
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	    " esp/1 " NONCE " -\r\n",
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+	check_registered_as("RGST 0 0 node-host.local\r\n", "node-host.local");
+}
+END_TEST
+
+START_TEST(legacy_registration_without_a_name_uses_the_address)
+{
+	check_registered_as("RGST 0 0\r\n", "127.0.0.1:40000");
+	check_registered_as("RGST 0 0 %00\r\n", "127.0.0.1:40000");
+}
+END_TEST
+
 /* The fake worker pings every 50 ms while the timer runs. */
 static void
 ping_cb(void *arg)
@@ -450,6 +538,9 @@ pool_suite(void)
 	tcase_add_test(tc, legacy_registration_needs_no_secret);
 	tcase_add_test(tc, legacy_registration_with_a_secret_is_auth_required);
 	tcase_add_test(tc, link_that_pings_but_never_registers_is_closed);
+	tcase_add_test(tc, unsafe_or_reserved_names_are_refused);
+	tcase_add_test(tc, safe_names_are_kept);
+	tcase_add_test(tc, legacy_registration_without_a_name_uses_the_address);
 	tcase_add_test(tc, registered_link_outlives_the_registration_deadline);
 	suite_add_tcase(s, tc);
 
