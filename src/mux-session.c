@@ -254,7 +254,9 @@ mux_s_room(struct end *e)
 	struct mux_link		*l = s->link;
 	size_t			 room, queued;
 
-	if (l == NULL || l->dead || (s->flags & (MUX_S_SENT_F | MUX_S_RESET)))
+	/* A closing link (a refusal, a protocol error) takes no more data. */
+	if (l == NULL || l->dead || l->closing ||
+	    (s->flags & (MUX_S_SENT_F | MUX_S_RESET)))
 		return (0);
 	queued = buf_len(&l->out);
 	room = queued >= MUX_LINK_ROOM ? 0 : MUX_LINK_ROOM - queued;

@@ -1350,6 +1350,25 @@ far_holds_big_body_and_tail(void)
 	return (far.eof || buf_len(&far.in) >= BIG_BODY + 4);
 }
 
+START_TEST(closing_link_gives_sessions_no_room)
+{
+	struct mux_session	*s;
+	struct end		*e;
+
+	raw_link_new(MUX_ACCEPTOR, 1);
+	sess_rec_init(&r1);
+	s = mux_session_open(acc.link, "example.com", 443, "connect",
+	    sess_cb, &r1);
+	e = mux_session_end(s);
+	ck_assert_uint_gt(e->ops->room(e), 0);
+	/* As after a 403 or a protocol error: the link flushes, then goes. */
+	mux_link_close_after_flush(acc.link, "refused");
+	ck_assert_uint_eq(e->ops->room(e), 0);
+	run_until(raw_eof_and_closed);
+	ck_assert_int_eq(r1.lost, 1);
+}
+END_TEST
+
 START_TEST(legacy_link_resumes_buffered_messages_after_drain)
 {
 	unsigned char	*body;
@@ -1555,6 +1574,7 @@ mux_suite(void)
 	tcase_add_test(tc, window_bounds_what_the_dialer_buffers);
 	tcase_add_test(tc, window_bounds_what_the_acceptor_buffers);
 	tcase_add_test(tc, legacy_link_resumes_buffered_messages_after_drain);
+	tcase_add_test(tc, closing_link_gives_sessions_no_room);
 	tcase_add_test(tc, legacy_link_bounds_what_the_dialer_buffers);
 	suite_add_tcase(s, tc);
 
