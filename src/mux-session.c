@@ -492,6 +492,15 @@ mux_sess(struct mux_link *l, const struct textnet_msg *m,
 	s = mux_find(l, id);
 
 	if (strchr(flags, 'S') != NULL) {
+		/*
+		 * The server opens odd ids, the worker even ones, and 0 is
+		 * no one's: an S with our parity would clash with (and an R
+		 * for it reset) one of our own sessions.
+		 */
+		if (id == 0 || (id & 1) != (l->side == MUX_DIALER)) {
+			*why = "S with a session id the peer may not open";
+			return (-1);
+		}
 		if (l->side == MUX_ACCEPTOR) {
 			/* Worker-opened sessions are not offered: refuse. */
 			mux_send_sess(l, id, "R", NULL, 0, 0, NULL);

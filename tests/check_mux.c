@@ -866,6 +866,12 @@ raw_got_reset(void)
 	return (raw_count("SESS", "1", 'R') > 0 || raw.eof);
 }
 
+static int
+raw_got_reset_of_2(void)
+{
+	return (raw_count("SESS", "2", 'R') > 0 || raw.eof);
+}
+
 START_TEST(session_open_reaches_dialer_with_socks_args)
 {
 	struct mux_session	*s;
@@ -1017,6 +1023,50 @@ START_TEST(sess_for_never_opened_id_closes_acceptor_link)
 	raw_sendf("SESS 1 0 5 F\r\n");
 	run_until(raw_eof_and_closed);
 	ck_assert_int_eq(acc.closed, 1);
+}
+END_TEST
+
+START_TEST(s_with_even_id_closes_dialer_link)
+{
+	raw_link_new(MUX_DIALER, 1);
+	raw_sendf("SESS 1 0 2 S SOCKS example.com 80 connect\r\n");
+	run_until(raw_eof_and_closed);
+	ck_assert_int_eq(dia.closed, 1);
+	ck_assert_int_eq(dia.opens, 0);
+	ck_assert_str_eq(dia.closed_why,
+	    "S with a session id the peer may not open");
+}
+END_TEST
+
+START_TEST(s_with_zero_id_closes_dialer_link)
+{
+	raw_link_new(MUX_DIALER, 1);
+	raw_sendf("SESS 1 0 0 S SOCKS example.com 80 connect\r\n");
+	run_until(raw_eof_and_closed);
+	ck_assert_int_eq(dia.closed, 1);
+	ck_assert_int_eq(dia.opens, 0);
+}
+END_TEST
+
+START_TEST(s_with_odd_id_closes_acceptor_link)
+{
+	raw_link_new(MUX_ACCEPTOR, 1);
+	raw_sendf("SESS 1 0 1 S SOCKS example.com 80 connect\r\n");
+	run_until(raw_eof_and_closed);
+	ck_assert_int_eq(acc.closed, 1);
+	ck_assert_int_eq(raw_count("SESS", "1", 'R'), 0);
+}
+END_TEST
+
+START_TEST(s_with_even_id_gets_r_from_acceptor)
+{
+	raw_link_new(MUX_ACCEPTOR, 1);
+	raw_sendf("SESS 1 0 2 S SOCKS example.com 80 connect\r\n");
+	run_until(raw_got_reset_of_2);
+	ck_assert_int_eq(acc.opens, 0);
+	run_for(30);
+	ck_assert_int_eq(acc.closed, 0);
+	ck_assert_int_eq(raw.eof, 0);
 }
 END_TEST
 
@@ -1560,6 +1610,10 @@ mux_suite(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, sess_for_never_opened_id_closes_dialer_link);
 	tcase_add_test(tc, sess_for_never_opened_id_closes_acceptor_link);
+	tcase_add_test(tc, s_with_even_id_closes_dialer_link);
+	tcase_add_test(tc, s_with_zero_id_closes_dialer_link);
+	tcase_add_test(tc, s_with_odd_id_closes_acceptor_link);
+	tcase_add_test(tc, s_with_even_id_gets_r_from_acceptor);
 	tcase_add_test(tc, unknown_command_gets_201_unknown_command);
 	tcase_add_test(tc, malformed_header_gets_invalid_command_and_closes);
 	tcase_add_test(tc, oversized_body_gets_invalid_command_and_closes);

@@ -1,14 +1,16 @@
 #!/bin/sh
 # Hostile peers on the worker link.  A peer on the worker port that
 # sends SESS for a session never opened, a body length of 2^63, a
-# declared 1 GiB body, an overlong header or bad SESS fields gets its
-# link closed with the reason and its address logged at the error level
-# (LOG_EVENT stays off) and counted in link_errors, as does one that
-# pings but never registers within HANDSHAKE_TIMEOUT, while a tunnel
-# through another, registered worker keeps flowing; worker-opened
-# sessions (S from the worker side, twice) are refused with R without
-# harm.  And a worker whose server sends a duplicate S or a 2^63 body
-# length drops that link with the reason logged and keeps running.
+# declared 1 GiB body, an overlong header, bad SESS fields or an S with
+# an odd id (the server's to open) gets its link closed with the reason
+# and its address logged at the error level (LOG_EVENT stays off) and
+# counted in link_errors, as does one that pings but never registers
+# within HANDSHAKE_TIMEOUT, while a tunnel through another, registered
+# worker keeps flowing; worker-opened sessions (S from the worker side,
+# twice) are refused with R without harm.  And a worker whose server
+# sends a duplicate S, an S with an even id (the worker's to open) or a
+# 2^63 body length drops that link with the reason logged and keeps
+# running.
 . "${TOP_SRCDIR:-$(dirname "$0")/..}/tests/lib.sh"
 
 # Stop every process still running, then fail on any sanitizer report
@@ -88,6 +90,9 @@ printf 'SESS 1 0 x P\r\n' >"$P"
 hostile "a bad session id" 'SESS without a valid session id and flags'
 printf 'SESS 1 0 1 PQ\r\n' >"$P"
 hostile "unknown SESS flags" 'SESS with unknown flags'
+printf 'SESS 1 0 1 S SOCKS 127.0.0.1 %s connect\r\n' $ECHO >"$P"
+hostile "S with a server's (odd) id" \
+    'S with a session id the peer may not open'
 
 # A registered legacy worker turning hostile: it leaves the pool with
 # the reason.
@@ -127,14 +132,14 @@ wait_log "$SLOG" \
     fail "a link that never registered was kept"
 kill $PINGER 2>/dev/null
 
-# Every link dropped above counted once in link_errors (SIGUSR1): ten
+# Every link dropped above counted once in link_errors (SIGUSR1): 11
 # unregistered ones and the turncoat; the refused S are no error.
 kill -USR1 $SPID
 wait_log "$SLOG" 'counters: .* link_errors=' 5 ||
     fail "no counters line after SIGUSR1"
 n=$(sed -n 's/^counters: .* link_errors=\([0-9]*\).*/\1/p' "$SLOG" |
     tail -n 1)
-[ "$n" = 11 ] || fail "link_errors=$n after 11 hostile links, want 11"
+[ "$n" = 12 ] || fail "link_errors=$n after 12 hostile links, want 12"
 
 # Through all this, steady's tunnel kept working, and new ones too.
 printf 'after\n' >&3
@@ -186,6 +191,23 @@ duplicate S for a live session" 5 ||
     fail "the worker did not drop a server sending a duplicate S"
 lib_alive $NPID || fail "the worker died of a duplicate S"
 kill $NC 2>/dev/null
+
+FP3=$(free_port)
+printf 'HELO 0 0 esp/1 %s\r\n100 0 0 OK - window=262144\r\n%s\r\n' \
+    $NONCE "SESS 1 0 2 S SOCKS 127.0.0.1 $HOLD connect" >"$T/fake3"
+nc -l 127.0.0.1 $FP3 <"$T/fake3" >/dev/null 2>&1 &
+NC3=$!
+track_pid $NC3
+wait_for "lib_listening $FP3" 3 || fail "nc did not listen again"
+write_conf "$T/naive3.conf" "SERVERS=127.0.0.1:$FP3" WORKER_NAME=naive3 \
+    "PIDFILE=$T/naive3.pid" RECONNECT_INTERVAL=30
+start_esocksd worker "$T/naive3.conf"
+N3LOG=$ESOCKSD_LOG
+wait_log "$N3LOG" "link to server 127\\.0\\.0\\.1:$FP3 lost: \
+S with a session id the peer may not open" 5 ||
+    fail "the worker did not drop a server opening an even session id"
+lib_alive $ESOCKSD_PID || fail "the worker died of an even session id"
+kill $NC3 2>/dev/null
 
 FP2=$(free_port)
 printf 'HELO 0 0 esp/1 %s\r\n100 0 0 OK - window=262144\r\nPING 1 %s\r\n' \
