@@ -20,6 +20,9 @@
 #include "textnet.h"
 
 #define MUX_WINDOW_DEFAULT	262144
+/* What a peer may announce as its window= (PROTOCOL.md 2). */
+#define MUX_WINDOW_MIN		1024
+#define MUX_WINDOW_MAX		(64LL * TEXTNET_MAX_BODY)
 /* Session data queued on a link beyond this waits for the link to drain. */
 #define MUX_LINK_ROOM		(1024 * 1024)
 /* Anything queued beyond this means the peer is not reading: drop it. */

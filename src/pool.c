@@ -179,7 +179,11 @@ pool_refuse(struct pool_worker *w, const char *reason)
 	mux_link_close_after_flush(w->link, reason);
 }
 
-/* Read the key=value options of an extended RGST. */
+/*
+ * Read the key=value options of an extended RGST.  A bad value is not
+ * worth refusing a worker for: it keeps the default, with a warning that
+ * does not echo the peer's bytes.
+ */
 static void
 pool_rgst_options(struct pool_worker *w, const struct textnet_msg *m,
     int first, uint32_t *window)
@@ -190,15 +194,25 @@ pool_rgst_options(struct pool_worker *w, const struct textnet_msg *m,
 
 	for (i = first; i < m->nargs; i++) {
 		if (strncmp(m->args[i], "window=", 7) == 0) {
-			v = strtonum(m->args[i] + 7, 1024,
-			    TEXTNET_MAX_BODY * 64LL, &errstr);
+			v = strtonum(m->args[i] + 7, MUX_WINDOW_MIN,
+			    MUX_WINDOW_MAX, &errstr);
 			if (errstr == NULL)
 				*window = (uint32_t)v;
+			else
+				log_warnx("worker link from %s: window= is "
+				    "%s (want %d to %lld); using %d", w->addr,
+				    errstr, MUX_WINDOW_MIN,
+				    (long long)MUX_WINDOW_MAX,
+				    MUX_WINDOW_DEFAULT);
 		} else if (strncmp(m->args[i], "max=", 4) == 0) {
 			v = strtonum(m->args[i] + 4, 0, 1000000,
 			    &errstr);
 			if (errstr == NULL)
 				w->max_sessions = (unsigned int)v;
+			else
+				log_warnx("worker link from %s: max= is %s "
+				    "(want 0 to 1000000); ignored", w->addr,
+				    errstr);
 		}
 	}
 }

@@ -419,10 +419,14 @@ worker_registered(struct worker_server *ws, const struct textnet_msg *m,
 	for (i = 2; i < m->nargs; i++) {
 		if (strncmp(m->args[i], "window=", 7) != 0)
 			continue;
-		v = strtonum(m->args[i] + 7, 1024, 64LL * TEXTNET_MAX_BODY,
+		v = strtonum(m->args[i] + 7, MUX_WINDOW_MIN, MUX_WINDOW_MAX,
 		    &errstr);
 		if (errstr == NULL)
 			window = (uint32_t)v;
+		else
+			log_warnx("server %s: window= is %s (want %d to %lld); "
+			    "using %d", ws->text, errstr, MUX_WINDOW_MIN,
+			    (long long)MUX_WINDOW_MAX, MUX_WINDOW_DEFAULT);
 	}
 	mux_link_set_esp(ws->link, 1, window);
 	worker_up(ws, 1);

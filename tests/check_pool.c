@@ -468,6 +468,53 @@ START_TEST(legacy_registration_without_a_name_uses_the_address)
 }
 END_TEST
 
+/* Send this test's log lines (stderr) to a file read by log_has. */
+static FILE *
+log_capture(void)
+{
+	FILE	*f;
+
+	f = tmpfile();
+	ck_assert_ptr_nonnull(f);
+	fflush(stderr);
+	ck_assert_int_ne(dup2(fileno(f), STDERR_FILENO), -1);
+	return (f);
+}
+
+/* Tell whether a captured log line contains needle. */
+static int
+log_has(FILE *f, const char *needle)
+{
+	char	line[1024];
+	int	found = 0;
+
+	fflush(stderr);
+	rewind(f);
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (strstr(line, needle) != NULL)
+			found = 1;
+	return (found);
+}
+
+START_TEST(bad_window_keeps_the_default_with_a_warning)
+{
+	FILE	*f = log_capture();
+
+	fake_connect();
+	run_until(fake_got_helo);
+	fake_sendf("RGST 0 0 box esp/1 %s - window=12 max=x\r\n", NONCE);
+	run_for(50);
+	ck_assert_int_eq(fake_count("100", "OK"), 1);
+	ck_assert_int_eq(pool_worker_count(), 1);
+	ck_assert_msg(log_has(f, "worker link from 127.0.0.1:40000: window= "
+	    "is too small (want 1024 to 67108864); using 262144"),
+	    "no warning for window=12");
+	ck_assert_msg(log_has(f, "worker link from 127.0.0.1:40000: max= is "
+	    "invalid"), "no warning for max=x");
+	fclose(f);
+}
+END_TEST
+
 /* The fake worker pings every 50 ms while the timer runs. */
 static void
 ping_cb(void *arg)
@@ -538,6 +585,7 @@ pool_suite(void)
 	tcase_add_test(tc, legacy_registration_needs_no_secret);
 	tcase_add_test(tc, legacy_registration_with_a_secret_is_auth_required);
 	tcase_add_test(tc, link_that_pings_but_never_registers_is_closed);
+	tcase_add_test(tc, bad_window_keeps_the_default_with_a_warning);
 	tcase_add_test(tc, unsafe_or_reserved_names_are_refused);
 	tcase_add_test(tc, safe_names_are_kept);
 	tcase_add_test(tc, legacy_registration_without_a_name_uses_the_address);

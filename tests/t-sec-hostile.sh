@@ -10,7 +10,7 @@
 # twice) are refused with R without harm.  And a worker whose server
 # sends a duplicate S, an S with an even id (the worker's to open) or a
 # 2^63 body length drops that link with the reason logged and keeps
-# running.
+# running; a bad window= from it is a warning, not an error.
 . "${TOP_SRCDIR:-$(dirname "$0")/..}/tests/lib.sh"
 
 # Stop every process still running, then fail on any sanitizer report
@@ -193,7 +193,7 @@ lib_alive $NPID || fail "the worker died of a duplicate S"
 kill $NC 2>/dev/null
 
 FP3=$(free_port)
-printf 'HELO 0 0 esp/1 %s\r\n100 0 0 OK - window=262144\r\n%s\r\n' \
+printf 'HELO 0 0 esp/1 %s\r\n100 0 0 OK - window=x\r\n%s\r\n' \
     $NONCE "SESS 1 0 2 S SOCKS 127.0.0.1 $HOLD connect" >"$T/fake3"
 nc -l 127.0.0.1 $FP3 <"$T/fake3" >/dev/null 2>&1 &
 NC3=$!
@@ -206,6 +206,8 @@ N3LOG=$ESOCKSD_LOG
 wait_log "$N3LOG" "link to server 127\\.0\\.0\\.1:$FP3 lost: \
 S with a session id the peer may not open" 5 ||
     fail "the worker did not drop a server opening an even session id"
+grep -q "server 127\\.0\\.0\\.1:$FP3: window= is invalid .*; using 262144" \
+    "$N3LOG" || fail "the worker took a bad window= without a warning"
 lib_alive $ESOCKSD_PID || fail "the worker died of an even session id"
 kill $NC3 2>/dev/null
 
