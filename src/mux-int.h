@@ -18,27 +18,28 @@
 #include "relay.h"
 #include "textnet.h"
 
-#define MUX_S_SENT_F		0x01
-#define MUX_S_RECV_F		0x02
-#define MUX_S_EOF_GIVEN		0x04	/* relay_eof delivered */
-#define MUX_S_RESET		0x08
-#define MUX_S_ACCEPTED		0x10
-#define MUX_S_IN_TABLE		0x20
-#define MUX_S_BLOCKED		0x40	/* waiting for link room */
-#define MUX_S_LEGACY_FULL	0x80	/* counted in link->legacy_full */
+/* Bits of a session's state (not the F, R... flags on the wire). */
+#define MUX_STATE_SENT_F	0x01
+#define MUX_STATE_RECV_F	0x02
+#define MUX_STATE_EOF_GIVEN	0x04	/* relay_eof delivered */
+#define MUX_STATE_RESET		0x08
+#define MUX_STATE_ACCEPTED	0x10
+#define MUX_STATE_IN_TABLE	0x20
+#define MUX_STATE_BLOCKED	0x40	/* waiting for link room */
+#define MUX_STATE_LEGACY_FULL	0x80	/* counted in link->legacy_full */
 
 struct mux_session {
 	struct end			 end;	/* first: the relay sees this */
 	struct mux_link			*link;
 	uint64_t			 id;
-	int				 flags;
+	int				 state;	/* MUX_STATE_* */
 	mux_session_cb			 cb;
 	void				*arg;
 	int64_t				 send_window;
 	uint64_t			 recv_left;
 	uint64_t			 recv_unacked;
 	struct buf			 held;
-	struct mux_session		*hnext;
+	struct mux_session		*table_next;
 	TAILQ_ENTRY(mux_session)	 blocked_entry;
 };
 TAILQ_HEAD(mux_session_list, mux_session);
@@ -68,7 +69,7 @@ struct mux_link {
 	int			 failed;	/* closed for the peer's fault */
 	int			 dead;
 	int			 write_failed;
-	int			 dirty;		/* on mux_dirty: flush soon */
+	int			 dirty;		/* on mux_link_dirty */
 	TAILQ_ENTRY(mux_link)	 dirty_entry;
 	struct ev_timer		 close_timer;
 	struct ev_timer		 resume_timer;	/* parse what is buffered */
@@ -78,13 +79,13 @@ struct mux_link {
 };
 
 /* mux-link.c */
-void	mux_send_sess(struct mux_link *, uint64_t id, const char *flags,
-	    const void *body, size_t blen, int nargs,
+void	mux_link_send_session(struct mux_link *, uint64_t id,
+	    const char *flags, const void *body, size_t blen, int nargs,
 	    const char *const *extra);
 void	mux_link_unpause(struct mux_link *);
 
 /* mux-session.c */
-int	mux_sess(struct mux_link *, const struct textnet_msg *,
+int	mux_session_message(struct mux_link *, const struct textnet_msg *,
 	    const unsigned char *body, const char **why);
 void	mux_session_unlink(struct mux_session *);
 void	mux_session_free_now(struct mux_session *);

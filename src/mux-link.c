@@ -48,13 +48,14 @@
 #define MUX_DIRECT_WRITE	8192
 #define MUX_CLOSE_GRACE_MS	5000
 
-static TAILQ_HEAD(, mux_link)	mux_dirty = TAILQ_HEAD_INITIALIZER(mux_dirty);
+static TAILQ_HEAD(, mux_link)	mux_link_dirty =
+    TAILQ_HEAD_INITIALIZER(mux_link_dirty);
 
-static void	mux_io_cb(int, int, void *);
-static void	mux_parse(struct mux_link *);
-static void	mux_resume_cb(void *);
-static void	mux_flush(struct mux_link *);
-static void	mux_flush_dirty(void);
+static void	mux_link_io_cb(int, int, void *);
+static void	mux_link_parse(struct mux_link *);
+static void	mux_link_resume_cb(void *);
+static void	mux_link_flush(struct mux_link *);
+static void	mux_link_flush_dirty(void);
 
 /* Take over a connected socket as a link; it starts reading at once. */
 struct mux_link *
@@ -77,10 +78,10 @@ mux_link_new(int fd, enum mux_side side, const struct mux_link_ops *ops,
 	buf_init(&l->out);
 	TAILQ_INIT(&l->blocked);
 	ev_timer_init(&l->close_timer, NULL, l);
-	ev_timer_init(&l->resume_timer, mux_resume_cb, l);
+	ev_timer_init(&l->resume_timer, mux_link_resume_cb, l);
 	sock_set_nodelay(fd);
-	ev_io_set(fd, EV_READ, mux_io_cb, l);
-	ev_prepare_add(mux_flush_dirty);
+	ev_io_set(fd, EV_READ, mux_link_io_cb, l);
+	ev_prepare_add(mux_link_flush_dirty);
 	return (l);
 }
 
@@ -157,7 +158,7 @@ mux_link_next_tid(struct mux_link *l)
 
 /* Send or queue one frame; a failed write is noticed by the flush. */
 static void
-mux_send_frame(struct mux_link *l, const char *hdr, size_t hlen,
+mux_link_send_frame(struct mux_link *l, const char *hdr, size_t hlen,
     const void *body, size_t blen)
 {
 	struct iovec	iov[2];
@@ -173,7 +174,7 @@ mux_send_frame(struct mux_link *l, const char *hdr, size_t hlen,
 		buf_add(&l->out, body, blen);
 		if (!l->dirty) {
 			l->dirty = 1;
-			TAILQ_INSERT_TAIL(&mux_dirty, l, dirty_entry);
+			TAILQ_INSERT_TAIL(&mux_link_dirty, l, dirty_entry);
 		}
 		return;
 	}
@@ -206,7 +207,7 @@ mux_send_frame(struct mux_link *l, const char *hdr, size_t hlen,
 
 /* Format a message header and send it with its body. */
 static void
-mux_send(struct mux_link *l, const char *code, uint64_t tid,
+mux_link_send_message(struct mux_link *l, const char *code, uint64_t tid,
     const void *body, size_t blen, int nargs, const char *const *args)
 {
 	char	hdr[TEXTNET_MAX_HEADER];
@@ -215,7 +216,7 @@ mux_send(struct mux_link *l, const char *code, uint64_t tid,
 	hlen = textnet_format(hdr, sizeof(hdr), code, tid, blen, nargs, args);
 	if (hlen == 0)
 		fatalx("mux: header for %s does not fit", code);
-	mux_send_frame(l, hdr, hlen, body, blen);
+	mux_link_send_frame(l, hdr, hlen, body, blen);
 }
 
 /* Send a message without a body; tid 0 is a notification. */
@@ -223,13 +224,13 @@ uint64_t
 mux_link_send(struct mux_link *l, const char *code, uint64_t tid, int nargs,
     const char *const *args)
 {
-	mux_send(l, code, tid, NULL, 0, nargs, args);
+	mux_link_send_message(l, code, tid, NULL, 0, nargs, args);
 	return (tid);
 }
 
 /* Send a SESS message for session id with flags, args and a body. */
 void
-mux_send_sess(struct mux_link *l, uint64_t id, const char *flags,
+mux_link_send_session(struct mux_link *l, uint64_t id, const char *flags,
     const void *body, size_t blen, int nargs, const char *const *extra)
 {
 	const char	*args[8];
@@ -241,23 +242,24 @@ mux_send_sess(struct mux_link *l, uint64_t id, const char *flags,
 	args[1] = flags;
 	for (i = 0; i < nargs && i < 6; i++)
 		args[2 + i] = extra[i];
-	mux_send(l, "SESS", ++l->tid, body, blen, 2 + i, args);
+	mux_link_send_message(l, "SESS", ++l->tid, body, blen, 2 + i, args);
 }
 /* Hand one message to the sessions or the owner; drop the link on error. */
 static void
-mux_dispatch(struct mux_link *l, const struct textnet_msg *m,
+mux_link_dispatch(struct mux_link *l, const struct textnet_msg *m,
     const unsigned char *body)
 {
 	const char	*why = NULL, *arg;
 	int		 rc;
 
 	if (!m->response && strcmp(m->code, "SESS") == 0)
-		rc = mux_sess(l, m, body, &why);
+		rc = mux_session_message(l, m, body, &why);
 	else {
 		rc = l->ops->message(l, m, body, &why);
 		if (rc == 1 && !m->response) {
 			arg = "unknown_command";
-			mux_send(l, "201", m->tid, NULL, 0, 1, &arg);
+			mux_link_send_message(l, "201", m->tid, NULL, 0, 1,
+			    &arg);
 			rc = 0;
 		}
 	}
@@ -278,17 +280,17 @@ mux_link_unpause(struct mux_link *l)
 
 /* Parse what was buffered while a legacy session was full. */
 static void
-mux_resume_cb(void *arg)
+mux_link_resume_cb(void *arg)
 {
 	struct mux_link	*l = arg;
 
 	if (!l->dead && !l->closing && l->legacy_full == 0)
-		mux_parse(l);
+		mux_link_parse(l);
 }
 
 /* Read what the socket has and parse it. */
 static void
-mux_read(struct mux_link *l)
+mux_link_read(struct mux_link *l)
 {
 	ssize_t			 n;
 
@@ -304,12 +306,12 @@ mux_read(struct mux_link *l)
 	}
 	l->last_rx = ev_now();
 	l->bytes_rx += n;
-	mux_parse(l);
+	mux_link_parse(l);
 }
 
 /* Dispatch every complete message in the input buffer. */
 static void
-mux_parse(struct mux_link *l)
+mux_link_parse(struct mux_link *l)
 {
 	const char		*why;
 	enum textnet_parse	 r;
@@ -328,7 +330,8 @@ mux_parse(struct mux_link *l)
 
 				counters.link_errors++;
 				l->failed = 1;
-				mux_send(l, "201", 0, NULL, 0, 1, &arg);
+				mux_link_send_message(l, "201", 0, NULL, 0, 1,
+				    &arg);
 				mux_link_close_after_flush(l, why);
 				return;
 			}
@@ -338,7 +341,7 @@ mux_parse(struct mux_link *l)
 		need = l->msg_hlen + l->msg.body_len;
 		if (buf_len(&l->in) < need)
 			break;
-		mux_dispatch(l, &l->msg, buf_head(&l->in) + l->msg_hlen);
+		mux_link_dispatch(l, &l->msg, buf_head(&l->in) + l->msg_hlen);
 		if (l->dead)
 			return;
 		l->have_msg = 0;
@@ -351,7 +354,7 @@ mux_parse(struct mux_link *l)
 
 /* Write out the queued output and wake sessions waiting for room. */
 static void
-mux_flush(struct mux_link *l)
+mux_link_flush(struct mux_link *l)
 {
 	struct mux_session	*s;
 	ssize_t			 n;
@@ -380,7 +383,7 @@ mux_flush(struct mux_link *l)
 	while (buf_len(&l->out) < MUX_LINK_ROOM / 2 &&
 	    (s = TAILQ_FIRST(&l->blocked)) != NULL) {
 		TAILQ_REMOVE(&l->blocked, s, blocked_entry);
-		s->flags &= ~MUX_S_BLOCKED;
+		s->state &= ~MUX_STATE_BLOCKED;
 		if (s->end.relay != NULL)
 			relay_drained(&s->end);
 		if (l->dead)
@@ -390,16 +393,16 @@ mux_flush(struct mux_link *l)
 
 /* Before the loop waits: write out what each link queued this round. */
 static void
-mux_flush_dirty(void)
+mux_link_flush_dirty(void)
 {
 	struct mux_link	*l;
 
-	while ((l = TAILQ_FIRST(&mux_dirty)) != NULL) {
-		TAILQ_REMOVE(&mux_dirty, l, dirty_entry);
+	while ((l = TAILQ_FIRST(&mux_link_dirty)) != NULL) {
+		TAILQ_REMOVE(&mux_link_dirty, l, dirty_entry);
 		l->dirty = 0;
 		if (l->dead)
 			continue;
-		mux_flush(l);
+		mux_link_flush(l);
 		if (!l->dead && buf_len(&l->out) > 0)
 			ev_io_add(l->fd, EV_WRITE);
 	}
@@ -407,17 +410,17 @@ mux_flush_dirty(void)
 
 /* The socket is readable or writable. */
 static void
-mux_io_cb(int fd, int events, void *arg)
+mux_link_io_cb(int fd, int events, void *arg)
 {
 	struct mux_link	*l = arg;
 
 	if (events & EV_WRITE) {
-		mux_flush(l);
+		mux_link_flush(l);
 		if (l->dead)
 			return;
 	}
 	if ((events & EV_READ) && !l->closing)
-		mux_read(l);
+		mux_link_read(l);
 	if (!l->dead && l->write_failed)
 		ev_io_add(l->fd, EV_WRITE);
 }
@@ -456,7 +459,7 @@ mux_link_close(struct mux_link *l, const char *why)
 		(void)buf_write_fd(&l->out, l->fd);
 	l->dead = 1;
 	if (l->dirty) {
-		TAILQ_REMOVE(&mux_dirty, l, dirty_entry);
+		TAILQ_REMOVE(&mux_link_dirty, l, dirty_entry);
 		l->dirty = 0;
 	}
 	reason = xstrdup(why != NULL ? why : "closed");
@@ -468,7 +471,7 @@ mux_link_close(struct mux_link *l, const char *why)
 	for (i = 0; i < l->table_size; i++) {
 		while ((s = l->table[i]) != NULL) {
 			mux_session_unlink(s);
-			s->flags |= MUX_S_RESET;
+			s->state |= MUX_STATE_RESET;
 			if (s->end.relay != NULL)
 				relay_reset(&s->end, "link-lost");
 			else {
@@ -504,7 +507,7 @@ mux_link_failed(struct mux_link *l)
 
 /* The peer did not take the queued output in time: close anyway. */
 static void
-mux_close_timer_cb(void *arg)
+mux_link_close_timer_cb(void *arg)
 {
 	struct mux_link	*l = arg;
 
@@ -524,6 +527,6 @@ mux_link_close_after_flush(struct mux_link *l, const char *why)
 		/* Nothing queued: close from the loop, not from under us. */
 		ev_io_add(l->fd, EV_WRITE);
 	}
-	ev_timer_init(&l->close_timer, mux_close_timer_cb, l);
+	ev_timer_init(&l->close_timer, mux_link_close_timer_cb, l);
 	ev_timer_start(&l->close_timer, MUX_CLOSE_GRACE_MS);
 }

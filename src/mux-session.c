@@ -36,38 +36,39 @@
 #include "xmalloc.h"
 
 static void	mux_session_credit(struct mux_session *);
-static size_t	mux_s_room(struct end *);
-static void	mux_s_write(struct end *, const void *, size_t);
-static size_t	mux_s_pending(struct end *);
-static void	mux_s_finish(struct end *);
-static void	mux_s_resume(struct end *);
-static void	mux_s_reset(struct end *);
-static void	mux_s_free(struct end *);
+static size_t	mux_session_end_room(struct end *);
+static void	mux_session_end_write(struct end *, const void *, size_t);
+static size_t	mux_session_end_pending(struct end *);
+static void	mux_session_end_finish(struct end *);
+static void	mux_session_end_resume(struct end *);
+static void	mux_session_end_reset(struct end *);
+static void	mux_session_end_free(struct end *);
 
 static const struct end_ops mux_session_ops = {
-	mux_s_room,
-	mux_s_write,
-	mux_s_pending,
-	mux_s_finish,
-	mux_s_resume,
-	mux_s_reset,
-	mux_s_free
+	mux_session_end_room,
+	mux_session_end_write,
+	mux_session_end_pending,
+	mux_session_end_finish,
+	mux_session_end_resume,
+	mux_session_end_reset,
+	mux_session_end_free
 };
 
 /* The table slot of a session id (ids step by two on each side). */
 static size_t
-mux_slot(struct mux_link *l, uint64_t id)
+mux_session_slot(struct mux_link *l, uint64_t id)
 {
 	return ((size_t)(id >> 1) & (l->table_size - 1));
 }
 
 /* The live session with this id, or NULL. */
 static struct mux_session *
-mux_find(struct mux_link *l, uint64_t id)
+mux_session_find(struct mux_link *l, uint64_t id)
 {
 	struct mux_session	*s;
 
-	for (s = l->table[mux_slot(l, id)]; s != NULL; s = s->hnext)
+	for (s = l->table[mux_session_slot(l, id)]; s != NULL;
+	    s = s->table_next)
 		if (s->id == id)
 			return (s);
 	return (NULL);
@@ -75,10 +76,10 @@ mux_find(struct mux_link *l, uint64_t id)
 
 /* Put a session in the table, doubling the table when it is full. */
 static void
-mux_insert(struct mux_link *l, struct mux_session *s)
+mux_session_insert(struct mux_link *l, struct mux_session *s)
 {
 	struct mux_session	**old, *each, *next;
-	size_t			  oldsize, i;
+	size_t			  oldsize, i, slot;
 
 	if (l->count >= l->table_size) {
 		old = l->table;
@@ -87,16 +88,17 @@ mux_insert(struct mux_link *l, struct mux_session *s)
 		l->table = xcalloc(l->table_size, sizeof(*l->table));
 		for (i = 0; i < oldsize; i++) {
 			for (each = old[i]; each != NULL; each = next) {
-				next = each->hnext;
-				each->hnext = l->table[mux_slot(l, each->id)];
-				l->table[mux_slot(l, each->id)] = each;
+				next = each->table_next;
+				slot = mux_session_slot(l, each->id);
+				each->table_next = l->table[slot];
+				l->table[slot] = each;
 			}
 		}
 		free(old);
 	}
-	s->hnext = l->table[mux_slot(l, s->id)];
-	l->table[mux_slot(l, s->id)] = s;
-	s->flags |= MUX_S_IN_TABLE;
+	s->table_next = l->table[mux_session_slot(l, s->id)];
+	l->table[mux_session_slot(l, s->id)] = s;
+	s->state |= MUX_STATE_IN_TABLE;
 	l->count++;
 }
 
@@ -113,7 +115,7 @@ mux_session_new(struct mux_link *l, uint64_t id)
 	s->send_window = l->peer_window;
 	s->recv_left = MUX_WINDOW_DEFAULT;
 	buf_init(&s->held);
-	mux_insert(l, s);
+	mux_session_insert(l, s);
 	return (s);
 }
 
@@ -126,23 +128,23 @@ mux_session_unlink(struct mux_session *s)
 
 	if (l == NULL)
 		return;
-	if (s->flags & MUX_S_IN_TABLE) {
-		for (sp = &l->table[mux_slot(l, s->id)]; *sp != NULL;
-		    sp = &(*sp)->hnext) {
+	if (s->state & MUX_STATE_IN_TABLE) {
+		for (sp = &l->table[mux_session_slot(l, s->id)]; *sp != NULL;
+		    sp = &(*sp)->table_next) {
 			if (*sp == s) {
-				*sp = s->hnext;
+				*sp = s->table_next;
 				break;
 			}
 		}
-		s->flags &= ~MUX_S_IN_TABLE;
+		s->state &= ~MUX_STATE_IN_TABLE;
 		l->count--;
 	}
-	if (s->flags & MUX_S_BLOCKED) {
+	if (s->state & MUX_STATE_BLOCKED) {
 		TAILQ_REMOVE(&l->blocked, s, blocked_entry);
-		s->flags &= ~MUX_S_BLOCKED;
+		s->state &= ~MUX_STATE_BLOCKED;
 	}
-	if (s->flags & MUX_S_LEGACY_FULL) {
-		s->flags &= ~MUX_S_LEGACY_FULL;
+	if (s->state & MUX_STATE_LEGACY_FULL) {
+		s->state &= ~MUX_STATE_LEGACY_FULL;
 		if (--l->legacy_full == 0 && !l->dead && !l->closing)
 			mux_link_unpause(l);
 	}
@@ -162,8 +164,8 @@ mux_session_free_now(struct mux_session *s)
 static void
 mux_session_check_done(struct mux_session *s)
 {
-	if ((s->flags & (MUX_S_SENT_F | MUX_S_RECV_F)) ==
-	    (MUX_S_SENT_F | MUX_S_RECV_F))
+	if ((s->state & (MUX_STATE_SENT_F | MUX_STATE_RECV_F)) ==
+	    (MUX_STATE_SENT_F | MUX_STATE_RECV_F))
 		mux_session_unlink(s);
 }
 
@@ -185,7 +187,7 @@ mux_session_open(struct mux_link *l, const char *host, int port,
 	args[1] = host;
 	args[2] = portstr;
 	args[3] = cmd;
-	mux_send_sess(l, s->id, "S", NULL, 0, 4, args);
+	mux_link_send_session(l, s->id, "S", NULL, 0, 4, args);
 	return (s);
 }
 
@@ -204,22 +206,22 @@ mux_session_accept(struct mux_session *s, const struct sockaddr *bound)
 	const char	*args[2];
 	char		 host[SOCK_ADDRSTRLEN], port[8];
 
-	s->flags |= MUX_S_ACCEPTED;
+	s->state |= MUX_STATE_ACCEPTED;
 	if (s->link == NULL || !s->link->esp)
 		return;
 	sock_ntop_host(bound, host, sizeof(host));
 	snprintf(port, sizeof(port), "%d", sock_port(bound));
 	args[0] = host;
 	args[1] = port;
-	mux_send_sess(s->link, s->id, "A", NULL, 0, 2, args);
+	mux_link_send_session(s->link, s->id, "A", NULL, 0, 2, args);
 }
 
 /* Worker side: the destination failed; answer R and forget the session. */
 void
 mux_session_reject(struct mux_session *s, const char *reason)
 {
-	if (s->link != NULL && !(s->flags & MUX_S_RESET))
-		mux_send_sess(s->link, s->id, "R", NULL, 0, 1, &reason);
+	if (s->link != NULL && !(s->state & MUX_STATE_RESET))
+		mux_link_send_session(s->link, s->id, "R", NULL, 0, 1, &reason);
 	mux_session_free_now(s);
 }
 
@@ -227,8 +229,8 @@ mux_session_reject(struct mux_session *s, const char *reason)
 void
 mux_session_cancel(struct mux_session *s)
 {
-	if (s->link != NULL && !(s->flags & MUX_S_RESET))
-		mux_send_sess(s->link, s->id, "R", NULL, 0, 0, NULL);
+	if (s->link != NULL && !(s->state & MUX_STATE_RESET))
+		mux_link_send_session(s->link, s->id, "R", NULL, 0, 0, NULL);
 	mux_session_free_now(s);
 }
 
@@ -248,7 +250,7 @@ mux_session_id(struct mux_session *s)
 
 /* Bytes the session can send now: link room, and the window with esp/1. */
 static size_t
-mux_s_room(struct end *e)
+mux_session_end_room(struct end *e)
 {
 	struct mux_session	*s = (struct mux_session *)e;
 	struct mux_link		*l = s->link;
@@ -256,14 +258,14 @@ mux_s_room(struct end *e)
 
 	/* A closing link (a refusal, a protocol error) takes no more data. */
 	if (l == NULL || l->dead || l->closing ||
-	    (s->flags & (MUX_S_SENT_F | MUX_S_RESET)))
+	    (s->state & (MUX_STATE_SENT_F | MUX_STATE_RESET)))
 		return (0);
 	queued = buf_len(&l->out);
 	room = queued >= MUX_LINK_ROOM ? 0 : MUX_LINK_ROOM - queued;
 	if (room == 0) {
-		if (!(s->flags & MUX_S_BLOCKED)) {
+		if (!(s->state & MUX_STATE_BLOCKED)) {
 			TAILQ_INSERT_TAIL(&l->blocked, s, blocked_entry);
-			s->flags |= MUX_S_BLOCKED;
+			s->state |= MUX_STATE_BLOCKED;
 		}
 		return (0);
 	}
@@ -278,39 +280,39 @@ mux_s_room(struct end *e)
 
 /* Send session data as a P frame, spending send window. */
 static void
-mux_s_write(struct end *e, const void *data, size_t len)
+mux_session_end_write(struct end *e, const void *data, size_t len)
 {
 	struct mux_session	*s = (struct mux_session *)e;
 
 	if (s->link == NULL || len == 0)
 		return;
 	s->send_window -= len;
-	mux_send_sess(s->link, s->id, "P", data, len, 0, NULL);
+	mux_link_send_session(s->link, s->id, "P", data, len, 0, NULL);
 }
 
 /* Nothing waits in the session itself: it queues on the link. */
 static size_t
-mux_s_pending(struct end *e)
+mux_session_end_pending(struct end *e)
 {
 	return (0);
 }
 
 /* The relay has no more bytes for the peer: send F. */
 static void
-mux_s_finish(struct end *e)
+mux_session_end_finish(struct end *e)
 {
 	struct mux_session	*s = (struct mux_session *)e;
 
-	if (s->link != NULL && !(s->flags & MUX_S_SENT_F))
-		mux_send_sess(s->link, s->id, "F", NULL, 0, 0, NULL);
-	s->flags |= MUX_S_SENT_F;
+	if (s->link != NULL && !(s->state & MUX_STATE_SENT_F))
+		mux_link_send_session(s->link, s->id, "F", NULL, 0, 0, NULL);
+	s->state |= MUX_STATE_SENT_F;
 	mux_session_check_done(s);
 	relay_closed(e);
 }
 
 /* The peer end drained: deliver held bytes, return credit, unblock. */
 static void
-mux_s_resume(struct end *e)
+mux_session_end_resume(struct end *e)
 {
 	struct mux_session	*s = (struct mux_session *)e;
 
@@ -320,8 +322,9 @@ mux_s_resume(struct end *e)
 		if (relay_dead(e->relay))
 			return;
 	}
-	if ((s->flags & MUX_S_RECV_F) && !(s->flags & MUX_S_EOF_GIVEN)) {
-		s->flags |= MUX_S_EOF_GIVEN;
+	if ((s->state & MUX_STATE_RECV_F) &&
+	    !(s->state & MUX_STATE_EOF_GIVEN)) {
+		s->state |= MUX_STATE_EOF_GIVEN;
 		relay_eof(e);
 		if (relay_dead(e->relay))
 			return;
@@ -331,20 +334,20 @@ mux_s_resume(struct end *e)
 
 /* The relay aborts: send R unless the session is gone already. */
 static void
-mux_s_reset(struct end *e)
+mux_session_end_reset(struct end *e)
 {
 	struct mux_session	*s = (struct mux_session *)e;
 
-	if (s->link != NULL && !(s->flags & MUX_S_RESET) &&
-	    (s->flags & MUX_S_IN_TABLE))
-		mux_send_sess(s->link, s->id, "R", NULL, 0, 0, NULL);
-	s->flags |= MUX_S_RESET;
+	if (s->link != NULL && !(s->state & MUX_STATE_RESET) &&
+	    (s->state & MUX_STATE_IN_TABLE))
+		mux_link_send_session(s->link, s->id, "R", NULL, 0, 0, NULL);
+	s->state |= MUX_STATE_RESET;
 	mux_session_unlink(s);
 }
 
 /* The relay is done with the session. */
 static void
-mux_s_free(struct end *e)
+mux_session_end_free(struct end *e)
 {
 	mux_session_free_now((struct mux_session *)e);
 }
@@ -370,19 +373,19 @@ mux_session_credit(struct mux_session *s)
 		held += peer->ops->pending(peer);
 	}
 	if (!l->esp) {
-		if (held >= STREAM_CAP && !(s->flags & MUX_S_LEGACY_FULL)) {
-			s->flags |= MUX_S_LEGACY_FULL;
+		if (held >= STREAM_CAP && !(s->state & MUX_STATE_LEGACY_FULL)) {
+			s->state |= MUX_STATE_LEGACY_FULL;
 			if (l->legacy_full++ == 0)
 				ev_io_remove(l->fd, EV_READ);
 		} else if (held < STREAM_CAP &&
-		    (s->flags & MUX_S_LEGACY_FULL)) {
-			s->flags &= ~MUX_S_LEGACY_FULL;
+		    (s->state & MUX_STATE_LEGACY_FULL)) {
+			s->state &= ~MUX_STATE_LEGACY_FULL;
 			if (--l->legacy_full == 0 && !l->closing)
 				mux_link_unpause(l);
 		}
 		return;
 	}
-	if (s->flags & (MUX_S_RECV_F | MUX_S_RESET))
+	if (s->state & (MUX_STATE_RECV_F | MUX_STATE_RESET))
 		return;
 	credit = s->recv_unacked > held ? s->recv_unacked - held : 0;
 	if (credit == 0 || (credit < MUX_WINDOW_DEFAULT / 8 && held > 0))
@@ -391,7 +394,7 @@ mux_session_credit(struct mux_session *s)
 	s->recv_left += credit;
 	snprintf(num, sizeof(num), "%llu", (unsigned long long)credit);
 	arg = num;
-	mux_send_sess(l, s->id, "W", NULL, 0, 1, &arg);
+	mux_link_send_session(l, s->id, "W", NULL, 0, 1, &arg);
 }
 
 /* Parse a decimal number from the wire without overflow. */
@@ -418,7 +421,7 @@ mux_session_data(struct mux_session *s, const unsigned char *body,
 {
 	struct mux_link	*l = s->link;
 
-	if (s->flags & MUX_S_RECV_F) {
+	if (s->state & MUX_STATE_RECV_F) {
 		*why = "data after F";
 		return (-1);
 	}
@@ -431,8 +434,9 @@ mux_session_data(struct mux_session *s, const unsigned char *body,
 			if (s->end.relay != NULL)
 				relay_reset(&s->end, "window-overrun");
 			else if (s->cb != NULL) {
-				mux_send_sess(l, s->id, "R", NULL, 0, 0, NULL);
-				s->flags |= MUX_S_RESET;
+				mux_link_send_session(l, s->id, "R", NULL, 0,
+				    0, NULL);
+				s->state |= MUX_STATE_RESET;
 				s->cb(s, MUX_SESSION_REJECTED, "failure",
 				    NULL, s->arg);
 				mux_session_free_now(s);
@@ -456,7 +460,7 @@ mux_session_data(struct mux_session *s, const unsigned char *body,
 static void
 mux_session_got_reset(struct mux_session *s, const char *reason)
 {
-	s->flags |= MUX_S_RESET;
+	s->state |= MUX_STATE_RESET;
 	if (s->end.relay != NULL) {
 		mux_session_unlink(s);
 		relay_reset(&s->end, "reset-by-peer");
@@ -470,7 +474,7 @@ mux_session_got_reset(struct mux_session *s, const char *reason)
 
 /* One SESS message; returns -1 with why for a link-level protocol error. */
 int
-mux_sess(struct mux_link *l, const struct textnet_msg *m,
+mux_session_message(struct mux_link *l, const struct textnet_msg *m,
     const unsigned char *body, const char **why)
 {
 	struct mux_session	*s;
@@ -489,7 +493,7 @@ mux_sess(struct mux_link *l, const struct textnet_msg *m,
 	}
 	arg2 = m->nargs > 2 ? m->args[2] : NULL;
 	arg3 = m->nargs > 3 ? m->args[3] : NULL;
-	s = mux_find(l, id);
+	s = mux_session_find(l, id);
 
 	if (strchr(flags, 'S') != NULL) {
 		/*
@@ -503,7 +507,7 @@ mux_sess(struct mux_link *l, const struct textnet_msg *m,
 		}
 		if (l->side == MUX_ACCEPTOR) {
 			/* Worker-opened sessions are not offered: refuse. */
-			mux_send_sess(l, id, "R", NULL, 0, 0, NULL);
+			mux_link_send_session(l, id, "R", NULL, 0, 0, NULL);
 			return (0);
 		}
 		if (s != NULL) {
@@ -514,7 +518,7 @@ mux_sess(struct mux_link *l, const struct textnet_msg *m,
 			l->max_peer_id = id;
 		s = mux_session_new(l, id);
 		l->ops->session_open(l, s, m);
-		if (l->dead || (s = mux_find(l, id)) == NULL)
+		if (l->dead || (s = mux_session_find(l, id)) == NULL)
 			return (0);
 	} else if (s == NULL) {
 		if (strchr(flags, 'R') != NULL)
@@ -526,7 +530,7 @@ mux_sess(struct mux_link *l, const struct textnet_msg *m,
 			return (-1);
 		}
 		/* Gone already (we reset it): tell the peer again. */
-		mux_send_sess(l, id, "R", NULL, 0, 0, NULL);
+		mux_link_send_session(l, id, "R", NULL, 0, 0, NULL);
 		return (0);
 	}
 
@@ -535,11 +539,11 @@ mux_sess(struct mux_link *l, const struct textnet_msg *m,
 		return (0);
 	}
 	if (strchr(flags, 'A') != NULL && l->side == MUX_ACCEPTOR &&
-	    !(s->flags & MUX_S_ACCEPTED)) {
-		s->flags |= MUX_S_ACCEPTED;
+	    !(s->state & MUX_STATE_ACCEPTED)) {
+		s->state |= MUX_STATE_ACCEPTED;
 		if (s->cb != NULL && s->end.relay == NULL) {
 			s->cb(s, MUX_SESSION_ACCEPTED, arg2, arg3, s->arg);
-			if (l->dead || mux_find(l, id) != s)
+			if (l->dead || mux_session_find(l, id) != s)
 				return (0);
 		}
 	}
@@ -552,20 +556,20 @@ mux_sess(struct mux_link *l, const struct textnet_msg *m,
 		s->send_window += n;
 		if (s->end.relay != NULL && s->send_window > 0)
 			relay_drained(&s->end);
-		if (l->dead || mux_find(l, id) != s)
+		if (l->dead || mux_session_find(l, id) != s)
 			return (0);
 	}
 	if (m->body_len > 0 || strchr(flags, 'P') != NULL) {
 		if (m->body_len > 0 &&
 		    mux_session_data(s, body, m->body_len, why) == -1)
 			return (-1);
-		if (l->dead || mux_find(l, id) != s)
+		if (l->dead || mux_session_find(l, id) != s)
 			return (0);
 	}
-	if (strchr(flags, 'F') != NULL && !(s->flags & MUX_S_RECV_F)) {
-		s->flags |= MUX_S_RECV_F;
+	if (strchr(flags, 'F') != NULL && !(s->state & MUX_STATE_RECV_F)) {
+		s->state |= MUX_STATE_RECV_F;
 		if (s->end.relay != NULL && buf_len(&s->held) == 0) {
-			s->flags |= MUX_S_EOF_GIVEN;
+			s->state |= MUX_STATE_EOF_GIVEN;
 			mux_session_check_done(s);
 			relay_eof(&s->end);
 		} else

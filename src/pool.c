@@ -420,14 +420,14 @@ pool_finish(struct pool_open *po, struct end *e, enum socks_failure why,
 }
 
 static void
-pool_session_cb(struct mux_session *s, enum mux_event ev, const char *a,
-    const char *port, void *arg)
+pool_session_cb(struct mux_session *s, enum mux_event ev,
+    const char *host_or_reason, const char *port, void *arg)
 {
 	struct pool_open	*po = arg;
 	struct sockaddr_storage	 ss;
 	struct sockaddr_in	*sin = (struct sockaddr_in *)&ss;
 	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)&ss;
-	const char		*errstr;
+	const char		*host = host_or_reason, *errstr;
 	int			 p = 0;
 
 	po->session = NULL;
@@ -436,11 +436,12 @@ pool_session_cb(struct mux_session *s, enum mux_event ev, const char *a,
 		memset(&ss, 0, sizeof(ss));
 		if (port != NULL)
 			p = strtonum(port, 0, 65535, &errstr);
-		if (a != NULL && inet_pton(AF_INET, a, &sin->sin_addr) == 1) {
+		if (host != NULL &&
+		    inet_pton(AF_INET, host, &sin->sin_addr) == 1) {
 			sin->sin_family = AF_INET;
 			sin->sin_port = htons(p);
-		} else if (a != NULL &&
-		    inet_pton(AF_INET6, a, &sin6->sin6_addr) == 1) {
+		} else if (host != NULL &&
+		    inet_pton(AF_INET6, host, &sin6->sin6_addr) == 1) {
 			sin6->sin6_family = AF_INET6;
 			sin6->sin6_port = htons(p);
 		}
@@ -452,7 +453,8 @@ pool_session_cb(struct mux_session *s, enum mux_event ev, const char *a,
 		return;
 	case MUX_SESSION_REJECTED:
 		mux_session_set_cb(s, NULL, NULL);
-		pool_finish(po, NULL, socks_failure_from_name(a), NULL);
+		pool_finish(po, NULL, socks_failure_from_name(host_or_reason),
+		    NULL);
 		return;
 	case MUX_SESSION_LOST:
 		/* The worker died before answering: try another. */

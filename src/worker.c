@@ -562,8 +562,8 @@ worker_dest_cb(int fd, enum socks_failure why, void *arg)
 }
 
 static void
-worker_session_cb(struct mux_session *s, enum mux_event ev, const char *a,
-    const char *port, void *arg)
+worker_session_cb(struct mux_session *s, enum mux_event ev,
+    const char *host_or_reason, const char *port, void *arg)
 {
 	/* The server reset it, or the link died, before the dial finished. */
 	worker_job_free(arg);
