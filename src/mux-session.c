@@ -397,23 +397,6 @@ mux_session_credit(struct mux_session *s)
 	mux_link_send_session(l, s->id, "W", NULL, 0, 1, &arg);
 }
 
-/* Parse a decimal number from the wire without overflow. */
-static int
-mux_parse_u64(const char *s, uint64_t *out)
-{
-	uint64_t	v = 0;
-
-	if (*s == '\0')
-		return (-1);
-	for (; *s != '\0'; s++) {
-		if (*s < '0' || *s > '9' || v > (UINT64_MAX - 9) / 10)
-			return (-1);
-		v = v * 10 + (*s - '0');
-	}
-	*out = v;
-	return (0);
-}
-
 /* Data for a session: check the window, then deliver or hold it. */
 static int
 mux_session_data(struct mux_session *s, const unsigned char *body,
@@ -482,7 +465,8 @@ mux_session_message(struct mux_link *l, const struct textnet_msg *m,
 	uint64_t		 id, n;
 	int			 opened;
 
-	if (m->nargs < 2 || mux_parse_u64(m->args[0], &id) == -1) {
+	if (m->nargs < 2 || textnet_parse_number(m->args[0],
+	    strlen(m->args[0]), &id) == -1) {
 		*why = "SESS without a valid session id and flags";
 		return (-1);
 	}
@@ -548,7 +532,8 @@ mux_session_message(struct mux_link *l, const struct textnet_msg *m,
 		}
 	}
 	if (strchr(flags, 'W') != NULL) {
-		if (arg2 == NULL || mux_parse_u64(arg2, &n) == -1 ||
+		if (arg2 == NULL ||
+		    textnet_parse_number(arg2, strlen(arg2), &n) == -1 ||
 		    n > INT32_MAX || s->send_window + (int64_t)n > INT32_MAX) {
 			*why = "bad window increment";
 			return (-1);

@@ -26,7 +26,6 @@
 
 static int	textnet_is_blank(char);
 static int	textnet_hex(char);
-static int	textnet_parse_number(const char *, size_t, uint64_t *);
 
 /* Whether c separates header fields. */
 static int
@@ -48,8 +47,11 @@ textnet_hex(char c)
 	return (-1);
 }
 
-/* Parse plain decimal digits into *out; -1 if empty, not digits or too big. */
-static int
+/*
+ * Parse len bytes of plain decimal digits (a tid, a length, a session id
+ * or a window increment) into *out; -1 if empty, not digits or too big.
+ */
+int
 textnet_parse_number(const char *s, size_t len, uint64_t *out)
 {
 	uint64_t	v = 0;

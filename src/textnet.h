@@ -39,6 +39,7 @@ size_t	textnet_encode_arg(char *out, size_t outsize, const char *arg);
 int	textnet_decode_arg(char *out, size_t outsize, const char *in,
 	    size_t inlen);
 int	textnet_valid_code(const char *, size_t, int *response);
+int	textnet_parse_number(const char *, size_t, uint64_t *);
 size_t	textnet_format(char *out, size_t outsize, const char *code,
 	    uint64_t tid, size_t body_len, int nargs, const char *const *args);
 

@@ -209,6 +209,43 @@ START_TEST(transaction_ids)
 }
 END_TEST
 
+/* Parse s whole with textnet_parse_number; -1 or the value in *v. */
+static int
+number(const char *s, uint64_t *v)
+{
+	*v = 12345;
+	return (textnet_parse_number(s, strlen(s), v));
+}
+
+START_TEST(numbers_are_plain_decimal_within_64_bits)
+{
+	uint64_t	v;
+
+	ck_assert_int_eq(number("0", &v), 0);
+	ck_assert_uint_eq(v, 0);
+	ck_assert_int_eq(number("007", &v), 0);
+	ck_assert_uint_eq(v, 7);
+	ck_assert_int_eq(number("18446744073709551615", &v), 0);
+	ck_assert_uint_eq(v, UINT64_MAX);
+	ck_assert_int_eq(number("18446744073709551610", &v), 0);
+	ck_assert_uint_eq(v, UINT64_MAX - 5);
+	ck_assert_int_eq(number("18446744073709551616", &v), -1);
+	ck_assert_int_eq(number("99999999999999999999", &v), -1);
+	ck_assert_int_eq(number("", &v), -1);
+	ck_assert_int_eq(number("-1", &v), -1);
+	ck_assert_int_eq(number("+1", &v), -1);
+	ck_assert_int_eq(number(" 1", &v), -1);
+	ck_assert_int_eq(number("1 ", &v), -1);
+	ck_assert_int_eq(number("0x10", &v), -1);
+	/* A refused number leaves *out alone. */
+	ck_assert_uint_eq(v, 12345);
+	/* Only len bytes are read: a field inside a longer header. */
+	ck_assert_int_eq(textnet_parse_number("4096 x", 4, &v), 0);
+	ck_assert_uint_eq(v, 4096);
+	ck_assert_int_eq(textnet_parse_number("1", 0, &v), -1);
+}
+END_TEST
+
 START_TEST(body_lengths)
 {
 	check_good("SESS 1 1048576 1 P\r\n");
@@ -547,6 +584,7 @@ textnet_suite(void)
 	tc = tcase_create("malformed headers and limits");
 	tcase_add_test(tc, codes);
 	tcase_add_test(tc, transaction_ids);
+	tcase_add_test(tc, numbers_are_plain_decimal_within_64_bits);
 	tcase_add_test(tc, body_lengths);
 	tcase_add_test(tc, too_few_fields);
 	tcase_add_test(tc, nul_byte_is_refused);
