@@ -31,7 +31,6 @@
 #include "mux-int.h"
 #include "relay.h"
 #include "sock.h"
-#include "stream.h"
 #include "textnet.h"
 #include "xmalloc.h"
 
@@ -354,16 +353,19 @@ mux_session_end_free(struct end *e)
 
 /*
  * Give back window for bytes that left towards the far socket, and with
- * a legacy peer, stop or restart reading the link by how full we are.
+ * a legacy peer, stop or restart reading the link by how full we are:
+ * full when the relay's other end has no room, or, before the session
+ * is joined, when it holds a default window's worth.
  */
 static void
 mux_session_credit(struct mux_session *s)
 {
 	struct mux_link	*l = s->link;
-	struct end	*peer;
+	struct end	*peer = NULL;
 	uint64_t	 held, credit;
 	const char	*arg;
 	char		 num[24];
+	int		 full;
 
 	if (l == NULL || l->dead)
 		return;
@@ -373,12 +375,13 @@ mux_session_credit(struct mux_session *s)
 		held += peer->ops->pending(peer);
 	}
 	if (!l->esp) {
-		if (held >= STREAM_CAP && !(s->state & MUX_STATE_LEGACY_FULL)) {
+		full = buf_len(&s->held) >= MUX_WINDOW_DEFAULT ||
+		    (peer != NULL && peer->ops->room(peer) == 0);
+		if (full && !(s->state & MUX_STATE_LEGACY_FULL)) {
 			s->state |= MUX_STATE_LEGACY_FULL;
 			if (l->legacy_full++ == 0)
 				ev_io_remove(l->fd, EV_READ);
-		} else if (held < STREAM_CAP &&
-		    (s->state & MUX_STATE_LEGACY_FULL)) {
+		} else if (!full && (s->state & MUX_STATE_LEGACY_FULL)) {
 			s->state &= ~MUX_STATE_LEGACY_FULL;
 			if (--l->legacy_full == 0 && !l->closing)
 				mux_link_unpause(l);
