@@ -28,6 +28,7 @@ linkauth_nonce(char out[LINKAUTH_NONCE_HEX])
 	random_hex(out, LINKAUTH_NONCE_BYTES);
 }
 
+/* HMAC-SHA256 of msg under the secret, in lowercase hex. */
 static void
 linkauth_hmac_hex(const char *secret, const char *msg,
     char out[SHA256_HEX_LENGTH])

@@ -116,12 +116,14 @@ pool_link_accept(int fd, const struct sockaddr *sa, socklen_t salen)
 	log_line(LOGC_EVENT, "worker link from %s", w->addr);
 }
 
+/* Release a worker record once the loop no longer uses it. */
 static void
 pool_worker_free(void *arg)
 {
 	free(arg);
 }
 
+/* A worker link is gone: out of the pool, with one line saying why. */
 static void
 pool_link_closed(struct mux_link *l, const char *why)
 {
@@ -169,6 +171,7 @@ pool_register_cb(void *arg)
 	mux_link_fail(w->link, "no RGST within HANDSHAKE_TIMEOUT");
 }
 
+/* Answer RGST with 403 reason, then close the link once it is sent. */
 static void
 pool_refuse(struct pool_worker *w, const char *reason)
 {
@@ -217,6 +220,7 @@ pool_rgst_options(struct pool_worker *w, const struct textnet_msg *m,
 	}
 }
 
+/* Put a worker whose RGST was accepted in the pool. */
 static void
 pool_register(struct pool_worker *w, const char *name, int esp)
 {
@@ -310,6 +314,7 @@ pool_rgst(struct pool_worker *w, const struct textnet_msg *m)
 	return (0);
 }
 
+/* A message other than SESS from a worker: RGST, PING or DRAIN. */
 static int
 pool_link_message(struct mux_link *l, const struct textnet_msg *m,
     const unsigned char *body, const char **why)
@@ -335,6 +340,7 @@ pool_link_message(struct mux_link *l, const struct textnet_msg *m,
 	return (1);
 }
 
+/* A worker opened a session: the server offers none, so refuse it. */
 static void
 pool_link_session(struct mux_link *l, struct mux_session *s,
     const struct textnet_msg *m)
@@ -397,6 +403,7 @@ pool_worker_count(void)
 	return (pool_registered);
 }
 
+/* Forget a request without reporting anything. */
 static void
 pool_open_free(struct pool_open *po)
 {
@@ -419,6 +426,7 @@ pool_finish(struct pool_open *po, struct end *e, enum socks_failure why,
 	cb(e, why, bound, via, arg);
 }
 
+/* The worker answered the request's session, or its link died. */
 static void
 pool_session_cb(struct mux_session *s, enum mux_event ev,
     const char *host_or_reason, const char *port, void *arg)
@@ -467,6 +475,10 @@ pool_session_cb(struct mux_session *s, enum mux_event ev,
 	}
 }
 
+/*
+ * The request's timer: report a give-up, take a legacy worker's silence
+ * as success, or try elsewhere after an esp/1 worker's silence.
+ */
 static void
 pool_timer_cb(void *arg)
 {

@@ -99,6 +99,7 @@ static const struct mux_link_ops worker_link_ops = {
 	worker_link_closed
 };
 
+/* A record for one server in SERVERS, waiting to be dialled. */
 static struct worker_server *
 worker_server_new(const struct conf_hostport *hp)
 {
@@ -265,6 +266,7 @@ worker_schedule(struct worker_server *ws, int at_once)
 	ev_timer_start(&ws->timer, delay);
 }
 
+/* The server's link is connected (or not): wait for its HELO. */
 static void
 worker_dial_server_cb(int fd, enum socks_failure why, void *arg)
 {
@@ -284,6 +286,7 @@ worker_dial_server_cb(int fd, enum socks_failure why, void *arg)
 	ev_timer_start(&ws->timer, WORKER_HELO_WAIT_MS);
 }
 
+/* Dial the server's link address. */
 static void
 worker_connect(struct worker_server *ws)
 {
@@ -292,6 +295,7 @@ worker_connect(struct worker_server *ws)
 	    worker_dial_server_cb, ws);
 }
 
+/* Registered: log it and start the keep-alive pings. */
 static void
 worker_up(struct worker_server *ws, int esp)
 {
@@ -322,6 +326,7 @@ worker_legacy_register(struct worker_server *ws)
 	worker_up(ws, 0);
 }
 
+/* A server's timer: redial, give up on HELO, or on the answer to RGST. */
 static void
 worker_timer_cb(void *arg)
 {
@@ -365,6 +370,7 @@ worker_ping_cb(void *arg)
 	ev_timer_start(&ws->ping_timer, period < 50 ? 50 : period);
 }
 
+/* Answer HELO with an extended RGST that proves the secret. */
 static void
 worker_send_rgst(struct worker_server *ws)
 {
@@ -433,6 +439,7 @@ worker_registered(struct worker_server *ws, const struct textnet_msg *m,
 	return (0);
 }
 
+/* A message other than SESS from a server: HELO, DRAIN, PING, answers. */
 static int
 worker_link_message(struct mux_link *l, const struct textnet_msg *m,
     const unsigned char *body, const char **why)
@@ -478,6 +485,7 @@ worker_link_message(struct mux_link *l, const struct textnet_msg *m,
 	return (0);	/* ping answers, 201 replies */
 }
 
+/* The link to a server is gone: redial, with backoff unless it drained. */
 static void
 worker_link_closed(struct mux_link *l, const char *why)
 {
@@ -497,6 +505,7 @@ worker_link_closed(struct mux_link *l, const char *why)
 	worker_schedule(ws, ws->drained);
 }
 
+/* Forget a session's job, cancelling its dial if one is running. */
 static void
 worker_job_free(struct worker_job *job)
 {
@@ -508,6 +517,7 @@ worker_job_free(struct worker_job *job)
 	main_check_idle();
 }
 
+/* A tunnel ended: count it, and close a removed server's idle link. */
 static void
 worker_relay_done(struct relay *r, const char *result, void *arg)
 {
@@ -526,6 +536,7 @@ worker_relay_done(struct relay *r, const char *result, void *arg)
 	worker_job_free(job);
 }
 
+/* The destination is connected (accept and relay) or not (reject). */
 static void
 worker_dest_cb(int fd, enum socks_failure why, void *arg)
 {
@@ -561,6 +572,7 @@ worker_dest_cb(int fd, enum socks_failure why, void *arg)
 		stream_start(ds);
 }
 
+/* The session went away before its dial finished. */
 static void
 worker_session_cb(struct mux_session *s, enum mux_event ev,
     const char *host_or_reason, const char *port, void *arg)
