@@ -66,7 +66,7 @@ struct mux_link {
 	struct textnet_msg	 msg;
 	int			 legacy_full;
 	int			 closing;
-	int			 failed;	/* closed for the peer's fault */
+	int			 failed;	/* the peer's fault */
 	int			 dead;
 	int			 write_failed;
 	int			 dirty;		/* on mux_link_dirty */

@@ -244,6 +244,7 @@ mux_link_send_session(struct mux_link *l, uint64_t id, const char *flags,
 		args[2 + i] = extra[i];
 	mux_link_send_message(l, "SESS", ++l->tid, body, blen, 2 + i, args);
 }
+
 /* Hand one message to the sessions or the owner; drop the link on error. */
 static void
 mux_link_dispatch(struct mux_link *l, const struct textnet_msg *m,
@@ -313,7 +314,7 @@ mux_link_read(struct mux_link *l)
 static void
 mux_link_parse(struct mux_link *l)
 {
-	const char		*why;
+	const char		*why, *arg = "invalid_command";
 	enum textnet_parse	 r;
 	size_t			 used, need;
 
@@ -326,8 +327,6 @@ mux_link_parse(struct mux_link *l)
 			if (r == TEXTNET_PARSE_NEED)
 				break;
 			if (r == TEXTNET_PARSE_ERROR) {
-				const char *arg = "invalid_command";
-
 				counters.link_errors++;
 				l->failed = 1;
 				mux_link_send_message(l, "201", 0, NULL, 0, 1,

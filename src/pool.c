@@ -65,7 +65,7 @@ struct pool_open {
 	struct mux_session	*session;
 	struct ev_timer		 timer;	/* answer deadline, or the report */
 	int			 tries;
-	enum socks_failure	 failure;	/* reported when session is NULL */
+	enum socks_failure	 failure;	/* to report, if no session */
 	char			 via[POOL_NAME_SIZE];
 };
 
@@ -270,8 +270,9 @@ pool_rgst(struct pool_worker *w, const struct textnet_msg *m)
 	const char	*args[3];
 	uint32_t	 peer_window = MUX_WINDOW_DEFAULT;
 	int		 secret = linkauth_has_secret(cfg->worker_secret);
-	int		 esp = m->nargs >= 2 && strcmp(m->args[1], "esp/1") == 0;
+	int		 esp;
 
+	esp = m->nargs >= 2 && strcmp(m->args[1], "esp/1") == 0;
 	if (w->registered)
 		return (0);	/* the Node worker registers twice */
 	/* A legacy RGST may name no one: the peer address stands in. */

@@ -184,7 +184,8 @@ worker_reload(struct conf *conf, char **cause)
 			ws->removed = 1;
 			mux_link_send(ws->link, "DRAIN", 0, 0, NULL);
 			if (mux_link_sessions(ws->link) == 0)
-				mux_link_close(ws->link, "removed from SERVERS");
+				mux_link_close(ws->link,
+				    "removed from SERVERS");
 		} else
 			worker_server_free(ws);
 	}
@@ -621,8 +622,10 @@ worker_link_session(struct mux_link *l, struct mux_session *s,
 	    job);
 }
 
-/* SIGTERM: tell every server we drain, take no new session, and let the
- * sessions in flight finish; links close once they are done. */
+/*
+ * SIGTERM: tell every server we drain, take no new session, and let the
+ * sessions in flight finish; links close once they are done.
+ */
 void
 worker_stop(void)
 {

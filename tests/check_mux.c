@@ -3,9 +3,10 @@
  * the relay and socket streams behind it (src/relay.c, src/stream.c).
  * Two links talk over a socketpair in one process, one MUX_ACCEPTOR (the
  * server) and one MUX_DIALER (the worker), each with an owner that
- * records what it hears; or one link talks to a raw descriptor that the test writes protocol
- * bytes into.  Flow control is measured from outside: the receiving
- * stream's pending output, and how much the sending socket accepted.
+ * records what it hears; or one link talks to a raw descriptor that the
+ * test writes protocol bytes into.  Flow control is measured from
+ * outside: the receiving stream's pending output, and how much the
+ * sending socket accepted.
  * Every ev_run is bounded by a guard timer that fails the test.
  */
 #include "config.h"

@@ -422,8 +422,10 @@ START_TEST(unsafe_or_reserved_names_are_refused)
 		"bad%0aname", "bad%0d%0aaccess", "esc%1b[31m", "box%ff",
 		"caf%c3%a9", "two%20words", "per%25cent", "slash/box",
 		"quote\"", "%00", "direct", "Direct", "other", "none",
-		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-		    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		/* 128 bytes: one too many. */
+		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		"aaaaaaaaaaaaaaaa"
 	};
 	char			 line[512];
 	size_t			 i;
