@@ -486,12 +486,20 @@ mux_link_close(struct mux_link *l, const char *why)
 	ev_defer_free(mux_link_free, l);
 }
 
-/* Drop the link for the peer's fault: a protocol error, counted. */
+/*
+ * Drop the link for the peer's fault: a protocol error, counted.  A link
+ * already closing (after a refusal or an earlier error) was accounted for
+ * then: it closes now, for that first reason.
+ */
 void
 mux_link_fail(struct mux_link *l, const char *why)
 {
 	if (l->dead)
 		return;
+	if (l->closing) {
+		mux_link_close(l, l->close_why);
+		return;
+	}
 	counters.link_errors++;
 	l->failed = 1;
 	mux_link_close(l, why);

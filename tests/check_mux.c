@@ -1071,6 +1071,19 @@ START_TEST(s_with_even_id_gets_r_from_acceptor)
 }
 END_TEST
 
+START_TEST(failing_a_closing_link_keeps_the_first_reason)
+{
+	uint64_t	errors = counters.link_errors;
+
+	raw_link_new(MUX_ACCEPTOR, 1);
+	mux_link_close_after_flush(acc.link, "bad_name");
+	mux_link_fail(acc.link, "no RGST within HANDSHAKE_TIMEOUT");
+	ck_assert_int_eq(acc.closed, 1);
+	ck_assert_str_eq(acc.closed_why, "bad_name");
+	ck_assert_uint_eq(counters.link_errors, errors);
+}
+END_TEST
+
 START_TEST(unknown_command_gets_201_unknown_command)
 {
 	raw_link_new(MUX_DIALER, 1);
@@ -1615,6 +1628,7 @@ mux_suite(void)
 	tcase_add_test(tc, s_with_zero_id_closes_dialer_link);
 	tcase_add_test(tc, s_with_odd_id_closes_acceptor_link);
 	tcase_add_test(tc, s_with_even_id_gets_r_from_acceptor);
+	tcase_add_test(tc, failing_a_closing_link_keeps_the_first_reason);
 	tcase_add_test(tc, unknown_command_gets_201_unknown_command);
 	tcase_add_test(tc, malformed_header_gets_invalid_command_and_closes);
 	tcase_add_test(tc, oversized_body_gets_invalid_command_and_closes);
