@@ -3,6 +3,8 @@
  *
  *   socksc -x PROXY:PORT -t DEST:PORT [-v 4|4a|5] [-U user:pass] [-a]
  *          [-s MS] [-c] [-e EARLY] [-g BYTES | -H] [-k] [-w SECONDS] [-n]
+ *   socksc -x PROXY:PORT -t DEST:PORT -R rst|finrst|fin [-v 4|4a|5]
+ *          [-U user:pass] [-a] [-e EARLY] [-w SECONDS]
  *   socksc -D -t DEST:PORT [-e EARLY] [-g BYTES | -H] [-k] [-w SECONDS]
  *          [-n]
  *   socksc -G BYTES [-k]
@@ -22,6 +24,12 @@
  * For 4 and 4a the user part of -U is the USERID.  -s MS writes the
  * handshake a byte at a time with pauses; -c writes greeting, request
  * and -e EARLY at once without waiting for the method reply.
+ *
+ * -R sends the whole handshake and -e EARLY at once and then leaves
+ * before the request's reply: "rst" reads the method choice (and RFC
+ * 1929 status), waits 100 ms and closes with a reset (SO_LINGER 0);
+ * "finrst" half-closes first, then does the same; "fin" half-closes
+ * and stays, printing the reply line and then what the tunnel sends.
  *
  * Exit: 0 tunnel and data phase ok, 2 usage, 3 refused by the proxy,
  * 4 connection or I/O error (or the proxy closed during the handshake),
@@ -61,6 +69,9 @@ socksc_usage(void)
 	    "[-U user:pass] [-a]\n"
 	    "              [-s MS] [-c] [-e EARLY] [-g BYTES | -H] [-k] "
 	    "[-w SECONDS] [-n]\n"
+	    "       socksc -x PROXY:PORT -t DEST:PORT -R rst|finrst|fin "
+	    "[-v 4|4a|5]\n"
+	    "              [-U user:pass] [-a] [-e EARLY] [-w SECONDS]\n"
 	    "       socksc -D -t DEST:PORT [-e EARLY] [-g BYTES | -H] [-k] "
 	    "[-w SECONDS] [-n]\n"
 	    "       socksc -G BYTES [-k]\n");
@@ -267,6 +278,59 @@ socksc_relay(int fd, int use_gen, uint64_t genbytes, int hold, int checksum)
 	return (SOCKSC_OK);
 }
 
+/* How a client started with -R leaves before the request's reply. */
+enum socksc_leave {
+	SOCKSC_STAY,		/* no -R: the ordinary handshake */
+	SOCKSC_LEAVE_RST,	/* reset at once */
+	SOCKSC_LEAVE_FINRST,	/* half-close, then reset */
+	SOCKSC_LEAVE_FIN	/* half-close, then read the tunnel to EOF */
+};
+
+/*
+ * socksc -R: send the handshake and leave as asked.  The reset comes
+ * 100 ms after the method choice so the proxy has read the request.
+ */
+static int
+socksc_leave(int fd, const struct testlib_socks *sc, enum socksc_leave how)
+{
+	struct testlib_socks_result	 res;
+	enum testlib_socks_status	 st;
+	struct linger			 lg;
+	char				*cause = NULL;
+
+	if (testlib_socks_send_request(fd, sc, &cause) == -1) {
+		fprintf(stderr, "socksc: %s\n", cause);
+		return (SOCKSC_IOERR);
+	}
+	if (how != SOCKSC_LEAVE_RST && shutdown(fd, SHUT_WR) == -1) {
+		perror("socksc: shutdown");
+		return (SOCKSC_IOERR);
+	}
+	st = testlib_socks_read_replies(fd, sc, how == SOCKSC_LEAVE_FIN,
+	    &res, &cause);
+	if (st == TESTLIB_SOCKS_ERROR) {
+		fprintf(stderr, "socksc: %s\n", cause);
+		return (SOCKSC_IOERR);
+	}
+	if (how == SOCKSC_LEAVE_FIN) {
+		fprintf(stderr, "reply=0x%02x bound=%s\n", res.code,
+		    res.bound);
+		if (st == TESTLIB_SOCKS_REFUSED)
+			return (SOCKSC_REFUSED);
+		return (socksc_relay(fd, 0, 0, 1, 0));
+	}
+	testlib_sleep_ms(100);
+	memset(&lg, 0, sizeof(lg));
+	lg.l_onoff = 1;
+	lg.l_linger = 0;
+	if (setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)) == -1) {
+		perror("socksc: SO_LINGER");
+		return (SOCKSC_IOERR);
+	}
+	close(fd);
+	return (SOCKSC_OK);
+}
+
 /* Parse the options, open the tunnel, run the data phase. */
 int
 main(int argc, char **argv)
@@ -282,12 +346,13 @@ main(int argc, char **argv)
 	int				 ch, fd, direct = 0, use_gen = 0;
 	int				 checksum = 0, handshake_only = 0;
 	int				 gen_only = 0, hold = 0;
+	enum socksc_leave		 leave = SOCKSC_STAY;
 	long				 ms;
 
 	memset(&sc, 0, sizeof(sc));
 	sc.version = TESTLIB_SOCKS5;
 	sc.split_ms = -1;
-	while ((ch = getopt(argc, argv, "acDe:G:g:Hkns:t:U:v:w:x:")) != -1) {
+	while ((ch = getopt(argc, argv, "acDe:G:g:HknR:s:t:U:v:w:x:")) != -1) {
 		switch (ch) {
 		case 'a':
 			sc.force_domain = 1;
@@ -320,6 +385,16 @@ main(int argc, char **argv)
 			break;
 		case 'n':
 			handshake_only = 1;
+			break;
+		case 'R':
+			if (strcmp(optarg, "rst") == 0)
+				leave = SOCKSC_LEAVE_RST;
+			else if (strcmp(optarg, "finrst") == 0)
+				leave = SOCKSC_LEAVE_FINRST;
+			else if (strcmp(optarg, "fin") == 0)
+				leave = SOCKSC_LEAVE_FIN;
+			else
+				socksc_usage();
 			break;
 		case 's':
 			ms = strtol(optarg, &end, 10);
@@ -369,6 +444,9 @@ main(int argc, char **argv)
 	}
 	if (dest == NULL || (proxy == NULL) == !direct || (hold && use_gen))
 		socksc_usage();
+	if (leave != SOCKSC_STAY && (direct || hold || use_gen || checksum ||
+	    handshake_only || sc.pipeline || sc.split_ms >= 0))
+		socksc_usage();
 	if (testlib_split_hostport(dest, &host, &port, &cause) == -1) {
 		fprintf(stderr, "socksc: -t %s\n", cause);
 		return (SOCKSC_USAGE);
@@ -383,6 +461,8 @@ main(int argc, char **argv)
 		fprintf(stderr, "socksc: %s\n", cause);
 		return (SOCKSC_IOERR);
 	}
+	if (leave != SOCKSC_STAY)
+		return (socksc_leave(fd, &sc, leave));
 	if (!direct) {
 		st = testlib_socks_handshake(fd, &sc, &res, &cause);
 		if (st == TESTLIB_SOCKS_ERROR) {

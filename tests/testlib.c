@@ -1352,3 +1352,132 @@ testlib_serve(int lfd, enum testlib_serve_mode mode, uint64_t n)
 		}
 	}
 }
+
+/*
+ * Send a client's whole handshake in one write without reading any
+ * answer: the SOCKS5 greeting and credentials (none for SOCKS4), the
+ * request, then the early data.  For tests of clients that leave before
+ * the proxy has answered; testlib_socks_read_replies reads the answers.
+ */
+int
+testlib_socks_send_request(int fd, const struct testlib_socks *sc,
+    char **cause)
+{
+	uint8_t	 all[3 + 1 + 2 * 256 + 600];
+	uint8_t	*p = all;
+	size_t	 reqlen, ulen, plen;
+	int	 v5 = sc->version == TESTLIB_SOCKS5;
+
+	if (v5) {
+		*p++ = 5;
+		*p++ = 1;
+		*p++ = sc->user != NULL ? 2 : 0;
+	}
+	if (v5 && sc->user != NULL) {
+		const char *pass = sc->pass != NULL ? sc->pass : "";
+
+		ulen = strlen(sc->user);
+		plen = strlen(pass);
+		if (ulen > 255 || plen > 255) {
+			xasprintf(cause, "user or password longer than 255");
+			return (-1);
+		}
+		*p++ = 1;
+		*p++ = ulen;
+		memcpy(p, sc->user, ulen);
+		p += ulen;
+		*p++ = plen;
+		memcpy(p, pass, plen);
+		p += plen;
+	}
+	if (!v5 && (strlen(sc->host) > 255 || (sc->user != NULL &&
+	    strlen(sc->user) > 255))) {
+		xasprintf(cause, "host or user longer than 255 bytes");
+		return (-1);
+	}
+	if ((v5 ? testlib_socks5_request(sc, p, &reqlen, cause) :
+	    testlib_socks4_request(sc, p, &reqlen, cause)) == -1)
+		return (-1);
+	p += reqlen;
+	if (testlib_write_full(fd, all, (size_t)(p - all)) == -1 ||
+	    (sc->earlylen > 0 &&
+	    testlib_write_full(fd, sc->early, sc->earlylen) == -1)) {
+		xasprintf(cause, "sending handshake: %s", strerror(errno));
+		return (-1);
+	}
+	return (0);
+}
+
+/*
+ * Read the answers to a handshake sent by testlib_socks_send_request:
+ * the method choice and RFC 1929 status (SOCKS5), then with whole set
+ * the request's reply too.
+ */
+enum testlib_socks_status
+testlib_socks_read_replies(int fd, const struct testlib_socks *sc,
+    int whole, struct testlib_socks_result *res, char **cause)
+{
+	enum testlib_socks_status	st;
+	int				v5 = sc->version == TESTLIB_SOCKS5;
+
+	memset(res, 0, sizeof(*res));
+	snprintf(res->bound, sizeof(res->bound), "-");
+	if (v5 && (st = testlib_socks5_method_reply(fd, sc, res, cause)) !=
+	    TESTLIB_SOCKS_OK)
+		return (st);
+	if (v5 && sc->user != NULL &&
+	    (st = testlib_socks5_auth_reply(fd, res, cause)) !=
+	    TESTLIB_SOCKS_OK)
+		return (st);
+	if (!whole)
+		return (TESTLIB_SOCKS_OK);
+	if (v5)
+		return (testlib_socks5_reply(fd, res, cause));
+	return (testlib_socks4_reply(fd, res, cause));
+}
+
+/*
+ * Fill the accept queue of a listener made with backlog 0, so that
+ * further connects to it hang (the kernel drops their SYNs) until
+ * somebody accepts: connect to it until a connect no longer completes
+ * within 300 ms, keeping the completed ones open.
+ */
+int
+testlib_fill_accept_queue(int lfd, char **cause)
+{
+	struct sockaddr_storage	 ss;
+	socklen_t		 sslen = sizeof(ss);
+	char			*why = NULL;
+	int			 i, fd;
+
+	if (getsockname(lfd, (struct sockaddr *)&ss, &sslen) == -1) {
+		xasprintf(cause, "getsockname: %s", strerror(errno));
+		return (-1);
+	}
+	if (ss.ss_family == AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+
+		if (sin->sin_addr.s_addr == htonl(INADDR_ANY))
+			sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	} else if (ss.ss_family == AF_INET6) {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+
+		if (IN6_IS_ADDR_UNSPECIFIED(&sin6->sin6_addr))
+			sin6->sin6_addr = in6addr_loopback;
+	}
+	for (i = 0; i < 16; i++) {
+		fd = testlib_connect_addr((struct sockaddr *)&ss, sslen, 300,
+		    &why);
+		if (fd == -1) {
+			if (errno == ETIMEDOUT) {
+				free(why);
+				return (0);
+			}
+			xasprintf(cause, "self-connect: %s", why);
+			free(why);
+			return (-1);
+		}
+	}
+	xasprintf(cause, "connects still complete after 16 tries");
+	return (-1);
+}

@@ -122,4 +122,11 @@ int		 testlib_serve_parse_mode(const char *,
 		     enum testlib_serve_mode *, uint64_t *);
 void		 testlib_serve(int, enum testlib_serve_mode, uint64_t);
 
+int		 testlib_socks_send_request(int, const struct testlib_socks *,
+		     char **);
+enum testlib_socks_status testlib_socks_read_replies(int,
+		     const struct testlib_socks *, int,
+		     struct testlib_socks_result *, char **);
+int		 testlib_fill_accept_queue(int, char **);
+
 #endif
