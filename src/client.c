@@ -415,6 +415,7 @@ client_connected(struct client *c, struct end *dest,
     const struct sockaddr *bound)
 {
 	struct stream	*cs;
+	struct relay	*r;
 	uint8_t		 reply[SOCKS_REPLY_MAX];
 	size_t		 len;
 
@@ -424,7 +425,13 @@ client_connected(struct client *c, struct end *dest,
 	cs = stream_new(c->fd);
 	c->fd = -1;
 	c->state = CLIENT_RELAYING;
-	c->relay = relay_new(&cs->end, dest, client_relay_done, c);
+	/*
+	 * Writing the reply or the early data can end the tunnel at once
+	 * (the client has reset): client_relay_done then clears c->relay,
+	 * so test the local copy, which stays valid until the round ends.
+	 */
+	r = relay_new(&cs->end, dest, client_relay_done, c);
+	c->relay = r;
 	counters.tunnels_total++;
 	counters.tunnels_active++;
 	stats_tunnel_open(c->via);
@@ -432,15 +439,15 @@ client_connected(struct client *c, struct end *dest,
 	    c->req.host, c->req.port, c->via);
 
 	cs->end.ops->write(&cs->end, reply, len);
-	if (relay_dead(c->relay))
+	if (relay_dead(r))
 		return;
 	if (buf_len(&c->in) > 0) {
 		relay_input(&cs->end, buf_head(&c->in), buf_len(&c->in));
 		buf_free(&c->in);
-		if (relay_dead(c->relay))
+		if (relay_dead(r))
 			return;
 	}
-	relay_set_idle(c->relay, cfg->idle_timeout);
+	relay_set_idle(r, cfg->idle_timeout);
 	stream_start(cs);
 	if (dest->ops->resume != NULL)
 		dest->ops->resume(dest);
