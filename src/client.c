@@ -243,6 +243,45 @@ client_timeout_cb(void *arg)
 	client_close(c, NULL);
 }
 
+/*
+ * The client left (a read error: it reset) while its request was being
+ * connected: log the request as aborted and close, which cancels the
+ * lookup, the connect or the worker's session.
+ */
+static void
+client_abort(struct client *c, const char *why)
+{
+	log_line(LOGC_CONNECTION, "closing %s: %s while connecting to %s:%u",
+	    c->addrtext, why, c->req.host, c->req.port);
+	client_log_access(c, "aborted", 0, 0);
+	client_close(c, NULL);
+}
+
+/*
+ * Read while the request is being connected: the client stays watched
+ * so that one which leaves frees its slot, its lookup and its connect
+ * at once.  Bytes it sends meanwhile wait in c->in for the tunnel; when
+ * that is full reading stops, as it does at EOF, which the stream sees
+ * again once connected and passes on as a half-close.
+ */
+static void
+client_read_connecting(struct client *c)
+{
+	size_t	room = CLIENT_HANDSHAKE_MAX - buf_len(&c->in);
+	ssize_t	n;
+
+	if (room == 0) {
+		ev_io_remove(c->fd, EV_READ);
+		return;
+	}
+	n = buf_read_fd(&c->in, c->fd, room);
+	if (n == 0)
+		ev_io_remove(c->fd, EV_READ);
+	else if (n == -1 && errno != EAGAIN && errno != EWOULDBLOCK &&
+	    errno != EINTR)
+		client_abort(c, strerror(errno));
+}
+
 static void
 client_read_cb(int fd, int events, void *arg)
 {
@@ -250,6 +289,10 @@ client_read_cb(int fd, int events, void *arg)
 	size_t		 room = CLIENT_HANDSHAKE_MAX - buf_len(&c->in);
 	ssize_t		 n;
 
+	if (c->state == CLIENT_CONNECTING) {
+		client_read_connecting(c);
+		return;
+	}
 	if (room == 0) {
 		counters.handshake_errors++;
 		log_line(LOGC_ERROR, "client %s: handshake too long",
@@ -521,7 +564,6 @@ static void
 client_dispatch(struct client *c)
 {
 	ev_timer_stop(&c->timer);
-	ev_io_remove(c->fd, EV_READ);
 	c->state = CLIENT_CONNECTING;
 
 	if (c->req.version == SOCKS_V4 && cfg->auth == CONF_AUTH_PASSWORD) {
