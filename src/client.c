@@ -61,6 +61,7 @@ struct client {
 	struct dial		*dial;
 	struct pool_open	*pool;
 	struct relay		*relay;
+	int			 pool_pending;	/* pool_open not answered */
 	TAILQ_ENTRY(client)	 entry;
 };
 TAILQ_HEAD(client_list, client);
@@ -542,6 +543,7 @@ client_pool_cb(struct end *e, enum socks_failure why,
 	struct client	*c = arg;
 
 	c->pool = NULL;
+	c->pool_pending = 0;
 	if (e == NULL && why == SOCKS_FAIL_NONE) {
 		/* Every worker went away meanwhile: as if there were none. */
 		client_no_worker(c);
@@ -585,7 +587,16 @@ client_dispatch(struct client *c)
 		return;
 	}
 	if (pool_has_worker()) {
-		c->pool = pool_open(&c->req, client_pool_cb, c);
+		struct pool_open	*po;
+
+		/*
+		 * pool_open may answer before it returns, and po is then
+		 * freed: keep it only while the answer is still to come.
+		 */
+		c->pool_pending = 1;
+		po = pool_open(&c->req, client_pool_cb, c);
+		if (c->pool_pending)
+			c->pool = po;
 		return;
 	}
 	client_no_worker(c);
