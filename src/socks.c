@@ -49,6 +49,23 @@ static enum socks_parse	socks5_request_error(struct socks_error *,
 static enum socks_parse	socks4_request_error(struct socks_error *,
 			    const char *);
 
+/*
+ * Whether a host name from the wire is printable ASCII without spaces.
+ * Names with other bytes can never resolve, and refusing them here
+ * keeps them out of lookups and out of every log line.
+ */
+static int
+socks_host_printable(const uint8_t *p, size_t len)
+{
+	size_t	i;
+
+	for (i = 0; i < len; i++) {
+		if (p[i] < 0x21 || p[i] > 0x7e)
+			return (0);
+	}
+	return (1);
+}
+
 /* Record why parsing failed and the reply to send; always an error. */
 static enum socks_parse
 socks_error_set(struct socks_error *err, const char *why,
@@ -241,9 +258,10 @@ socks5_parse_request(const uint8_t *p, size_t len, size_t *used,
 		return (SOCKS_PARSE_NEED);
 
 	if (atyp == SOCKS_ATYP_DOMAIN &&
-	    memchr(p + 5, '\0', addrlen - 1) != NULL)
-		return (socks5_request_error(err,
-		    "NUL byte in SOCKS5 host name", SOCKS5_HOST_UNREACHABLE));
+	    !socks_host_printable(p + 5, addrlen - 1))
+		return (socks5_request_error(err, "SOCKS5 host name with a "
+		    "space, control or non-ASCII byte",
+		    SOCKS5_HOST_UNREACHABLE));
 
 	memset(req, 0, sizeof(*req));
 	req->version = SOCKS_V5;
@@ -319,6 +337,9 @@ socks4_parse_request(const uint8_t *p, size_t len, size_t *used,
 		if (hostlen == 0)
 			return (socks4_request_error(err,
 			    "empty SOCKS4a host name"));
+		if (!socks_host_printable(host, hostlen))
+			return (socks4_request_error(err, "SOCKS4a host name "
+			    "with a space, control or non-ASCII byte"));
 	}
 
 	memset(req, 0, sizeof(*req));

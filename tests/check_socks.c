@@ -377,6 +377,51 @@ START_TEST(request5_nul_in_domain_is_host_unreachable)
 }
 END_TEST
 
+START_TEST(request5_unprintable_domain_is_host_unreachable)
+{
+	/* A name that would split an access line and forge fields. */
+	const char		*forged = "evil result=ok up=999\naccess x";
+	const uint8_t		 bad[] = { ' ', '\t', '\r', '\n', 0x01, 0x1f,
+				    0x7f, 0x80, 0xc3, 0xff };
+	uint8_t			 msg[5 + 255 + 2];
+	struct socks_request	 req;
+	size_t			 i, len;
+
+	len = strlen(forged);
+	msg[0] = 5;
+	msg[1] = SOCKS_CMD_CONNECT;
+	msg[2] = 0;
+	msg[3] = SOCKS_ATYP_DOMAIN;
+	msg[4] = len;
+	memcpy(msg + 5, forged, len);
+	msg[5 + len] = 0;
+	msg[6 + len] = 80;
+	check_error(parse_request5, msg, 7 + len, &req,
+	    reply5(SOCKS5_HOST_UNREACHABLE), 10);
+
+	/* Each bad byte alone, first, in the middle and last. */
+	msg[4] = 3;
+	msg[8] = 0;
+	msg[9] = 80;
+	for (i = 0; i < sizeof(bad); i++) {
+		memcpy(msg + 5, "abc", 3);
+		msg[5 + i % 3] = bad[i];
+		check_error(parse_request5, msg, 10, &req,
+		    reply5(SOCKS5_HOST_UNREACHABLE), 10);
+	}
+
+	/* Every printable byte but the space is fine. */
+	for (i = 0x21; i <= 0x7e; i++) {
+		msg[4] = 1;
+		msg[5] = (uint8_t)i;
+		msg[6] = 0;
+		msg[7] = 80;
+		check_complete(parse_request5, msg, 8, &req, sizeof(req));
+		ck_assert_int_eq((unsigned char)req.host[0], i);
+	}
+}
+END_TEST
+
 START_TEST(request5_unknown_address_type)
 {
 	const uint8_t		msg[] = { 5, 1, 0, 2, 1, 2, 3, 4, 0, 80 };
@@ -511,6 +556,25 @@ START_TEST(request4a_empty_host_is_rejected)
 
 	check_error(parse_request4, msg, sizeof(msg), &req, reply4_rejected,
 	    sizeof(reply4_rejected));
+}
+END_TEST
+
+START_TEST(request4a_unprintable_host_is_rejected)
+{
+	const uint8_t		space[] = { 4, 1, 0, 80, 0, 0, 0, 1, 'u', 0,
+				    'a', ' ', 'b', 0 };
+	const uint8_t		newline[] = { 4, 1, 0, 80, 0, 0, 0, 1, 0,
+				    'a', '\n', 0 };
+	const uint8_t		high[] = { 4, 1, 0, 80, 0, 0, 0, 1, 0, 0xe9,
+				    0 };
+	struct socks_request	req;
+
+	check_error(parse_request4, space, sizeof(space), &req,
+	    reply4_rejected, sizeof(reply4_rejected));
+	check_error(parse_request4, newline, sizeof(newline), &req,
+	    reply4_rejected, sizeof(reply4_rejected));
+	check_error(parse_request4, high, sizeof(high), &req,
+	    reply4_rejected, sizeof(reply4_rejected));
 }
 END_TEST
 
@@ -755,6 +819,7 @@ socks_suite(void)
 	tcase_add_test(tc, request5_any_command_and_reserved_byte_parse);
 	tcase_add_test(tc, request5_empty_domain_is_general_failure);
 	tcase_add_test(tc, request5_nul_in_domain_is_host_unreachable);
+	tcase_add_test(tc, request5_unprintable_domain_is_host_unreachable);
 	tcase_add_test(tc, request5_unknown_address_type);
 	tcase_add_test(tc, request5_wrong_version);
 	suite_add_tcase(s, tc);
@@ -768,6 +833,7 @@ socks_suite(void)
 	tcase_add_test(tc, request4a_longest_host);
 	tcase_add_test(tc, request4a_host_too_long_is_rejected);
 	tcase_add_test(tc, request4a_empty_host_is_rejected);
+	tcase_add_test(tc, request4a_unprintable_host_is_rejected);
 	tcase_add_test(tc, request4_wrong_version_or_command);
 	suite_add_tcase(s, tc);
 
