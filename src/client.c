@@ -147,12 +147,15 @@ client_log_access(struct client *c, const char *result, uint64_t up,
 {
 	const char	*host = c->req.host;
 	int		 v6 = strchr(host, ':') != NULL;
+	char		 user[LOG_ESCAPE_SIZE(sizeof(c->user))];
 
 	if (!log_class_enabled(LOGC_ACCESS))
 		return;
+	/* A user name may hold any byte but NUL (RFC 1929). */
+	log_escape(user, sizeof(user), c->user);
 	log_line(LOGC_ACCESS, "access client=%s user=%s cmd=%s dest=%s%s%s:%u "
 	    "via=%s result=%s up=%llu down=%llu ms=%llu", c->addrtext,
-	    c->user[0] != '\0' ? c->user : "-", client_cmd_name(c->req.cmd),
+	    user[0] != '\0' ? user : "-", client_cmd_name(c->req.cmd),
 	    v6 ? "[" : "", host[0] != '\0' ? host : "-", v6 ? "]" : "",
 	    c->req.port, c->via, result, (unsigned long long)up,
 	    (unsigned long long)down,
@@ -359,9 +362,11 @@ client_check_password(struct client *c, const struct socks_userpass *up)
 		return;
 	}
 	if (!ok) {
+		char	user[LOG_ESCAPE_SIZE(sizeof(up->user))];
+
 		counters.clients_refused++;
 		log_line(LOGC_ERROR, "client %s: bad password for user %s",
-		    c->addrtext, up->user);
+		    c->addrtext, log_escape(user, sizeof(user), up->user));
 		client_close(c, NULL);
 		return;
 	}

@@ -84,11 +84,44 @@ log_line(enum log_class class, const char *fmt, ...)
 	va_end(ap);
 }
 
+/*
+ * Copy src to dst with every byte outside 0x21-0x7e, and '%', written as
+ * %XX, so that a peer's string can neither split a log line nor pass
+ * for another field.  Stops before an escape that would not fit; dst
+ * of LOG_ESCAPE_SIZE(strlen(src)) bytes always holds it all.
+ */
+char *
+log_escape(char *dst, size_t size, const char *src)
+{
+	static const char	 hex[] = "0123456789ABCDEF";
+	const unsigned char	*p;
+	size_t			 n = 0;
+
+	if (size == 0)
+		return (dst);
+	for (p = (const unsigned char *)src; *p != '\0'; p++) {
+		if (*p >= 0x21 && *p <= 0x7e && *p != '%') {
+			if (n + 1 >= size)
+				break;
+			dst[n++] = *p;
+			continue;
+		}
+		if (n + 3 >= size)
+			break;
+		dst[n++] = '%';
+		dst[n++] = hex[*p >> 4];
+		dst[n++] = hex[*p & 0xf];
+	}
+	dst[n] = '\0';
+	return (dst);
+}
+
 /* Write one line at priority pri, with errno's text if asked. */
 static void
 log_vlog(int pri, const char *fmt, va_list ap, int with_errno)
 {
-	char	 line[1024];
+	/* An access line with a fully escaped 255-byte user name fits. */
+	char	 line[2048];
 	int	 saved_errno = errno;
 
 	vsnprintf(line, sizeof(line), fmt, ap);

@@ -8,6 +8,8 @@
 #define LOG_H
 
 #include <stdarg.h>
+#include <stddef.h>
+
 #include "compat.h"
 
 enum log_class {
@@ -19,6 +21,9 @@ enum log_class {
 	LOGC_MAX
 };
 
+/* Room log_escape needs for a string of n bytes, with its NUL. */
+#define LOG_ESCAPE_SIZE(n)	(3 * (n) + 1)
+
 void	log_init(int foreground, int verbose, int facility);
 void	log_set_verbose(int);
 void	log_set_facility(int);
@@ -29,6 +34,7 @@ void	log_warn(const char *, ...) PRINTFLIKE(1, 2);
 void	log_warnx(const char *, ...) PRINTFLIKE(1, 2);
 void	log_info(const char *, ...) PRINTFLIKE(1, 2);
 void	log_debug(const char *, ...) PRINTFLIKE(1, 2);
+char	*log_escape(char *, size_t, const char *);
 __dead void fatal(const char *, ...) PRINTFLIKE(1, 2);
 __dead void fatalx(const char *, ...) PRINTFLIKE(1, 2);
 
