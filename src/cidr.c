@@ -4,9 +4,12 @@
  * against it.  Pure: no I/O, no logging; the config parser and the
  * accept/dial paths call it.
  *
- * Matching sees through the IPv6 forms that carry an IPv4 address
+ * Deny rules see through the IPv6 forms that carry an IPv4 address
  * (mapped, compatible, NAT64, 6to4), so that an IPv4 deny rule cannot be
- * sidestepped by writing the destination in IPv6.
+ * sidestepped by writing the destination in IPv6.  Allow rules take
+ * only the mapped form (::ffff:a.b.c.d, an IPv4 peer on a dual-stack
+ * socket) as the IPv4 address: anyone can send from a 6to4 or NAT64
+ * address that embeds an allowed IPv4 one.
  */
 #include "config.h"
 
@@ -375,30 +378,42 @@ cidr_sockaddr(const struct sockaddr *sa, int *family, uint8_t *addr,
 	return (0);
 }
 
-/* Match one rule against an address in every form it normalizes to. */
+/*
+ * Match one rule against an address in the forms it normalizes to: for
+ * a deny rule every embedded IPv4 address, for an allow rule only the
+ * IPv4-mapped one.
+ */
 static int
 cidr_match_normalized(const struct cidr *rule, int family,
-    const uint8_t *addr, uint16_t port)
+    const uint8_t *addr, uint16_t port, enum cidr_sense sense)
 {
 	uint8_t	v4[4];
+	int	embeds;
 
 	if (port < rule->port_lo || port > rule->port_hi)
 		return (0);
 	if (cidr_match_addr(rule, family, addr))
 		return (1);
-	if (family == AF_INET6 && cidr_embedded_v4(addr, v4) &&
-	    cidr_match_addr(rule, AF_INET, v4))
-		return (1);
-	return (0);
+	if (family != AF_INET6)
+		return (0);
+	if (sense == CIDR_DENY)
+		embeds = cidr_embedded_v4(addr, v4);
+	else {
+		embeds = memcmp(addr, cidr_mapped_prefix, 12) == 0;
+		memcpy(v4, addr + 12, 4);
+	}
+	return (embeds && cidr_match_addr(rule, AF_INET, v4));
 }
 
 /*
- * Whether the rule matches the socket address and its port.  An IPv6
- * address embedding IPv4 matches IPv6 rules as itself and IPv4 rules as
- * the address it embeds.
+ * Whether the rule matches the socket address and its port, the rule
+ * used as sense says.  An IPv6 address embedding IPv4 matches IPv6
+ * rules as itself and IPv4 rules as the address it embeds (an allow
+ * rule: only when mapped).
  */
 int
-cidr_match(const struct cidr *rule, const struct sockaddr *sa)
+cidr_match(const struct cidr *rule, const struct sockaddr *sa,
+    enum cidr_sense sense)
 {
 	int		family;
 	uint8_t		addr[16];
@@ -406,34 +421,38 @@ cidr_match(const struct cidr *rule, const struct sockaddr *sa)
 
 	if (cidr_sockaddr(sa, &family, addr, &port) != 0)
 		return (0);
-	return (cidr_match_normalized(rule, family, addr, port));
-}
-
-/* Whether any rule of the list matches; an empty list matches nothing. */
-int
-cidr_list_match(const struct cidr_list *list, const struct sockaddr *sa)
-{
-	size_t	i;
-
-	for (i = 0; i < list->count; i++) {
-		if (cidr_match(&list->rules[i], sa))
-			return (1);
-	}
-	return (0);
+	return (cidr_match_normalized(rule, family, addr, port, sense));
 }
 
 /* Whether any rule matches the given family/address/port. */
 static int
 cidr_list_match_addr(const struct cidr_list *list, int family,
-    const uint8_t *addr, uint16_t port)
+    const uint8_t *addr, uint16_t port, enum cidr_sense sense)
 {
 	size_t	i;
 
 	for (i = 0; i < list->count; i++) {
-		if (cidr_match_normalized(&list->rules[i], family, addr, port))
+		if (cidr_match_normalized(&list->rules[i], family, addr, port,
+		    sense))
 			return (1);
 	}
 	return (0);
+}
+
+/*
+ * Whether an allow list (CLIENT_ALLOW, STATS_ALLOW) admits the socket
+ * address; an empty list admits nothing.
+ */
+int
+cidr_list_allows(const struct cidr_list *list, const struct sockaddr *sa)
+{
+	int		family;
+	uint8_t		addr[16];
+	uint16_t	port;
+
+	if (cidr_sockaddr(sa, &family, addr, &port) != 0)
+		return (0);
+	return (cidr_list_match_addr(list, family, addr, port, CIDR_ALLOW));
 }
 
 /* Whether the address is 0.0.0.0 or ::, directly or embedded. */
@@ -468,15 +487,15 @@ cidr_dest_allowed(const struct cidr_list *allow,
 
 	if (cidr_sockaddr(sa, &family, addr, &port) != 0)
 		return (0);
-	if (cidr_list_match_addr(deny, family, addr, port))
+	if (cidr_list_match_addr(deny, family, addr, port, CIDR_DENY))
 		return (0);
 	if (cidr_is_unspecified(family, addr) &&
-	    (cidr_list_match_addr(deny, AF_INET, loop4, port) ||
-	    cidr_list_match_addr(deny, AF_INET6, loop6, port)))
+	    (cidr_list_match_addr(deny, AF_INET, loop4, port, CIDR_DENY) ||
+	    cidr_list_match_addr(deny, AF_INET6, loop6, port, CIDR_DENY)))
 		return (0);
 	if (allow->count == 0)
 		return (1);
-	return (cidr_list_match_addr(allow, family, addr, port));
+	return (cidr_list_match_addr(allow, family, addr, port, CIDR_ALLOW));
 }
 
 /*

@@ -9,14 +9,16 @@
  *	[ADDR[/LEN]]:PORT[-PORT]	IPv6 (or IPv4) in brackets
  * A missing /LEN means a single host (/32 or /128).
  *
- * Matching normalizes the address first: an IPv4-mapped (::ffff:a.b.c.d),
- * IPv4-compatible (::a.b.c.d), NAT64 (64:ff9b::/96) or 6to4 (2002::/16)
- * IPv6 address also matches as the IPv4 address it embeds, so a deny rule
- * for 127.0.0.0/8 catches ::ffff:127.0.0.1 and 2002:7f00:1::1 too.  A rule
- * written inside ::ffff:0:0/96 with a prefix of 96 or more also matches
- * the plain IPv4 addresses it maps.  An empty list matches nothing;
- * cidr_dest_allowed treats an empty allow list as "everything" and
- * denies 0.0.0.0 and :: whenever 127.0.0.1 or ::1 is denied.
+ * Matching normalizes the address first.  For a deny rule an IPv4-mapped
+ * (::ffff:a.b.c.d), IPv4-compatible (::a.b.c.d), NAT64 (64:ff9b::/96) or
+ * 6to4 (2002::/16) IPv6 address also matches as the IPv4 address it
+ * embeds, so a deny rule for 127.0.0.0/8 catches ::ffff:127.0.0.1 and
+ * 2002:7f00:1::1 too.  For an allow rule only the mapped form counts as
+ * its IPv4 address: a client at 2002:a00:1::1 is not in 10.0.0.0/8.  A
+ * rule written inside ::ffff:0:0/96 with a prefix of 96 or more also
+ * matches the plain IPv4 addresses it maps.  An empty list matches
+ * nothing; cidr_dest_allowed treats an empty allow list as "everything"
+ * and denies 0.0.0.0 and :: whenever 127.0.0.1 or ::1 is denied.
  */
 #ifndef CIDR_H
 #define CIDR_H
@@ -38,13 +40,20 @@ struct cidr_list {
 	size_t		 count;
 };
 
+/* How a rule is used: which embedded IPv4 addresses it sees. */
+enum cidr_sense {
+	CIDR_ALLOW,	/* only ::ffff:a.b.c.d counts as a.b.c.d */
+	CIDR_DENY	/* mapped, compatible, NAT64 and 6to4 all do */
+};
+
 int	cidr_parse(const char *, int allow_port, struct cidr *, char **cause);
 int	cidr_list_parse(const char *, int allow_port, struct cidr_list *,
 	    char **cause);
 void	cidr_list_free(struct cidr_list *);
 void	cidr_list_copy(struct cidr_list *, const struct cidr_list *);
-int	cidr_match(const struct cidr *, const struct sockaddr *);
-int	cidr_list_match(const struct cidr_list *, const struct sockaddr *);
+int	cidr_match(const struct cidr *, const struct sockaddr *,
+	    enum cidr_sense);
+int	cidr_list_allows(const struct cidr_list *, const struct sockaddr *);
 int	cidr_dest_allowed(const struct cidr_list *allow,
 	    const struct cidr_list *deny, const struct sockaddr *);
 int	cidr_is_private(const struct cidr *);

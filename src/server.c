@@ -353,7 +353,7 @@ server_admit(struct listener *l, int fd, const struct sockaddr *sa,
 
 	allow = l->kind == SERVER_STATS ? &cfg->stats_allow :
 	    &cfg->client_allow;
-	if (l->kind != SERVER_WORKER && !cidr_list_match(allow, sa)) {
+	if (l->kind != SERVER_WORKER && !cidr_list_allows(allow, sa)) {
 		log_line(LOGC_CONNECTION, "refused %s on %s %s: not in %s",
 		    addr, server_kind_names[l->kind], l->addr.text,
 		    l->kind == SERVER_STATS ? "STATS_ALLOW" : "CLIENT_ALLOW");

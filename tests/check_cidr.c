@@ -293,23 +293,23 @@ START_TEST(match_ipv4)
 	struct cidr	r;
 
 	r = rule_ok("10.0.0.0/8", 1);
-	ck_assert(cidr_match(&r, SA("10.0.0.0", 1)));
-	ck_assert(cidr_match(&r, SA("10.255.255.255", 65535)));
-	ck_assert(!cidr_match(&r, SA("11.0.0.0", 1)));
-	ck_assert(!cidr_match(&r, SA("9.255.255.255", 1)));
+	ck_assert(cidr_match(&r, SA("10.0.0.0", 1), CIDR_DENY));
+	ck_assert(cidr_match(&r, SA("10.255.255.255", 65535), CIDR_DENY));
+	ck_assert(!cidr_match(&r, SA("11.0.0.0", 1), CIDR_DENY));
+	ck_assert(!cidr_match(&r, SA("9.255.255.255", 1), CIDR_DENY));
 
 	r = rule_ok("172.16.0.0/12", 1);
-	ck_assert(cidr_match(&r, SA("172.31.1.1", 1)));
-	ck_assert(!cidr_match(&r, SA("172.32.0.0", 1)));
+	ck_assert(cidr_match(&r, SA("172.31.1.1", 1), CIDR_DENY));
+	ck_assert(!cidr_match(&r, SA("172.32.0.0", 1), CIDR_DENY));
 
 	r = rule_ok("192.0.2.7", 1);
-	ck_assert(cidr_match(&r, SA("192.0.2.7", 80)));
-	ck_assert(!cidr_match(&r, SA("192.0.2.8", 80)));
+	ck_assert(cidr_match(&r, SA("192.0.2.7", 80), CIDR_DENY));
+	ck_assert(!cidr_match(&r, SA("192.0.2.8", 80), CIDR_DENY));
 
 	r = rule_ok("0.0.0.0/0", 1);
-	ck_assert(cidr_match(&r, SA("203.0.113.9", 80)));
+	ck_assert(cidr_match(&r, SA("203.0.113.9", 80), CIDR_DENY));
 	/* An IPv4 rule does not match a plain IPv6 address. */
-	ck_assert(!cidr_match(&r, SA("2001:db8::1", 80)));
+	ck_assert(!cidr_match(&r, SA("2001:db8::1", 80), CIDR_DENY));
 }
 END_TEST
 
@@ -318,23 +318,23 @@ START_TEST(match_ipv6)
 	struct cidr	r;
 
 	r = rule_ok("2001:db8::/32", 1);
-	ck_assert(cidr_match(&r, SA("2001:db8::1", 1)));
-	ck_assert(cidr_match(&r, SA("2001:db8:ffff:ffff::", 1)));
-	ck_assert(!cidr_match(&r, SA("2001:db9::1", 1)));
+	ck_assert(cidr_match(&r, SA("2001:db8::1", 1), CIDR_DENY));
+	ck_assert(cidr_match(&r, SA("2001:db8:ffff:ffff::", 1), CIDR_DENY));
+	ck_assert(!cidr_match(&r, SA("2001:db9::1", 1), CIDR_DENY));
 
 	r = rule_ok("fe80::/10", 1);
-	ck_assert(cidr_match(&r, SA("febf::1", 1)));
-	ck_assert(!cidr_match(&r, SA("fec0::1", 1)));
+	ck_assert(cidr_match(&r, SA("febf::1", 1), CIDR_DENY));
+	ck_assert(!cidr_match(&r, SA("fec0::1", 1), CIDR_DENY));
 
 	r = rule_ok("::1", 1);
-	ck_assert(cidr_match(&r, SA("::1", 5)));
-	ck_assert(!cidr_match(&r, SA("::2", 5)));
-	ck_assert(!cidr_match(&r, SA("127.0.0.1", 5)));
+	ck_assert(cidr_match(&r, SA("::1", 5), CIDR_DENY));
+	ck_assert(!cidr_match(&r, SA("::2", 5), CIDR_DENY));
+	ck_assert(!cidr_match(&r, SA("127.0.0.1", 5), CIDR_DENY));
 
 	r = rule_ok("::/0", 1);
-	ck_assert(cidr_match(&r, SA("2001:db8::1", 1)));
+	ck_assert(cidr_match(&r, SA("2001:db8::1", 1), CIDR_DENY));
 	/* An IPv6 rule outside ::ffff:0:0/96 does not match IPv4. */
-	ck_assert(!cidr_match(&r, SA("192.0.2.1", 1)));
+	ck_assert(!cidr_match(&r, SA("192.0.2.1", 1), CIDR_DENY));
 }
 END_TEST
 
@@ -343,30 +343,30 @@ START_TEST(match_ports_and_ranges)
 	struct cidr	r;
 
 	r = rule_ok("10.0.0.0/8:25", 1);
-	ck_assert(cidr_match(&r, SA("10.1.1.1", 25)));
-	ck_assert(!cidr_match(&r, SA("10.1.1.1", 24)));
-	ck_assert(!cidr_match(&r, SA("10.1.1.1", 26)));
+	ck_assert(cidr_match(&r, SA("10.1.1.1", 25), CIDR_DENY));
+	ck_assert(!cidr_match(&r, SA("10.1.1.1", 24), CIDR_DENY));
+	ck_assert(!cidr_match(&r, SA("10.1.1.1", 26), CIDR_DENY));
 
 	r = rule_ok("10.0.0.0/8:1-1023", 1);
-	ck_assert(cidr_match(&r, SA("10.1.1.1", 1)));
-	ck_assert(cidr_match(&r, SA("10.1.1.1", 1023)));
-	ck_assert(!cidr_match(&r, SA("10.1.1.1", 1024)));
-	ck_assert(!cidr_match(&r, SA("10.1.1.1", 0)));
+	ck_assert(cidr_match(&r, SA("10.1.1.1", 1), CIDR_DENY));
+	ck_assert(cidr_match(&r, SA("10.1.1.1", 1023), CIDR_DENY));
+	ck_assert(!cidr_match(&r, SA("10.1.1.1", 1024), CIDR_DENY));
+	ck_assert(!cidr_match(&r, SA("10.1.1.1", 0), CIDR_DENY));
 
 	r = rule_ok("[2001:db8::/32]:80-443", 1);
-	ck_assert(cidr_match(&r, SA("2001:db8::5", 80)));
-	ck_assert(cidr_match(&r, SA("2001:db8::5", 443)));
-	ck_assert(!cidr_match(&r, SA("2001:db8::5", 444)));
-	ck_assert(!cidr_match(&r, SA("2001:db9::5", 443)));
+	ck_assert(cidr_match(&r, SA("2001:db8::5", 80), CIDR_DENY));
+	ck_assert(cidr_match(&r, SA("2001:db8::5", 443), CIDR_DENY));
+	ck_assert(!cidr_match(&r, SA("2001:db8::5", 444), CIDR_DENY));
+	ck_assert(!cidr_match(&r, SA("2001:db9::5", 443), CIDR_DENY));
 
 	r = rule_ok("[::1]:22", 1);
-	ck_assert(cidr_match(&r, SA("::1", 22)));
-	ck_assert(!cidr_match(&r, SA("::1", 23)));
+	ck_assert(cidr_match(&r, SA("::1", 22), CIDR_DENY));
+	ck_assert(!cidr_match(&r, SA("::1", 23), CIDR_DENY));
 
 	/* Embedded IPv4 keeps the port test. */
 	r = rule_ok("127.0.0.0/8:22", 1);
-	ck_assert(cidr_match(&r, SA("::ffff:127.0.0.1", 22)));
-	ck_assert(!cidr_match(&r, SA("::ffff:127.0.0.1", 23)));
+	ck_assert(cidr_match(&r, SA("::ffff:127.0.0.1", 22), CIDR_DENY));
+	ck_assert(!cidr_match(&r, SA("::ffff:127.0.0.1", 23), CIDR_DENY));
 }
 END_TEST
 
@@ -376,32 +376,104 @@ START_TEST(match_embedded_ipv4)
 
 	lo4 = rule_ok("127.0.0.0/8", 1);
 	/* Mapped, compatible, NAT64, 6to4. */
-	ck_assert(cidr_match(&lo4, SA("::ffff:127.0.0.1", 80)));
-	ck_assert(cidr_match(&lo4, SA("::127.0.0.1", 80)));
-	ck_assert(cidr_match(&lo4, SA("64:ff9b::7f00:1", 80)));
-	ck_assert(cidr_match(&lo4, SA("2002:7f00:1::1", 80)));
-	ck_assert(cidr_match(&lo4, SA("2002:7f00:1:ffff:ffff::", 80)));
-	ck_assert(!cidr_match(&lo4, SA("::ffff:128.0.0.1", 80)));
-	ck_assert(!cidr_match(&lo4, SA("2002:8000:1::1", 80)));
-	ck_assert(!cidr_match(&lo4, SA("64:ff9b:1::7f00:1", 80)));
-	ck_assert(!cidr_match(&lo4, SA("2001:db8::7f00:1", 80)));
+	ck_assert(cidr_match(&lo4, SA("::ffff:127.0.0.1", 80), CIDR_DENY));
+	ck_assert(cidr_match(&lo4, SA("::127.0.0.1", 80), CIDR_DENY));
+	ck_assert(cidr_match(&lo4, SA("64:ff9b::7f00:1", 80), CIDR_DENY));
+	ck_assert(cidr_match(&lo4, SA("2002:7f00:1::1", 80), CIDR_DENY));
+	ck_assert(cidr_match(&lo4, SA("2002:7f00:1:ffff:ffff::", 80),
+	    CIDR_DENY));
+	ck_assert(!cidr_match(&lo4, SA("::ffff:128.0.0.1", 80), CIDR_DENY));
+	ck_assert(!cidr_match(&lo4, SA("2002:8000:1::1", 80), CIDR_DENY));
+	ck_assert(!cidr_match(&lo4, SA("64:ff9b:1::7f00:1", 80), CIDR_DENY));
+	ck_assert(!cidr_match(&lo4, SA("2001:db8::7f00:1", 80), CIDR_DENY));
 	/* :: and ::1 are not IPv4-compatible addresses. */
-	ck_assert(!cidr_match(&lo4, SA("::1", 80)));
+	ck_assert(!cidr_match(&lo4, SA("::1", 80), CIDR_DENY));
 	lo4 = rule_ok("0.0.0.0/8", 1);
-	ck_assert(!cidr_match(&lo4, SA("::", 80)));
-	ck_assert(!cidr_match(&lo4, SA("::1", 80)));
-	ck_assert(cidr_match(&lo4, SA("::2", 80)));
+	ck_assert(!cidr_match(&lo4, SA("::", 80), CIDR_DENY));
+	ck_assert(!cidr_match(&lo4, SA("::1", 80), CIDR_DENY));
+	ck_assert(cidr_match(&lo4, SA("::2", 80), CIDR_DENY));
 
 	/* The embedding address still matches IPv6 rules as itself. */
 	doc = rule_ok("2002::/16", 1);
-	ck_assert(cidr_match(&doc, SA("2002:7f00:1::1", 80)));
+	ck_assert(cidr_match(&doc, SA("2002:7f00:1::1", 80), CIDR_DENY));
 	lo6 = rule_ok("::ffff:0:0/96", 1);
-	ck_assert(cidr_match(&lo6, SA("::ffff:127.0.0.1", 80)));
+	ck_assert(cidr_match(&lo6, SA("::ffff:127.0.0.1", 80), CIDR_DENY));
 	/* ...and a rule spelled as mapped IPv4 covers plain IPv4 too. */
-	ck_assert(cidr_match(&lo6, SA("192.0.2.1", 80)));
+	ck_assert(cidr_match(&lo6, SA("192.0.2.1", 80), CIDR_DENY));
 	lo6 = rule_ok("::ffff:127.0.0.0/104", 1);
-	ck_assert(cidr_match(&lo6, SA("127.9.9.9", 80)));
-	ck_assert(!cidr_match(&lo6, SA("128.0.0.1", 80)));
+	ck_assert(cidr_match(&lo6, SA("127.9.9.9", 80), CIDR_DENY));
+	ck_assert(!cidr_match(&lo6, SA("128.0.0.1", 80), CIDR_DENY));
+}
+END_TEST
+
+START_TEST(allow_sees_only_mapped_ipv4)
+{
+	struct cidr	ten, six;
+	const char	*embedded[] = {
+		"::10.1.2.3", "64:ff9b::a01:203", "2002:a01:203::1",
+		"2002:a00:1::1",
+	};
+	size_t		 i;
+
+	ten = rule_ok("10.0.0.0/8", 1);
+	ck_assert(cidr_match(&ten, SA("10.1.2.3", 80), CIDR_ALLOW));
+	ck_assert(cidr_match(&ten, SA("::ffff:10.1.2.3", 80), CIDR_ALLOW));
+	ck_assert(!cidr_match(&ten, SA("::ffff:11.1.2.3", 80), CIDR_ALLOW));
+	for (i = 0; i < sizeof(embedded) / sizeof(embedded[0]); i++) {
+		/* Anyone may send from these: not a 10/8 client. */
+		if (cidr_match(&ten, SA(embedded[i], 80), CIDR_ALLOW))
+			ck_abort_msg("%s allowed by 10.0.0.0/8", embedded[i]);
+		/* A deny rule for 10/8 still catches every spelling. */
+		if (!cidr_match(&ten, SA(embedded[i], 80), CIDR_DENY))
+			ck_abort_msg("%s not denied by 10.0.0.0/8",
+			    embedded[i]);
+	}
+	/* An IPv6 allow rule still takes such an address as itself. */
+	six = rule_ok("2002::/16", 1);
+	ck_assert(cidr_match(&six, SA("2002:a00:1::1", 80), CIDR_ALLOW));
+	/* As does a rule spelled as mapped IPv4, for plain IPv4. */
+	six = rule_ok("::ffff:10.0.0.0/104", 1);
+	ck_assert(cidr_match(&six, SA("10.9.9.9", 80), CIDR_ALLOW));
+	ck_assert(cidr_match(&six, SA("::ffff:10.9.9.9", 80), CIDR_ALLOW));
+	ck_assert(!cidr_match(&six, SA("2002:a09:909::1", 80), CIDR_ALLOW));
+}
+END_TEST
+
+START_TEST(client_allow_is_not_bypassed_by_6to4)
+{
+	struct cidr_list	l;
+
+	l = list_ok("10.0.0.0/8", 0);
+	ck_assert(cidr_list_allows(&l, SA("10.0.0.1", 1)));
+	ck_assert(cidr_list_allows(&l, SA("::ffff:10.0.0.1", 1)));
+	ck_assert(!cidr_list_allows(&l, SA("2002:a00:1::1", 1)));
+	ck_assert(!cidr_list_allows(&l, SA("64:ff9b::a00:1", 1)));
+	ck_assert(!cidr_list_allows(&l, SA("::10.0.0.1", 1)));
+	cidr_list_free(&l);
+}
+END_TEST
+
+START_TEST(dest_allow_sees_only_mapped_ipv4)
+{
+	struct cidr_list	allow, deny;
+
+	allow = list_ok("10.0.0.0/8", 1);
+	memset(&deny, 0, sizeof(deny));
+	ck_assert(cidr_dest_allowed(&allow, &deny, SA("10.1.1.1", 80)));
+	ck_assert(cidr_dest_allowed(&allow, &deny, SA("::ffff:10.1.1.1", 80)));
+	ck_assert(!cidr_dest_allowed(&allow, &deny, SA("2002:a01:101::1", 80)));
+	ck_assert(!cidr_dest_allowed(&allow, &deny, SA("64:ff9b::a01:101",
+	    80)));
+	ck_assert(!cidr_dest_allowed(&allow, &deny, SA("::10.1.1.1", 80)));
+	cidr_list_free(&allow);
+
+	/* Deny still sees through all of them, with or without an allow. */
+	deny = list_ok("10.0.0.0/8", 1);
+	ck_assert(!cidr_dest_allowed(&allow, &deny, SA("2002:a01:101::1", 80)));
+	ck_assert(!cidr_dest_allowed(&allow, &deny, SA("64:ff9b::a01:101",
+	    80)));
+	ck_assert(!cidr_dest_allowed(&allow, &deny, SA("::10.1.1.1", 80)));
+	cidr_list_free(&deny);
 }
 END_TEST
 
@@ -410,15 +482,15 @@ START_TEST(list_match)
 	struct cidr_list	l;
 
 	l = list_ok("10.0.0.0/8 [::1]:22 192.0.2.0/24:443", 1);
-	ck_assert(cidr_list_match(&l, SA("10.2.3.4", 9)));
-	ck_assert(cidr_list_match(&l, SA("::1", 22)));
-	ck_assert(!cidr_list_match(&l, SA("::1", 23)));
-	ck_assert(cidr_list_match(&l, SA("::ffff:192.0.2.200", 443)));
-	ck_assert(!cidr_list_match(&l, SA("192.0.2.200", 80)));
+	ck_assert(cidr_list_allows(&l, SA("10.2.3.4", 9)));
+	ck_assert(cidr_list_allows(&l, SA("::1", 22)));
+	ck_assert(!cidr_list_allows(&l, SA("::1", 23)));
+	ck_assert(cidr_list_allows(&l, SA("::ffff:192.0.2.200", 443)));
+	ck_assert(!cidr_list_allows(&l, SA("192.0.2.200", 80)));
 	cidr_list_free(&l);
 
 	/* An empty list matches nothing. */
-	ck_assert(!cidr_list_match(&l, SA("10.2.3.4", 9)));
+	ck_assert(!cidr_list_allows(&l, SA("10.2.3.4", 9)));
 }
 END_TEST
 
@@ -545,7 +617,7 @@ START_TEST(match_unknown_family)
 	memset(&ss, 0, sizeof(ss));
 	ss.ss_family = AF_UNIX;
 	r = rule_ok("0.0.0.0/0", 0);
-	ck_assert(!cidr_match(&r, (struct sockaddr *)&ss));
+	ck_assert(!cidr_match(&r, (struct sockaddr *)&ss, CIDR_DENY));
 	memset(&allow, 0, sizeof(allow));
 	memset(&deny, 0, sizeof(deny));
 	ck_assert(!cidr_dest_allowed(&allow, &deny, (struct sockaddr *)&ss));
@@ -575,12 +647,15 @@ cidr_suite(void)
 	tcase_add_test(tc, match_ports_and_ranges);
 	tcase_add_test(tc, match_embedded_ipv4);
 	tcase_add_test(tc, list_match);
+	tcase_add_test(tc, allow_sees_only_mapped_ipv4);
+	tcase_add_test(tc, client_allow_is_not_bypassed_by_6to4);
 	tcase_add_test(tc, match_unknown_family);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("policy");
 	tcase_add_test(tc, dest_deny_loopback_in_every_spelling);
 	tcase_add_test(tc, dest_allow_and_deny);
+	tcase_add_test(tc, dest_allow_sees_only_mapped_ipv4);
 	tcase_add_test(tc, private_rules);
 	suite_add_tcase(s, tc);
 	return (s);
