@@ -63,6 +63,7 @@ static int			 server_stopping;
 static const char *server_kind_names[] = { "socks", "worker", "stats" };
 
 static void	server_accept_cb(int, int, void *);
+static void	server_emfile_cb(void *);
 
 static void
 server_spare_open(void)
@@ -230,6 +231,7 @@ server_start(struct conf *conf, char **cause)
 {
 	struct listener_list	next;
 
+	ev_timer_init(&server_emfile_timer, server_emfile_cb, NULL);
 	if (server_load_passwords(conf, &server_passwd, cause) == -1)
 		return (-1);
 	if (server_bind_all(conf, &next, cause) == -1)
@@ -341,8 +343,13 @@ server_emfile(struct listener *l)
 	counters.clients_refused++;
 	TAILQ_FOREACH(each, &server_listeners, entry)
 		ev_io_remove(each->fd, EV_READ);
-	ev_timer_init(&server_emfile_timer, server_emfile_cb, NULL);
-	ev_timer_start(&server_emfile_timer, 100);
+	/*
+	 * Already paused (a reload added a listener meanwhile): keep the
+	 * timer armed as it is; initializing it again would leave it in
+	 * the timer heap twice.
+	 */
+	if (!ev_timer_pending(&server_emfile_timer))
+		ev_timer_start(&server_emfile_timer, 100);
 }
 
 static int
