@@ -5,7 +5,9 @@
  * the reload is abandoned with the old set intact.  Accepting checks
  * CLIENT_ALLOW before a byte is read, then MAX_CLIENTS and
  * MAX_CLIENTS_PER_IP.  A spare descriptor is held so that running out of
- * descriptors (EMFILE) never leaves a listener spinning.
+ * descriptors (EMFILE) never leaves a listener spinning, and any accept
+ * error that would repeat (EMFILE, ENOBUFS, ENOMEM...) pauses the
+ * listeners for a moment.
  */
 #include "config.h"
 
@@ -56,14 +58,14 @@ static struct listener_list	 server_listeners =
     TAILQ_HEAD_INITIALIZER(server_listeners);
 static struct passwd_db		*server_passwd;
 static int			 server_spare_fd = -1;
-static uint64_t			 server_emfile_logged;
-static struct ev_timer		 server_emfile_timer;
+static uint64_t			 server_pause_logged;
+static struct ev_timer		 server_pause_timer;
 static int			 server_stopping;
 
 static const char *server_kind_names[] = { "socks", "worker", "stats" };
 
 static void	server_accept_cb(int, int, void *);
-static void	server_emfile_cb(void *);
+static void	server_pause_cb(void *);
 
 static void
 server_spare_open(void)
@@ -231,7 +233,7 @@ server_start(struct conf *conf, char **cause)
 {
 	struct listener_list	next;
 
-	ev_timer_init(&server_emfile_timer, server_emfile_cb, NULL);
+	ev_timer_init(&server_pause_timer, server_pause_cb, NULL);
 	if (server_load_passwords(conf, &server_passwd, cause) == -1)
 		return (-1);
 	if (server_bind_all(conf, &next, cause) == -1)
@@ -287,7 +289,7 @@ server_stop(void)
 		close(server_spare_fd);
 		server_spare_fd = -1;
 	}
-	ev_timer_stop(&server_emfile_timer);
+	ev_timer_stop(&server_pause_timer);
 }
 
 /* Nothing left to wait for: no client, tunnel or session. */
@@ -306,50 +308,83 @@ server_password_ok(const char *user, const char *password)
 	return (passwd_check(server_passwd, user, password));
 }
 
+/* The pause is over: descriptors or memory may be free again. */
 static void
-server_emfile_cb(void *arg)
+server_pause_cb(void *arg)
 {
 	struct listener	*l;
 
-	/* Descriptors may be free again: listen once more. */
 	server_spare_open();
 	TAILQ_FOREACH(l, &server_listeners, entry)
 		ev_io_add(l->fd, EV_READ);
 }
 
 /*
- * Out of descriptors: use the spare to accept and close one pending
- * connection, pause the listeners for a moment so the loop does not spin,
- * and log at most once a second.
+ * accept failed in a way that will repeat while the listener stays
+ * readable (error is its errno): stop listening for a moment so the
+ * loop does not spin, and log at most once a second.  Out of
+ * descriptors, the spare is spent to accept and close one pending
+ * connection, so that client is not left waiting.
  */
 static void
-server_emfile(struct listener *l)
+server_pause(struct listener *l, int error)
 {
 	struct listener	*each;
 	int		 fd;
 
-	if (ev_now() - server_emfile_logged >= 1000 ||
-	    server_emfile_logged == 0) {
-		log_warnx("out of descriptors accepting on %s; closing new "
-		    "connections until some are free", l->addr.text);
-		server_emfile_logged = ev_now();
+	if (ev_now() - server_pause_logged >= 1000 ||
+	    server_pause_logged == 0) {
+		if (error == EMFILE || error == ENFILE)
+			log_warnx("out of descriptors accepting on %s; closing "
+			    "new connections until some are free",
+			    l->addr.text);
+		else
+			log_warnx("accept on %s: %s; pausing the listeners",
+			    l->addr.text, strerror(error));
+		server_pause_logged = ev_now();
 	}
-	if (server_spare_fd != -1) {
+	if ((error == EMFILE || error == ENFILE) && server_spare_fd != -1) {
 		close(server_spare_fd);
 		server_spare_fd = -1;
-		if ((fd = accept(l->fd, NULL, NULL)) != -1)
+		if ((fd = accept(l->fd, NULL, NULL)) != -1) {
 			close(fd);
+			counters.clients_refused++;
+		}
 	}
-	counters.clients_refused++;
 	TAILQ_FOREACH(each, &server_listeners, entry)
 		ev_io_remove(each->fd, EV_READ);
-	/*
-	 * Already paused (a reload added a listener meanwhile): keep the
-	 * timer armed as it is; initializing it again would leave it in
-	 * the timer heap twice.
-	 */
-	if (!ev_timer_pending(&server_emfile_timer))
-		ev_timer_start(&server_emfile_timer, 100);
+	/* A listener added by a reload meanwhile does not prolong it. */
+	if (!ev_timer_pending(&server_pause_timer))
+		ev_timer_start(&server_pause_timer, 100);
+}
+
+/*
+ * Whether an accept error concerns only the connection it dropped (a
+ * signal, or a network error Linux reports at accept), so the next one
+ * may be taken at once.
+ */
+static int
+server_accept_failed_one(int error)
+{
+	switch (error) {
+	case EINTR:
+	case ECONNABORTED:
+	case EPERM:
+	case EPROTO:
+	case ENOPROTOOPT:
+	case EOPNOTSUPP:
+	case ENETDOWN:
+	case ENETUNREACH:
+	case EHOSTUNREACH:
+#ifdef EHOSTDOWN
+	case EHOSTDOWN:
+#endif
+#ifdef ENONET
+	case ENONET:
+#endif
+		return (1);
+	}
+	return (0);
 }
 
 static int
@@ -393,11 +428,10 @@ server_accept_cb(int lfd, int events, void *arg)
 
 	for (i = 0; i < SERVER_ACCEPT_BURST; i++) {
 		if ((fd = sock_accept(lfd, &ss, &sslen)) == -1) {
-			if (errno == EMFILE || errno == ENFILE)
-				server_emfile(l);
-			else if (errno != EAGAIN && errno != EWOULDBLOCK &&
-			    errno != EINTR && errno != ECONNABORTED)
-				log_warn("accept on %s", l->addr.text);
+			if (server_accept_failed_one(errno))
+				continue;
+			if (errno != EAGAIN && errno != EWOULDBLOCK)
+				server_pause(l, errno);
 			return;
 		}
 		if (l->kind == SERVER_SOCKS)
