@@ -348,7 +348,8 @@ server_pause(struct listener *l, int error)
 		server_spare_fd = -1;
 		if ((fd = accept(l->fd, NULL, NULL)) != -1) {
 			close(fd);
-			counters.clients_refused++;
+			if (l->kind == SERVER_SOCKS)
+				counters.clients_refused++;
 		}
 	}
 	TAILQ_FOREACH(each, &server_listeners, entry)
@@ -387,9 +388,12 @@ server_accept_failed_one(int error)
 	return (0);
 }
 
+/*
+ * Whether a connection from sa may stay: CLIENT_ALLOW or STATS_ALLOW,
+ * then for SOCKS clients the caps; a refusal is logged.
+ */
 static int
-server_admit(struct listener *l, int fd, const struct sockaddr *sa,
-    const char *addr)
+server_admit(struct listener *l, const struct sockaddr *sa, const char *addr)
 {
 	const struct cidr_list	*allow;
 
@@ -437,8 +441,9 @@ server_accept_cb(int lfd, int events, void *arg)
 		if (l->kind == SERVER_SOCKS)
 			counters.clients_accepted++;
 		sock_ntop((struct sockaddr *)&ss, addr, sizeof(addr));
-		if (!server_admit(l, fd, (struct sockaddr *)&ss, addr)) {
-			counters.clients_refused++;
+		if (!server_admit(l, (struct sockaddr *)&ss, addr)) {
+			if (l->kind == SERVER_SOCKS)
+				counters.clients_refused++;
 			close(fd);
 			continue;
 		}
@@ -475,6 +480,12 @@ server_log_worker(const struct pool_info *w, void *arg)
 void
 server_log_counters(void)
 {
+	uint64_t	failures = 0;
+	size_t		i;
+
+	for (i = SOCKS_FAIL_NONE + 1; i < nitems(counters.connect_failures);
+	    i++)
+		failures += counters.connect_failures[i];
 	log_info("counters: workers=%zu clients=%llu tunnels=%llu "
 	    "tunnels_total=%llu bytes_up=%llu bytes_down=%llu "
 	    "accepted=%llu refused=%llu handshake_errors=%llu "
@@ -488,13 +499,7 @@ server_log_counters(void)
 	    (unsigned long long)counters.clients_accepted,
 	    (unsigned long long)counters.clients_refused,
 	    (unsigned long long)counters.handshake_errors,
-	    (unsigned long long)(counters.connect_failures[SOCKS_FAIL_DENIED] +
-	    counters.connect_failures[SOCKS_FAIL_NETUNREACH] +
-	    counters.connect_failures[SOCKS_FAIL_HOSTUNREACH] +
-	    counters.connect_failures[SOCKS_FAIL_REFUSED] +
-	    counters.connect_failures[SOCKS_FAIL_TIMEOUT] +
-	    counters.connect_failures[SOCKS_FAIL_DNS] +
-	    counters.connect_failures[SOCKS_FAIL_FAILURE]),
+	    (unsigned long long)failures,
 	    (unsigned long long)counters.link_errors);
 	pool_foreach(server_log_worker, NULL);
 }
