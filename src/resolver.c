@@ -1,28 +1,22 @@
 /*
- * The resolver thread pool behind resolver.h.  Queries wait in a queue
- * guarded by a mutex; a worker thread takes one, calls getaddrinfo and
- * moves it to the done queue, then writes a byte to the pipe.  The loop
- * drains the done queue and calls back.  Numeric hosts skip the threads.
- * Threads are added while every one is busy, up to RESOLVER_MAX_THREADS,
- * so one slow name does not hold up the others.
+ * The resolver behind resolver.h, a job pool (job.c) of its own: each
+ * name is a job whose work calls getaddrinfo in a pool thread, and
+ * whose callback hands the answer to the caller in the loop's thread.
+ * Numeric hosts are answered without a thread, through the same path,
+ * so the callback never runs inside resolver_lookup.  Threads are added
+ * while names wait, up to RESOLVER_MAX_THREADS, so one slow name does
+ * not hold up the others.
  */
 #include "config.h"
 
 #include <sys/types.h>
 #include <sys/socket.h>
 
-#include <errno.h>
-#include <fcntl.h>
 #include <netdb.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#include "compat.h"
-#include "ev.h"
-#include "log.h"
+#include "job.h"
 #include "resolver.h"
 #include "xmalloc.h"
 
@@ -31,48 +25,27 @@
 #define RESOLVER_MAX_QUEUED	4096
 
 struct resolver_query {
-	char				*host;
-	char				*port;
-	resolver_cb			 cb;
-	void				*arg;
-	int				 cancelled;	/* under resolver_lock */
-	int				 error;
-	struct addrinfo			*res;
-	TAILQ_ENTRY(resolver_query)	 entry;
+	char		*host;
+	char		*port;
+	resolver_cb	 cb;
+	void		*arg;
+	int		 error;
+	struct addrinfo	*res;
+	struct job	*job;
 };
-TAILQ_HEAD(resolver_queue, resolver_query);
 
-static pthread_mutex_t		resolver_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t		resolver_cond = PTHREAD_COND_INITIALIZER;
-static struct resolver_queue	resolver_todo =
-    TAILQ_HEAD_INITIALIZER(resolver_todo);
-static struct resolver_queue	resolver_done =
-    TAILQ_HEAD_INITIALIZER(resolver_done);
-static int			resolver_threads;
-static int			resolver_idle;
-static int			resolver_pipe[2] = { -1, -1 };
-static size_t			resolver_queued;
+static struct job_pool	*resolver_pool;
 
-static void	 resolver_pipe_cb(int, int, void *);
-static void	*resolver_thread(void *);
-
-/* Create the answer pipe; threads start on the first lookup. */
+/* Create the resolver's pool; its threads start on the first lookup. */
 void
 resolver_init(void)
 {
-	int	i;
-
-	if (resolver_pipe[0] != -1)
-		return;
-	if (pipe(resolver_pipe) == -1)
-		fatal("resolver pipe");
-	for (i = 0; i < 2; i++)
-		if (fcntl(resolver_pipe[i], F_SETFL, O_NONBLOCK) == -1 ||
-		    fcntl(resolver_pipe[i], F_SETFD, FD_CLOEXEC) == -1)
-			fatal("resolver pipe fcntl");
-	ev_io_set(resolver_pipe[0], EV_READ, resolver_pipe_cb, NULL);
+	if (resolver_pool == NULL)
+		resolver_pool = job_pool_new("resolver", RESOLVER_MAX_THREADS,
+		    RESOLVER_MAX_QUEUED);
 }
 
+/* Fill in the hints of every lookup: TCP, any family, numeric port. */
 static void
 resolver_hints(struct addrinfo *hints, int numeric)
 {
@@ -82,31 +55,42 @@ resolver_hints(struct addrinfo *hints, int numeric)
 	hints->ai_flags = AI_NUMERICSERV | (numeric ? AI_NUMERICHOST : 0);
 }
 
+/* The job's work, in a pool thread: the lookup that may block. */
 static void
-resolver_spawn(void)
+resolver_work(void *arg)
 {
-	pthread_t	t;
-	pthread_attr_t	attr;
-	sigset_t	all, old;
-	int		error;
+	struct resolver_query	*q = arg;
+	struct addrinfo		 hints;
 
-	/* Threads take no signals: they belong to the loop's self-pipe. */
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, &old);
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	pthread_attr_setstacksize(&attr, 256 * 1024);
-	error = pthread_create(&t, &attr, resolver_thread, NULL);
-	pthread_attr_destroy(&attr);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (error != 0) {
-		if (resolver_threads == 0)
-			fatalx("resolver: pthread_create: %s",
-			    strerror(error));
-		log_warnx("resolver: pthread_create: %s", strerror(error));
-		return;
-	}
-	resolver_threads++;
+	resolver_hints(&hints, 0);
+	q->error = getaddrinfo(q->host, q->port, &hints, &q->res);
+	if (q->error != 0)
+		q->res = NULL;
+}
+
+/* The job's callback, in the loop: hand the answer over. */
+static void
+resolver_done(void *arg, enum job_result result)
+{
+	struct resolver_query	*q = arg;
+
+	/* Too many names waiting: a temporary failure, like any other. */
+	if (result == JOB_REFUSED)
+		q->error = EAI_AGAIN;
+	q->cb(q->res, q->error, q->arg);
+}
+
+/* Release a query once answered or cancelled. */
+static void
+resolver_free(void *arg)
+{
+	struct resolver_query	*q = arg;
+
+	if (q->res != NULL)
+		freeaddrinfo(q->res);
+	free(q->host);
+	free(q->port);
+	free(q);
 }
 
 /*
@@ -119,8 +103,8 @@ resolver_lookup(const char *host, const char *port, resolver_cb cb,
 {
 	struct resolver_query	*q;
 	struct addrinfo		 hints;
-	unsigned char		 c = 0;
 
+	resolver_init();
 	q = xcalloc(1, sizeof(*q));
 	q->host = xstrdup(host);
 	q->port = xstrdup(port);
@@ -129,29 +113,13 @@ resolver_lookup(const char *host, const char *port, resolver_cb cb,
 
 	resolver_hints(&hints, 1);
 	if (getaddrinfo(host, port, &hints, &q->res) == 0) {
-		pthread_mutex_lock(&resolver_lock);
-		TAILQ_INSERT_TAIL(&resolver_done, q, entry);
-		pthread_mutex_unlock(&resolver_lock);
-		(void)write(resolver_pipe[1], &c, 1);
+		q->job = job_run(resolver_pool, NULL, resolver_done,
+		    resolver_free, q);
 		return (q);
 	}
 	q->res = NULL;
-
-	pthread_mutex_lock(&resolver_lock);
-	if (resolver_queued >= RESOLVER_MAX_QUEUED) {
-		/* Answer "no such name" through the pipe, like any other. */
-		q->error = EAI_AGAIN;
-		TAILQ_INSERT_TAIL(&resolver_done, q, entry);
-		pthread_mutex_unlock(&resolver_lock);
-		(void)write(resolver_pipe[1], &c, 1);
-		return (q);
-	}
-	resolver_queued++;
-	TAILQ_INSERT_TAIL(&resolver_todo, q, entry);
-	if (resolver_idle == 0 && resolver_threads < RESOLVER_MAX_THREADS)
-		resolver_spawn();
-	pthread_cond_signal(&resolver_cond);
-	pthread_mutex_unlock(&resolver_lock);
+	q->job = job_run(resolver_pool, resolver_work, resolver_done,
+	    resolver_free, q);
 	return (q);
 }
 
@@ -159,66 +127,5 @@ resolver_lookup(const char *host, const char *port, resolver_cb cb,
 void
 resolver_cancel(struct resolver_query *q)
 {
-	pthread_mutex_lock(&resolver_lock);
-	q->cancelled = 1;
-	pthread_mutex_unlock(&resolver_lock);
-}
-
-static void *
-resolver_thread(void *unused)
-{
-	struct resolver_query	*q;
-	struct addrinfo		 hints;
-	unsigned char		 c = 0;
-
-	pthread_mutex_lock(&resolver_lock);
-	for (;;) {
-		while ((q = TAILQ_FIRST(&resolver_todo)) == NULL) {
-			resolver_idle++;
-			pthread_cond_wait(&resolver_cond, &resolver_lock);
-			resolver_idle--;
-		}
-		TAILQ_REMOVE(&resolver_todo, q, entry);
-		resolver_queued--;
-		/* A cancelled query is not worth a lookup. */
-		if (!q->cancelled) {
-			pthread_mutex_unlock(&resolver_lock);
-			resolver_hints(&hints, 0);
-			q->error = getaddrinfo(q->host, q->port, &hints,
-			    &q->res);
-			if (q->error != 0)
-				q->res = NULL;
-			pthread_mutex_lock(&resolver_lock);
-		}
-		TAILQ_INSERT_TAIL(&resolver_done, q, entry);
-		(void)write(resolver_pipe[1], &c, 1);
-	}
-	return (NULL);
-}
-
-static void
-resolver_pipe_cb(int fd, int events, void *arg)
-{
-	struct resolver_queue	 ready;
-	struct resolver_query	*q;
-	unsigned char		 buf[256];
-
-	while (read(fd, buf, sizeof(buf)) > 0)
-		;
-	TAILQ_INIT(&ready);
-	pthread_mutex_lock(&resolver_lock);
-	TAILQ_CONCAT(&ready, &resolver_done, entry);
-	pthread_mutex_unlock(&resolver_lock);
-
-	while ((q = TAILQ_FIRST(&ready)) != NULL) {
-		TAILQ_REMOVE(&ready, q, entry);
-		/* Only this thread sets cancelled, so no lock to read it. */
-		if (!q->cancelled)
-			q->cb(q->res, q->error, q->arg);
-		if (q->res != NULL)
-			freeaddrinfo(q->res);
-		free(q->host);
-		free(q->port);
-		free(q);
-	}
+	job_cancel(q->job);
 }
