@@ -5,7 +5,11 @@
  * are skipped.  Every hash is checked at load time, so a typo is an
  * error with file:line when the config is read, not a login that can
  * never succeed.  The server calls passwd_check for each RFC 1929
- * authentication.
+ * authentication, in two steps: passwd_attempt_new looks the user up and
+ * copies what the check needs, in the loop; passwd_attempt_verify does
+ * the costly hashing, in a thread if the caller likes, while a reload
+ * may free the database.
+
  *
  * Timing: a probe with an unknown user name is verified against a
  * stand-in hash with the rounds of the file's first entry, so it costs
@@ -44,6 +48,13 @@ struct passwd_entry {
 	uint8_t		 namehash[SHA256_DIGEST_LENGTH];
 	char		*name;
 	char		*hash;
+};
+
+/* One check: copies of the hash and password, so the database may go. */
+struct passwd_attempt {
+	char		*hash;		/* the user's, or the stand-in */
+	char		*password;	/* wiped once verified */
+	int		 known;		/* the user is in the file */
 };
 
 struct passwd_db {
@@ -197,35 +208,83 @@ passwd_load(const char *path, char **cause)
 }
 
 /*
- * Return 1 when user is in the file and password matches its hash,
- * else 0.  An unknown user costs the same hashing as a known one.
+ * Prepare the check of user's password, in the loop: find which hash to
+ * verify against (the user's, or the stand-in for an unknown user, at
+ * the same cost) and copy it with the password.  db may be NULL (no
+ * file): the check then fails at no cost.
  */
-int
-passwd_check(const struct passwd_db *db, const char *user,
+struct passwd_attempt *
+passwd_attempt_new(const struct passwd_db *db, const char *user,
     const char *password)
 {
+	struct passwd_attempt		*a;
 	const struct passwd_entry	*found = NULL;
 	uint8_t				 namehash[SHA256_DIGEST_LENGTH];
 	size_t				 i;
-	int				 match;
 
+	a = xcalloc(1, sizeof(*a));
 	if (db == NULL || user == NULL || password == NULL)
-		return (0);
+		return (a);
 	sha256(user, strlen(user), namehash);
 	for (i = 0; i < db->count; i++) {
 		if (sha256_timingsafe_equal(namehash,
 		    db->entries[i].namehash, sizeof(namehash)))
 			found = &db->entries[i];
 	}
-	if (found == NULL) {
-		(void)shacrypt_verify(password, db->dummy);
+	/* A digest collision of two names is not the user. */
+	a->known = found != NULL && strcmp(found->name, user) == 0;
+	a->hash = xstrdup(found != NULL ? found->hash : db->dummy);
+	a->password = xstrdup(password);
+	return (a);
+}
+
+/*
+ * Do the costly part of a check, safe in any thread: return 1 when the
+ * user is known and the password matches, else 0.  The password copy
+ * is wiped.
+ */
+int
+passwd_attempt_verify(struct passwd_attempt *a)
+{
+	int	match;
+
+	if (a->hash == NULL || a->password == NULL)
 		return (0);
+	match = shacrypt_verify(a->password, a->hash);
+	sha256_explicit_bzero(a->password, strlen(a->password));
+	return (a->known && match);
+}
+
+/* Free a check, wiping the password if it was never verified. */
+void
+passwd_attempt_free(struct passwd_attempt *a)
+{
+	if (a == NULL)
+		return;
+	if (a->password != NULL) {
+		sha256_explicit_bzero(a->password, strlen(a->password));
+		free(a->password);
 	}
-	match = shacrypt_verify(password, found->hash);
-	/* A digest collision of two names is not a match. */
-	if (strcmp(found->name, user) != 0)
-		return (0);
-	return (match);
+	free(a->hash);
+	free(a);
+}
+
+/*
+ * Return 1 when user is in the file and password matches its hash,
+ * else 0, all at once.  An unknown user costs the same hashing as a
+ * known one.
+ */
+int
+passwd_check(const struct passwd_db *db, const char *user,
+    const char *password)
+{
+	struct passwd_attempt	*a;
+	int			 ok;
+
+	a = passwd_attempt_new(db, user, password);
+	ok = passwd_attempt_verify(a);
+	passwd_attempt_free(a);
+	return (ok);
 }
 
 /* Number of users in the file. */

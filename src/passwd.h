@@ -13,10 +13,15 @@
 #define PASSWD_USER_MAX	255
 
 struct passwd_db;
+struct passwd_attempt;
 
 struct passwd_db *passwd_load(const char *, char **);
 int		 passwd_check(const struct passwd_db *, const char *,
 		    const char *);
+struct passwd_attempt *passwd_attempt_new(const struct passwd_db *,
+		    const char *, const char *);
+int		 passwd_attempt_verify(struct passwd_attempt *);
+void		 passwd_attempt_free(struct passwd_attempt *);
 size_t		 passwd_count(const struct passwd_db *);
 int		 passwd_readable_by_others(const struct passwd_db *);
 void		 passwd_free(struct passwd_db *);

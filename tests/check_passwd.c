@@ -1,7 +1,8 @@
 /*
  * Unit tests for passwd.c: loading a PASSWORD_FILE from a temporary
- * directory, checking right and wrong passwords and unknown users, and
- * the file:line errors for bad lines.
+ * directory, checking right and wrong passwords and unknown users, also
+ * in two steps that outlive the database, and the file:line errors for
+ * bad lines.
  */
 #include "config.h"
 
@@ -337,6 +338,37 @@ START_TEST(test_mode_exposure_reported)
 }
 END_TEST
 
+START_TEST(test_attempt_outlives_its_database)
+{
+	struct passwd_db	*db;
+	struct passwd_attempt	*right, *wrong, *unknown, *unused;
+	char			*cause = NULL;
+
+	/* Prepared in the loop, verified after a reload freed the file. */
+	write_file(good_file, 0600);
+	db = passwd_load(path, &cause);
+	ck_assert_ptr_nonnull(db);
+	right = passwd_attempt_new(db, "carol", PASS_CAROL);
+	wrong = passwd_attempt_new(db, "carol", PASS_ALICE);
+	unknown = passwd_attempt_new(db, "mallory", PASS_CAROL);
+	unused = passwd_attempt_new(db, "alice", PASS_ALICE);
+	passwd_free(db);
+	ck_assert_int_eq(passwd_attempt_verify(right), 1);
+	ck_assert_int_eq(passwd_attempt_verify(wrong), 0);
+	ck_assert_int_eq(passwd_attempt_verify(unknown), 0);
+	passwd_attempt_free(right);
+	passwd_attempt_free(wrong);
+	passwd_attempt_free(unknown);
+	passwd_attempt_free(unused);
+
+	/* No file at all: every attempt fails. */
+	right = passwd_attempt_new(NULL, "carol", PASS_CAROL);
+	ck_assert_int_eq(passwd_attempt_verify(right), 0);
+	passwd_attempt_free(right);
+	passwd_attempt_free(NULL);
+}
+END_TEST
+
 START_TEST(test_free_null)
 {
 	passwd_free(NULL);
@@ -357,6 +389,7 @@ passwd_suite(void)
 	tcase_add_test(tc, test_unknown_user_costs_like_known);
 	tcase_add_test(tc, test_empty_file_refuses_everyone);
 	tcase_add_test(tc, test_last_line_without_newline);
+	tcase_add_test(tc, test_attempt_outlives_its_database);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 
