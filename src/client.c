@@ -24,6 +24,7 @@
 #include "esocksd.h"
 #include "ev.h"
 #include "ipcount.h"
+#include "job.h"
 #include "log.h"
 #include "pool.h"
 #include "relay.h"
@@ -41,6 +42,7 @@ enum client_state {
 	CLIENT_START,
 	CLIENT_GREETING,
 	CLIENT_AUTH,
+	CLIENT_AUTH_CHECK,
 	CLIENT_REQUEST5,
 	CLIENT_REQUEST4,
 	CLIENT_CONNECTING,
@@ -60,6 +62,7 @@ struct client {
 	uint64_t		 start;
 	struct dial		*dial;
 	struct pool_open	*pool;
+	struct job		*auth;		/* password check running */
 	struct relay		*relay;
 	int			 pool_pending;	/* pool_open not answered */
 	TAILQ_ENTRY(client)	 entry;
@@ -172,8 +175,11 @@ client_close(struct client *c, const char *why)
 		dial_cancel(c->dial);
 	if (c->pool != NULL)
 		pool_open_cancel(c->pool);
+	if (c->auth != NULL)
+		job_cancel(c->auth);
 	c->dial = NULL;
 	c->pool = NULL;
+	c->auth = NULL;
 	ev_timer_stop(&c->timer);
 	if (c->fd != -1) {
 		ev_io_del(c->fd);
@@ -262,14 +268,15 @@ client_abort(struct client *c, const char *why)
 }
 
 /*
- * Read while the request is being connected: the client stays watched
- * so that one which leaves frees its slot, its lookup and its connect
- * at once.  Bytes it sends meanwhile wait in c->in for the tunnel; when
- * that is full reading stops, as it does at EOF, which the stream sees
- * again once connected and passes on as a half-close.
+ * Read while the password is being checked or the request connected:
+ * the client stays watched so that one which leaves frees its slot and
+ * its check, lookup or connect at once.  Bytes it sends meanwhile wait
+ * in c->in; when that is full reading stops, as it does at EOF, which
+ * is read again later (EOF is sticky): a closed handshake then ends,
+ * and a tunnel passes it on as a half-close.
  */
 static void
-client_read_connecting(struct client *c)
+client_read_waiting(struct client *c)
 {
 	size_t	room = CLIENT_HANDSHAKE_MAX - buf_len(&c->in);
 	ssize_t	n;
@@ -282,8 +289,12 @@ client_read_connecting(struct client *c)
 	if (n == 0)
 		ev_io_remove(c->fd, EV_READ);
 	else if (n == -1 && errno != EAGAIN && errno != EWOULDBLOCK &&
-	    errno != EINTR)
-		client_abort(c, strerror(errno));
+	    errno != EINTR) {
+		if (c->state == CLIENT_CONNECTING)
+			client_abort(c, strerror(errno));
+		else
+			client_close(c, strerror(errno));
+	}
 }
 
 static void
@@ -293,8 +304,8 @@ client_read_cb(int fd, int events, void *arg)
 	size_t		 room = CLIENT_HANDSHAKE_MAX - buf_len(&c->in);
 	ssize_t		 n;
 
-	if (c->state == CLIENT_CONNECTING) {
-		client_read_connecting(c);
+	if (c->state == CLIENT_AUTH_CHECK || c->state == CLIENT_CONNECTING) {
+		client_read_waiting(c);
 		return;
 	}
 	if (room == 0) {
@@ -348,29 +359,51 @@ client_choose_method(struct client *c, const struct socks_greeting *g)
 	}
 }
 
+/* The password check is over: answer, then go on to the request. */
 static void
-client_check_password(struct client *c, const struct socks_userpass *up)
+client_password_cb(enum server_password result, void *arg)
 {
-	uint8_t	reply[2];
-	int	ok;
+	struct client	*c = arg;
+	uint8_t		 reply[2];
+	char		 user[LOG_ESCAPE_SIZE(sizeof(c->user))];
 
-	ok = server_password_ok(up->user, up->pass);
-	socks5_build_userpass_reply(reply, ok);
-	strlcpy(c->user, up->user, sizeof(c->user));
+	c->auth = NULL;
+	socks5_build_userpass_reply(reply, result == SERVER_PASSWORD_OK);
 	if (client_send(c, reply, sizeof(reply)) == -1) {
 		client_close(c, "write failed");
 		return;
 	}
-	if (!ok) {
-		char	user[LOG_ESCAPE_SIZE(sizeof(up->user))];
-
+	switch (result) {
+	case SERVER_PASSWORD_OK:
+		break;
+	case SERVER_PASSWORD_BAD:
 		counters.clients_refused++;
 		log_line(LOGC_ERROR, "client %s: bad password for user %s",
-		    c->addrtext, log_escape(user, sizeof(user), up->user));
+		    c->addrtext, log_escape(user, sizeof(user), c->user));
+		client_close(c, NULL);
+		return;
+	case SERVER_PASSWORD_BUSY:
+		counters.handshake_errors++;
+		log_line(LOGC_ERROR, "client %s: too many password checks "
+		    "waiting; refusing user %s", c->addrtext,
+		    log_escape(user, sizeof(user), c->user));
 		client_close(c, NULL);
 		return;
 	}
+	/* Bytes sent meanwhile are in c->in; read on for the rest. */
 	c->state = CLIENT_REQUEST5;
+	ev_io_add(c->fd, EV_READ);
+	client_parse(c);
+}
+
+/* Start checking the RFC 1929 credentials, off the loop. */
+static void
+client_check_password(struct client *c, const struct socks_userpass *up)
+{
+	strlcpy(c->user, up->user, sizeof(c->user));
+	c->state = CLIENT_AUTH_CHECK;
+	c->auth = server_password_check(up->user, up->pass,
+	    client_password_cb, c);
 }
 
 /* Run the handshake over what has arrived; stop when it needs more. */

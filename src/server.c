@@ -30,6 +30,7 @@
 #include "esocksd.h"
 #include "ev.h"
 #include "ipcount.h"
+#include "job.h"
 #include "log.h"
 #include "passwd.h"
 #include "pool.h"
@@ -39,6 +40,12 @@
 #include "xmalloc.h"
 
 #define SERVER_ACCEPT_BURST	64
+/*
+ * Password checks are CPU-bound: a thread per core or two is all that
+ * helps, and checks waiting beyond the queue are refused at once.
+ */
+#define SERVER_PASSWORD_THREADS	2
+#define SERVER_PASSWORD_QUEUED	32
 
 enum server_kind {
 	SERVER_SOCKS,
@@ -57,6 +64,7 @@ TAILQ_HEAD(listener_list, listener);
 static struct listener_list	 server_listeners =
     TAILQ_HEAD_INITIALIZER(server_listeners);
 static struct passwd_db		*server_passwd;
+static struct job_pool		*server_password_pool;
 static int			 server_spare_fd = -1;
 static uint64_t			 server_pause_logged;
 static struct ev_timer		 server_pause_timer;
@@ -299,13 +307,67 @@ server_idle(void)
 	return (client_count() == 0);
 }
 
-/* Check a user's password against PASSWORD_FILE. */
-int
-server_password_ok(const char *user, const char *password)
+/* The work of a password check in the pool, and whom to tell. */
+struct server_password_job {
+	struct passwd_attempt	*attempt;
+	int			 ok;
+	server_password_cb	 cb;
+	void			*arg;
+};
+
+/* The hashing, in a pool thread, on copies: a reload may free the db. */
+static void
+server_password_work(void *arg)
 {
-	if (server_passwd == NULL)
-		return (0);
-	return (passwd_check(server_passwd, user, password));
+	struct server_password_job	*pj = arg;
+
+	pj->ok = passwd_attempt_verify(pj->attempt);
+}
+
+/* The outcome, in the loop. */
+static void
+server_password_done(void *arg, enum job_result result)
+{
+	struct server_password_job	*pj = arg;
+
+	if (result == JOB_REFUSED)
+		pj->cb(SERVER_PASSWORD_BUSY, pj->arg);
+	else
+		pj->cb(pj->ok ? SERVER_PASSWORD_OK : SERVER_PASSWORD_BAD,
+		    pj->arg);
+}
+
+/* Release a check, answered or cancelled. */
+static void
+server_password_free(void *arg)
+{
+	struct server_password_job	*pj = arg;
+
+	passwd_attempt_free(pj->attempt);
+	free(pj);
+}
+
+/*
+ * Check a user's password against PASSWORD_FILE off the loop: SHA-crypt
+ * is slow by design, and every tunnel would wait for it.  cb is called
+ * from the loop later, never from inside this call, unless the
+ * returned job is cancelled first (job_cancel).
+ */
+struct job *
+server_password_check(const char *user, const char *password,
+    server_password_cb cb, void *arg)
+{
+	struct server_password_job	*pj;
+
+	if (server_password_pool == NULL)
+		server_password_pool = job_pool_new("password checks",
+		    SERVER_PASSWORD_THREADS, SERVER_PASSWORD_QUEUED);
+	pj = xcalloc(1, sizeof(*pj));
+	pj->attempt = passwd_attempt_new(server_passwd, user, password);
+	pj->cb = cb;
+	pj->arg = arg;
+	return (job_run(server_password_pool, server_password_work,
+	    server_password_done, server_password_free, pj));
 }
 
 /* The pause is over: descriptors or memory may be free again. */

@@ -8,10 +8,22 @@
 
 #include "conf.h"
 
+struct job;
+
+/* How a password check ended. */
+enum server_password {
+	SERVER_PASSWORD_OK,
+	SERVER_PASSWORD_BAD,
+	SERVER_PASSWORD_BUSY		/* too many checks waiting: not tried */
+};
+
+typedef void	(*server_password_cb)(enum server_password, void *arg);
+
 int	server_start(struct conf *, char **cause);
 int	server_reload(struct conf *, char **cause);
 void	server_stop(void);
-int	server_password_ok(const char *user, const char *password);
+struct job *server_password_check(const char *user, const char *password,
+	    server_password_cb, void *arg);
 int	server_idle(void);
 void	server_log_counters(void);
 

@@ -5,6 +5,8 @@
  *          [-s MS] [-c] [-e EARLY] [-g BYTES | -H] [-k] [-w SECONDS] [-n]
  *   socksc -x PROXY:PORT -t DEST:PORT -R rst|finrst|fin [-v 4|4a|5]
  *          [-U user:pass] [-a] [-e EARLY] [-w SECONDS]
+ *   socksc -x PROXY:PORT -t DEST:PORT -p COUNT [-v 4|4a|5] [-U user:pass]
+ *          [-a] [-w SECONDS]
  *   socksc -D -t DEST:PORT [-e EARLY] [-g BYTES | -H] [-k] [-w SECONDS]
  *          [-n]
  *   socksc -G BYTES [-k]
@@ -30,6 +32,10 @@
  * 1929 status), waits 100 ms and closes with a reset (SO_LINGER 0);
  * "finrst" half-closes first, then does the same; "fin" half-closes
  * and stays, printing the reply line and then what the tunnel sends.
+ *
+ * -p COUNT measures the tunnel's latency to an echo destination: COUNT
+ * one-byte round trips 50 ms apart, then "rtt_max_ms=N rtt_avg_ms=N"
+ * on stdout.
  *
  * Exit: 0 tunnel and data phase ok, 2 usage, 3 refused by the proxy,
  * 4 connection or I/O error (or the proxy closed during the handshake),
@@ -72,6 +78,9 @@ socksc_usage(void)
 	    "       socksc -x PROXY:PORT -t DEST:PORT -R rst|finrst|fin "
 	    "[-v 4|4a|5]\n"
 	    "              [-U user:pass] [-a] [-e EARLY] [-w SECONDS]\n"
+	    "       socksc -x PROXY:PORT -t DEST:PORT -p COUNT [-v 4|4a|5] "
+	    "[-U user:pass]\n"
+	    "              [-a] [-w SECONDS]\n"
 	    "       socksc -D -t DEST:PORT [-e EARLY] [-g BYTES | -H] [-k] "
 	    "[-w SECONDS] [-n]\n"
 	    "       socksc -G BYTES [-k]\n");
@@ -278,6 +287,42 @@ socksc_relay(int fd, int use_gen, uint64_t genbytes, int hold, int checksum)
 	return (SOCKSC_OK);
 }
 
+/* socksc -p: count one-byte round trips through an echo; print RTTs. */
+static int
+socksc_ping(int fd, long count)
+{
+	uint64_t	start, rtt, max = 0, sum = 0;
+	uint8_t		c;
+	long		i;
+
+	for (i = 0; i < count; i++) {
+		c = (uint8_t)i;
+		start = testlib_now_us();
+		if (testlib_write_full(fd, &c, 1) == -1) {
+			perror("socksc: ping write");
+			return (SOCKSC_IOERR);
+		}
+		if (testlib_read_full(fd, &c, 1) != 1) {
+			fprintf(stderr, "socksc: ping %ld: no echo\n", i);
+			return (SOCKSC_IOERR);
+		}
+		if (c != (uint8_t)i) {
+			fprintf(stderr, "socksc: ping %ld: echo 0x%02x\n", i,
+			    c);
+			return (SOCKSC_IOERR);
+		}
+		rtt = testlib_now_us() - start;
+		sum += rtt;
+		if (rtt > max)
+			max = rtt;
+		testlib_sleep_ms(50);
+	}
+	printf("rtt_max_ms=%llu rtt_avg_ms=%llu\n",
+	    (unsigned long long)(max / 1000),
+	    (unsigned long long)(count > 0 ? sum / count / 1000 : 0));
+	return (fflush(stdout) == 0 ? SOCKSC_OK : SOCKSC_IOERR);
+}
+
 /* How a client started with -R leaves before the request's reply. */
 enum socksc_leave {
 	SOCKSC_STAY,		/* no -R: the ordinary handshake */
@@ -347,12 +392,13 @@ main(int argc, char **argv)
 	int				 checksum = 0, handshake_only = 0;
 	int				 gen_only = 0, hold = 0;
 	enum socksc_leave		 leave = SOCKSC_STAY;
-	long				 ms;
+	long				 ms, pings = -1;
 
 	memset(&sc, 0, sizeof(sc));
 	sc.version = TESTLIB_SOCKS5;
 	sc.split_ms = -1;
-	while ((ch = getopt(argc, argv, "acDe:G:g:HknR:s:t:U:v:w:x:")) != -1) {
+	while ((ch = getopt(argc, argv, "acDe:G:g:Hknp:R:s:t:U:v:w:x:")) !=
+	    -1) {
 		switch (ch) {
 		case 'a':
 			sc.force_domain = 1;
@@ -385,6 +431,12 @@ main(int argc, char **argv)
 			break;
 		case 'n':
 			handshake_only = 1;
+			break;
+		case 'p':
+			pings = strtol(optarg, &end, 10);
+			if (*optarg == '\0' || *end != '\0' || pings < 1 ||
+			    pings > 100000)
+				socksc_usage();
 			break;
 		case 'R':
 			if (strcmp(optarg, "rst") == 0)
@@ -444,8 +496,9 @@ main(int argc, char **argv)
 	}
 	if (dest == NULL || (proxy == NULL) == !direct || (hold && use_gen))
 		socksc_usage();
-	if (leave != SOCKSC_STAY && (direct || hold || use_gen || checksum ||
-	    handshake_only || sc.pipeline || sc.split_ms >= 0))
+	if ((leave != SOCKSC_STAY || pings > 0) && (direct || hold ||
+	    use_gen || checksum || handshake_only || sc.pipeline ||
+	    sc.split_ms >= 0 || (leave != SOCKSC_STAY && pings > 0)))
 		socksc_usage();
 	if (testlib_split_hostport(dest, &host, &port, &cause) == -1) {
 		fprintf(stderr, "socksc: -t %s\n", cause);
@@ -492,5 +545,7 @@ main(int argc, char **argv)
 		close(fd);
 		return (SOCKSC_OK);
 	}
+	if (pings > 0)
+		return (socksc_ping(fd, pings));
 	return (socksc_relay(fd, use_gen, genbytes, hold, checksum));
 }
