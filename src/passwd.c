@@ -9,7 +9,10 @@
  * copies what the check needs, in the loop; passwd_attempt_verify does
  * the costly hashing, in a thread if the caller likes, while a reload
  * may free the database.
-
+ *
+ * Rounds are capped at PASSWD_ROUNDS_MAX, below what SHA-crypt allows:
+ * every login and every probe pays them, and a check that outlasts the
+ * handshake deadline could never let anyone in anyway.
  *
  * Timing: a probe with an unknown user name is verified against a
  * stand-in hash with the rounds of the file's first entry, so it costs
@@ -80,6 +83,7 @@ passwd_parse_line(struct passwd_db *db, char *line, const char *path,
 	char			*name, *hash, *end;
 	const char		*why;
 	uint8_t			 namehash[SHA256_DIGEST_LENGTH];
+	unsigned long		 rounds;
 	size_t			 i;
 	int			 dup;
 
@@ -107,9 +111,15 @@ passwd_parse_line(struct passwd_db *db, char *line, const char *path,
 		    path, lineno, PASSWD_USER_MAX);
 		return (-1);
 	}
-	if (shacrypt_check(hash, NULL, &why) != 0) {
+	if (shacrypt_check(hash, &rounds, &why) != 0) {
 		xasprintf(cause, "%s:%lu: user %s: %s", path, lineno, name,
 		    why);
+		return (-1);
+	}
+	if (rounds > PASSWD_ROUNDS_MAX) {
+		xasprintf(cause, "%s:%lu: user %s: rounds above %d, too costly "
+		    "to check at every login", path, lineno, name,
+		    PASSWD_ROUNDS_MAX);
 		return (-1);
 	}
 	sha256(name, strlen(name), namehash);

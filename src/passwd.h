@@ -11,6 +11,8 @@
 
 /* RFC 1929 carries user names in at most 255 bytes. */
 #define PASSWD_USER_MAX	255
+/* Most SHA-crypt rounds a hash in the file may ask for. */
+#define PASSWD_ROUNDS_MAX	1000000
 
 struct passwd_db;
 struct passwd_attempt;

@@ -338,6 +338,29 @@ START_TEST(test_mode_exposure_reported)
 }
 END_TEST
 
+START_TEST(test_rounds_above_login_cap_refused)
+{
+	/* Within SHA-crypt's limits, beyond what a login may cost. */
+	write_file("alice:" HASH_ALICE "\n"
+	    "bob:$5$rounds=1000001$abc$"
+	    "qsg6EHbUzHQzF1POlD7zUwBINSELQxypPaeDcZe6vH0\n", 0600);
+	assert_cause(load_fails(), 2, "rounds above 1000000");
+}
+END_TEST
+
+START_TEST(test_rounds_at_login_cap_load)
+{
+	struct passwd_db	*db;
+	char			*cause = NULL;
+
+	write_file("bob:$5$rounds=1000000$abc$"
+	    "qsg6EHbUzHQzF1POlD7zUwBINSELQxypPaeDcZe6vH0\n", 0600);
+	db = passwd_load(path, &cause);
+	ck_assert_msg(db != NULL, "%s", cause);
+	passwd_free(db);
+}
+END_TEST
+
 START_TEST(test_attempt_outlives_its_database)
 {
 	struct passwd_db	*db;
@@ -398,6 +421,8 @@ passwd_suite(void)
 	tcase_add_test(tc, test_line_without_colon_names_line);
 	tcase_add_test(tc, test_bad_hash_names_line);
 	tcase_add_test(tc, test_costly_rounds_refused);
+	tcase_add_test(tc, test_rounds_above_login_cap_refused);
+	tcase_add_test(tc, test_rounds_at_login_cap_load);
 	tcase_add_test(tc, test_empty_and_long_user_names_refused);
 	tcase_add_test(tc, test_duplicate_user_names_line);
 	tcase_add_test(tc, test_nul_byte_refused);
