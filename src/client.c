@@ -38,15 +38,21 @@
 /* Greeting, RFC 1929 sub-negotiation and request fit with room to spare. */
 #define CLIENT_HANDSHAKE_MAX	2048
 
+/*
+ * Where a client is, in order.  The states that read the handshake
+ * (START to REQUEST4) each have a handler in client_parse; in the
+ * others the client waits for something else and only buffers bytes.
+ */
 enum client_state {
-	CLIENT_START,
-	CLIENT_GREETING,
-	CLIENT_AUTH,
-	CLIENT_AUTH_CHECK,
-	CLIENT_REQUEST5,
-	CLIENT_REQUEST4,
-	CLIENT_CONNECTING,
-	CLIENT_RELAYING
+	CLIENT_START,		/* the first byte tells the version */
+	CLIENT_GREETING,	/* SOCKS5 method selection */
+	CLIENT_AUTH,		/* RFC 1929 user name and password */
+	CLIENT_AUTH_CHECK,	/* waiting for the password check */
+	CLIENT_REQUEST5,	/* SOCKS5 request */
+	CLIENT_REQUEST4,	/* SOCKS4 or 4a request */
+	CLIENT_CONNECTING,	/* waiting for the dial or a worker */
+	CLIENT_RELAYING,	/* the relay owns the socket */
+	CLIENT_CLOSED		/* gone; freed at the end of the round */
 };
 
 struct client {
@@ -75,7 +81,7 @@ static size_t			client_n;
 static void	client_read_cb(int, int, void *);
 static void	client_timeout_cb(void *);
 static void	client_parse(struct client *);
-static void	client_dispatch(struct client *);
+static void	client_connect(struct client *);
 static void	client_close(struct client *, const char *);
 
 /* Take a newly accepted connection (rules and caps already checked). */
@@ -120,6 +126,7 @@ client_count(void)
 	return (client_n);
 }
 
+/* Free a closed client, deferred to the end of the loop round. */
 static void
 client_free(void *arg)
 {
@@ -129,6 +136,7 @@ client_free(void *arg)
 	free(c);
 }
 
+/* The cmd= word of the access line. */
 static const char *
 client_cmd_name(int cmd)
 {
@@ -165,7 +173,10 @@ client_log_access(struct client *c, const char *result, uint64_t up,
 	    (unsigned long long)(ev_now() - c->start));
 }
 
-/* Release a client that never reached (or already left) the relay. */
+/*
+ * Release a client that never reached (or already left) the relay,
+ * cancelling whatever it waits for; why, if any, is logged.
+ */
 static void
 client_close(struct client *c, const char *why)
 {
@@ -180,6 +191,7 @@ client_close(struct client *c, const char *why)
 	c->dial = NULL;
 	c->pool = NULL;
 	c->auth = NULL;
+	c->state = CLIENT_CLOSED;
 	ev_timer_stop(&c->timer);
 	if (c->fd != -1) {
 		ev_io_del(c->fd);
@@ -194,19 +206,6 @@ client_close(struct client *c, const char *why)
 	main_check_idle();
 }
 
-/*
- * Build the reply to the request in the client's own SOCKS version: the
- * SOCKS5 code, or for SOCKS4 granted when it is success, else rejected.
- */
-static size_t
-client_build_reply(struct client *c, uint8_t *out, enum socks5_reply rep,
-    const struct sockaddr *bound)
-{
-	if (c->req.version == SOCKS_V4)
-		return (socks4_build_reply(out, rep == SOCKS5_SUCCEEDED, bound));
-	return (socks5_build_reply(out, rep, bound));
-}
-
 /* Send a short handshake reply; a fresh socket always has room for it. */
 static int
 client_send(struct client *c, const void *data, size_t len)
@@ -217,32 +216,51 @@ client_send(struct client *c, const void *data, size_t len)
 	return (n == (ssize_t)len ? 0 : -1);
 }
 
-static void
-client_fail(struct client *c, const struct socks_error *err)
+/* Log a handshake error, send the codec's reply if any, and close. */
+static enum client_state
+client_fail(struct client *c, const char *why, const void *reply,
+    size_t replylen)
 {
 	counters.handshake_errors++;
-	log_line(LOGC_ERROR, "client %s: %s", c->addrtext, err->why);
-	if (err->replylen > 0)
-		(void)client_send(c, err->reply, err->replylen);
+	log_line(LOGC_ERROR, "client %s: %s", c->addrtext, why);
+	if (replylen > 0)
+		(void)client_send(c, reply, replylen);
+	client_close(c, NULL);
+	return (CLIENT_CLOSED);
+}
+
+/*
+ * Answer the request with reply code rep in the client's own SOCKS
+ * version (SOCKS4 knows only granted and rejected), log its access line
+ * with result, and close.
+ */
+static void
+client_reply_and_close(struct client *c, enum socks5_reply rep,
+    const char *result)
+{
+	uint8_t	reply[SOCKS_REPLY_MAX];
+	size_t	len;
+
+	if (c->req.version == SOCKS_V4)
+		len = socks4_build_reply(reply, 0, NULL);
+	else
+		len = socks5_build_reply(reply, rep, NULL);
+	(void)client_send(c, reply, len);
+	client_log_access(c, result, 0, 0);
 	client_close(c, NULL);
 }
 
-/* Answer the request with a failure reply, log it and close. */
+/* The destination could not be reached: count it, answer and close. */
 static void
 client_refuse(struct client *c, enum socks_failure why)
 {
-	uint8_t		reply[SOCKS_REPLY_MAX];
-	size_t		len;
-
-	len = client_build_reply(c, reply, socks5_reply_from_failure(why),
-	    NULL);
-	(void)client_send(c, reply, len);
 	counters.connect_failures[why]++;
 	stats_connect_failed(c->via, why);
-	client_log_access(c, socks_failure_name(why), 0, 0);
-	client_close(c, NULL);
+	client_reply_and_close(c, socks5_reply_from_failure(why),
+	    socks_failure_name(why));
 }
 
+/* HANDSHAKE_TIMEOUT passed before the request was complete. */
 static void
 client_timeout_cb(void *arg)
 {
@@ -297,6 +315,7 @@ client_read_waiting(struct client *c)
 	}
 }
 
+/* The client's socket is readable: buffer, then parse the handshake. */
 static void
 client_read_cb(int fd, int events, void *arg)
 {
@@ -328,35 +347,57 @@ client_read_cb(int fd, int events, void *arg)
 	client_parse(c);
 }
 
-static void
-client_choose_method(struct client *c, const struct socks_greeting *g)
+/* CLIENT_START: the first byte says SOCKS5 or SOCKS4. */
+static enum client_state
+client_on_start(struct client *c)
 {
-	uint8_t	reply[2];
-	uint8_t	method = SOCKS5_METHOD_UNACCEPTABLE;
+	if (buf_len(&c->in) == 0)
+		return (CLIENT_START);
+	switch (socks_version(buf_head(&c->in), buf_len(&c->in))) {
+	case SOCKS_V5:
+		return (CLIENT_GREETING);
+	case SOCKS_V4:
+		return (CLIENT_REQUEST4);
+	}
+	return (client_fail(c, "not a SOCKS 4 or 5 request", NULL, 0));
+}
+
+/* CLIENT_GREETING: choose the method AUTH calls for, or none. */
+static enum client_state
+client_on_greeting(struct client *c)
+{
+	struct socks_greeting	g;
+	struct socks_error	err;
+	enum socks_parse	r;
+	size_t			used;
+	uint8_t			reply[2];
+	uint8_t			method = SOCKS5_METHOD_UNACCEPTABLE;
+
+	r = socks5_parse_greeting(buf_head(&c->in), buf_len(&c->in), &used,
+	    &g, &err);
+	if (r == SOCKS_PARSE_NEED)
+		return (CLIENT_GREETING);
+	if (r == SOCKS_PARSE_ERROR)
+		return (client_fail(c, err.why, err.reply, err.replylen));
+	buf_drain(&c->in, used);
 
 	if (cfg->auth == CONF_AUTH_PASSWORD) {
-		if (socks5_greeting_has(g, SOCKS5_METHOD_PASSWORD))
+		if (socks5_greeting_has(&g, SOCKS5_METHOD_PASSWORD))
 			method = SOCKS5_METHOD_PASSWORD;
-	} else if (socks5_greeting_has(g, SOCKS5_METHOD_NONE))
+	} else if (socks5_greeting_has(&g, SOCKS5_METHOD_NONE))
 		method = SOCKS5_METHOD_NONE;
 	socks5_build_method(reply, method);
 	if (client_send(c, reply, sizeof(reply)) == -1) {
 		client_close(c, "write failed");
-		return;
+		return (CLIENT_CLOSED);
 	}
 	switch (method) {
 	case SOCKS5_METHOD_PASSWORD:
-		c->state = CLIENT_AUTH;
-		break;
+		return (CLIENT_AUTH);
 	case SOCKS5_METHOD_NONE:
-		c->state = CLIENT_REQUEST5;
-		break;
-	default:
-		counters.handshake_errors++;
-		log_line(LOGC_ERROR, "client %s: no acceptable auth method",
-		    c->addrtext);
-		client_close(c, NULL);
+		return (CLIENT_REQUEST5);
 	}
+	return (client_fail(c, "no acceptable auth method", NULL, 0));
 }
 
 /* The password check is over: answer, then go on to the request. */
@@ -396,86 +437,111 @@ client_password_cb(enum server_password result, void *arg)
 	client_parse(c);
 }
 
-/* Start checking the RFC 1929 credentials, off the loop. */
-static void
-client_check_password(struct client *c, const struct socks_userpass *up)
+/* CLIENT_AUTH: take the credentials and check them off the loop. */
+static enum client_state
+client_on_auth(struct client *c)
 {
-	strlcpy(c->user, up->user, sizeof(c->user));
-	c->state = CLIENT_AUTH_CHECK;
-	c->auth = server_password_check(up->user, up->pass,
-	    client_password_cb, c);
-}
-
-/* Run the handshake over what has arrived; stop when it needs more. */
-static void
-client_parse(struct client *c)
-{
-	struct socks_greeting	g;
 	struct socks_userpass	up;
 	struct socks_error	err;
 	enum socks_parse	r;
 	size_t			used;
 
-	while (c->fd != -1 && buf_len(&c->in) > 0) {
-		const uint8_t	*p = buf_head(&c->in);
-		size_t		 len = buf_len(&c->in);
+	r = socks5_parse_userpass(buf_head(&c->in), buf_len(&c->in), &used,
+	    &up, &err);
+	if (r == SOCKS_PARSE_NEED)
+		return (CLIENT_AUTH);
+	if (r == SOCKS_PARSE_ERROR)
+		return (client_fail(c, err.why, err.reply, err.replylen));
+	buf_drain(&c->in, used);
 
-		memset(&err, 0, sizeof(err));
+	strlcpy(c->user, up.user, sizeof(c->user));
+	/* The answer comes from the loop later, never from in here. */
+	c->auth = server_password_check(up.user, up.pass, client_password_cb,
+	    c);
+	explicit_bzero(&up, sizeof(up));
+	return (CLIENT_AUTH_CHECK);
+}
+
+/*
+ * CLIENT_REQUEST5 and CLIENT_REQUEST4: take the request, answer what
+ * will not be served, and go on to connect the rest.
+ */
+static enum client_state
+client_on_request(struct client *c)
+{
+	struct socks_error	err;
+	enum socks_parse	r;
+	size_t			used;
+
+	if (c->state == CLIENT_REQUEST5)
+		r = socks5_parse_request(buf_head(&c->in), buf_len(&c->in),
+		    &used, &c->req, &err);
+	else
+		r = socks4_parse_request(buf_head(&c->in), buf_len(&c->in),
+		    &used, &c->req, &err);
+	if (r == SOCKS_PARSE_NEED)
+		return (c->state);
+	if (r == SOCKS_PARSE_ERROR)
+		return (client_fail(c, err.why, err.reply, err.replylen));
+	/* Bytes after the request stay in c->in: the tunnel's first. */
+	buf_drain(&c->in, used);
+	ev_timer_stop(&c->timer);
+
+	if (c->req.version == SOCKS_V4 && cfg->auth == CONF_AUTH_PASSWORD) {
+		counters.clients_refused++;
+		log_line(LOGC_ERROR, "client %s: SOCKS4 refused: AUTH=password",
+		    c->addrtext);
+		client_refuse(c, SOCKS_FAIL_DENIED);
+		return (CLIENT_CLOSED);
+	}
+	if (c->req.cmd != SOCKS_CMD_CONNECT) {
+		client_reply_and_close(c, SOCKS5_CMD_UNSUPPORTED,
+		    "unsupported");
+		return (CLIENT_CLOSED);
+	}
+	return (CLIENT_CONNECTING);
+}
+
+/*
+ * Run the handshake over what has arrived: the handler of the current
+ * state consumes a complete message and returns the next state, or the
+ * same one when it needs more bytes.  Entering CLIENT_CONNECTING starts
+ * the connect; the waiting states leave the bytes where they are.
+ */
+static void
+client_parse(struct client *c)
+{
+	enum client_state	next;
+
+	for (;;) {
 		switch (c->state) {
 		case CLIENT_START:
-			switch (socks_version(p, len)) {
-			case SOCKS_V5:
-				c->state = CLIENT_GREETING;
-				break;
-			case SOCKS_V4:
-				c->state = CLIENT_REQUEST4;
-				break;
-			default:
-				counters.handshake_errors++;
-				log_line(LOGC_ERROR, "client %s: not a SOCKS "
-				    "4 or 5 request", c->addrtext);
-				client_close(c, NULL);
-				return;
-			}
-			continue;
+			next = client_on_start(c);
+			break;
 		case CLIENT_GREETING:
-			r = socks5_parse_greeting(p, len, &used, &g, &err);
+			next = client_on_greeting(c);
 			break;
 		case CLIENT_AUTH:
-			r = socks5_parse_userpass(p, len, &used, &up, &err);
+			next = client_on_auth(c);
 			break;
 		case CLIENT_REQUEST5:
-			r = socks5_parse_request(p, len, &used, &c->req, &err);
-			break;
 		case CLIENT_REQUEST4:
-			r = socks4_parse_request(p, len, &used, &c->req, &err);
+			next = client_on_request(c);
 			break;
 		default:
 			return;
 		}
-		if (r == SOCKS_PARSE_NEED)
+		if (next == c->state || next == CLIENT_CLOSED)
 			return;
-		if (r == SOCKS_PARSE_ERROR) {
-			client_fail(c, &err);
-			return;
-		}
-		buf_drain(&c->in, used);
-		switch (c->state) {
-		case CLIENT_GREETING:
-			client_choose_method(c, &g);
-			break;
-		case CLIENT_AUTH:
-			client_check_password(c, &up);
-			explicit_bzero(&up, sizeof(up));
-			break;
-		default:
-			client_dispatch(c);
+		c->state = next;
+		if (next == CLIENT_CONNECTING) {
+			client_connect(c);
 			return;
 		}
 	}
 }
 
-/* Join the client to its destination end and start relaying. */
+/* The tunnel has ended: count it, log its access line, close. */
 static void
 client_relay_done(struct relay *r, const char *result, void *arg)
 {
@@ -492,6 +558,10 @@ client_relay_done(struct relay *r, const char *result, void *arg)
 	client_close(c, NULL);
 }
 
+/*
+ * The destination answered: join the client to its end dest, send the
+ * success reply and the bytes the client sent early, start relaying.
+ */
 static void
 client_connected(struct client *c, struct end *dest,
     const struct sockaddr *bound)
@@ -501,7 +571,10 @@ client_connected(struct client *c, struct end *dest,
 	uint8_t		 reply[SOCKS_REPLY_MAX];
 	size_t		 len;
 
-	len = client_build_reply(c, reply, SOCKS5_SUCCEEDED, bound);
+	if (c->req.version == SOCKS_V4)
+		len = socks4_build_reply(reply, 1, bound);
+	else
+		len = socks5_build_reply(reply, SOCKS5_SUCCEEDED, bound);
 
 	/* The stream takes over the descriptor; the client keeps the log. */
 	cs = stream_new(c->fd);
@@ -535,6 +608,7 @@ client_connected(struct client *c, struct end *dest,
 		dest->ops->resume(dest);
 }
 
+/* The direct dial ended: relay to the new socket, or refuse. */
 static void
 client_dial_cb(int fd, enum socks_failure why, void *arg)
 {
@@ -574,6 +648,7 @@ client_no_worker(struct client *c)
 	    client_dial_cb, c);
 }
 
+/* A worker answered the request (or none was left to ask). */
 static void
 client_pool_cb(struct end *e, enum socks_failure why,
     const struct sockaddr *bound, const char *via, void *arg)
@@ -599,45 +674,24 @@ client_pool_cb(struct end *e, enum socks_failure why,
 	client_connected(c, e, bound);
 }
 
-/* The request is complete: answer what we cannot do, else connect. */
+/* CLIENT_CONNECTING begins: hand the request to a worker, or dial it. */
 static void
-client_dispatch(struct client *c)
+client_connect(struct client *c)
 {
-	ev_timer_stop(&c->timer);
-	c->state = CLIENT_CONNECTING;
+	struct pool_open	*po;
 
-	if (c->req.version == SOCKS_V4 && cfg->auth == CONF_AUTH_PASSWORD) {
-		counters.clients_refused++;
-		log_line(LOGC_ERROR, "client %s: SOCKS4 refused: AUTH=password",
-		    c->addrtext);
-		client_refuse(c, SOCKS_FAIL_DENIED);
+	if (!pool_has_worker()) {
+		client_no_worker(c);
 		return;
 	}
-	if (c->req.cmd != SOCKS_CMD_CONNECT) {
-		uint8_t	reply[SOCKS_REPLY_MAX];
-		size_t	len;
-
-		len = client_build_reply(c, reply, SOCKS5_CMD_UNSUPPORTED,
-		    NULL);
-		(void)client_send(c, reply, len);
-		client_log_access(c, "unsupported", 0, 0);
-		client_close(c, NULL);
-		return;
-	}
-	if (pool_has_worker()) {
-		struct pool_open	*po;
-
-		/*
-		 * pool_open may answer before it returns, and po is then
-		 * freed: keep it only while the answer is still to come.
-		 */
-		c->pool_pending = 1;
-		po = pool_open(&c->req, client_pool_cb, c);
-		if (c->pool_pending)
-			c->pool = po;
-		return;
-	}
-	client_no_worker(c);
+	/*
+	 * pool_open may answer before it returns, and po is then freed:
+	 * keep it only while the answer is still to come.
+	 */
+	c->pool_pending = 1;
+	po = pool_open(&c->req, client_pool_cb, c);
+	if (c->pool_pending)
+		c->pool = po;
 }
 
 /* Stop every client still in its handshake (shutdown). */
