@@ -488,10 +488,12 @@ client_on_request(struct client *c)
 	ev_timer_stop(&c->timer);
 
 	if (c->req.version == SOCKS_V4 && cfg->auth == CONF_AUTH_PASSWORD) {
+		/* Refused by rule, not a failed connect: no connect counter. */
 		counters.clients_refused++;
 		log_line(LOGC_ERROR, "client %s: SOCKS4 refused: AUTH=password",
 		    c->addrtext);
-		client_refuse(c, SOCKS_FAIL_DENIED);
+		client_reply_and_close(c, SOCKS5_NOT_ALLOWED,
+		    socks_failure_name(SOCKS_FAIL_DENIED));
 		return (CLIENT_CLOSED);
 	}
 	if (c->req.cmd != SOCKS_CMD_CONNECT) {
