@@ -371,7 +371,7 @@ client_on_greeting(struct client *c)
 	enum socks_parse	r;
 	size_t			used;
 	uint8_t			reply[2];
-	uint8_t			method = SOCKS5_METHOD_UNACCEPTABLE;
+	enum socks5_method	method = SOCKS5_METHOD_UNACCEPTABLE;
 
 	r = socks5_parse_greeting(buf_head(&c->in), buf_len(&c->in), &used,
 	    &g, &err);
@@ -396,8 +396,9 @@ client_on_greeting(struct client *c)
 		return (CLIENT_AUTH);
 	case SOCKS5_METHOD_NONE:
 		return (CLIENT_REQUEST5);
+	default:
+		return (client_fail(c, "no acceptable auth method", NULL, 0));
 	}
-	return (client_fail(c, "no acceptable auth method", NULL, 0));
 }
 
 /* The password check is over: answer, then go on to the request. */

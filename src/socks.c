@@ -31,15 +31,23 @@
 /* Longest host name a struct socks_request holds, without the NUL. */
 #define SOCKS_HOST_MAX		(sizeof(((struct socks_request *)0)->host) - 1)
 
-static const char *socks_failure_names[] = {
-	"ok",
-	"denied",
-	"netunreach",
-	"hostunreach",
-	"refused",
-	"timeout",
-	"dns",
-	"failure"
+/*
+ * Every failure, in enum socks_failure order: its reason word (the
+ * worker link's and the access log's) and the SOCKS5 reply reporting it.
+ */
+static const struct socks_reason {
+	enum socks_failure	 failure;
+	const char		*word;
+	enum socks5_reply	 reply;
+} socks_reasons[] = {
+	{ SOCKS_FAIL_NONE,	  "ok",		 SOCKS5_SUCCEEDED },
+	{ SOCKS_FAIL_DENIED,	  "denied",	 SOCKS5_NOT_ALLOWED },
+	{ SOCKS_FAIL_NETUNREACH,  "netunreach",	 SOCKS5_NET_UNREACHABLE },
+	{ SOCKS_FAIL_HOSTUNREACH, "hostunreach", SOCKS5_HOST_UNREACHABLE },
+	{ SOCKS_FAIL_REFUSED,	  "refused",	 SOCKS5_REFUSED },
+	{ SOCKS_FAIL_TIMEOUT,	  "timeout",	 SOCKS5_TTL_EXPIRED },
+	{ SOCKS_FAIL_DNS,	  "dns",	 SOCKS5_HOST_UNREACHABLE },
+	{ SOCKS_FAIL_FAILURE,	  "failure",	 SOCKS5_FAILURE }
 };
 
 static enum socks_parse	socks_error_set(struct socks_error *, const char *,
@@ -150,7 +158,7 @@ socks5_parse_greeting(const uint8_t *p, size_t len, size_t *used,
 
 /* Whether the client offered an authentication method. */
 int
-socks5_greeting_has(const struct socks_greeting *g, uint8_t method)
+socks5_greeting_has(const struct socks_greeting *g, enum socks5_method method)
 {
 	size_t	i;
 
@@ -163,10 +171,10 @@ socks5_greeting_has(const struct socks_greeting *g, uint8_t method)
 
 /* Write the server's method choice; returns its length. */
 size_t
-socks5_build_method(uint8_t *out, uint8_t method)
+socks5_build_method(uint8_t *out, enum socks5_method method)
 {
 	out[0] = SOCKS_V5;
-	out[1] = method;
+	out[1] = (uint8_t)method;
 	return (2);
 }
 
@@ -411,9 +419,9 @@ socks4_build_reply(uint8_t *out, int granted, const struct sockaddr *bound)
 const char *
 socks_failure_name(enum socks_failure f)
 {
-	if ((size_t)f >= nitems(socks_failure_names))
+	if ((size_t)f >= nitems(socks_reasons))
 		return ("failure");
-	return (socks_failure_names[f]);
+	return (socks_reasons[f].word);
 }
 
 /*
@@ -428,9 +436,9 @@ socks_failure_from_name(const char *name)
 
 	if (name == NULL)
 		return (SOCKS_FAIL_FAILURE);
-	for (i = SOCKS_FAIL_DENIED; i < nitems(socks_failure_names); i++) {
-		if (strcasecmp(name, socks_failure_names[i]) == 0)
-			return ((enum socks_failure)i);
+	for (i = SOCKS_FAIL_DENIED; i < nitems(socks_reasons); i++) {
+		if (strcasecmp(name, socks_reasons[i].word) == 0)
+			return (socks_reasons[i].failure);
 	}
 	return (SOCKS_FAIL_FAILURE);
 }
@@ -466,49 +474,31 @@ socks_failure_from_errno(int error)
 enum socks5_reply
 socks5_reply_from_failure(enum socks_failure f)
 {
-	switch (f) {
-	case SOCKS_FAIL_NONE:
-		return (SOCKS5_SUCCEEDED);
-	case SOCKS_FAIL_DENIED:
-		return (SOCKS5_NOT_ALLOWED);
-	case SOCKS_FAIL_NETUNREACH:
-		return (SOCKS5_NET_UNREACHABLE);
-	case SOCKS_FAIL_HOSTUNREACH:
-	case SOCKS_FAIL_DNS:
-		return (SOCKS5_HOST_UNREACHABLE);
-	case SOCKS_FAIL_REFUSED:
-		return (SOCKS5_REFUSED);
-	case SOCKS_FAIL_TIMEOUT:
-		return (SOCKS5_TTL_EXPIRED);
-	case SOCKS_FAIL_FAILURE:
-	default:
+	if ((size_t)f >= nitems(socks_reasons))
 		return (SOCKS5_FAILURE);
-	}
+	return (socks_reasons[f].reply);
 }
 
-/* A short word for a SOCKS5 reply code, fit for a key=value log field. */
+/*
+ * A short word for a SOCKS5 reply code, fit for a key=value log field:
+ * the word of the first failure it reports, or for the two codes no
+ * failure maps to, their own.
+ */
 const char *
 socks5_reply_name(enum socks5_reply rep)
 {
+	size_t	i;
+
+	for (i = 0; i < nitems(socks_reasons); i++) {
+		if (socks_reasons[i].reply == rep)
+			return (socks_reasons[i].word);
+	}
 	switch (rep) {
-	case SOCKS5_SUCCEEDED:
-		return ("ok");
-	case SOCKS5_FAILURE:
-		return ("failure");
-	case SOCKS5_NOT_ALLOWED:
-		return ("denied");
-	case SOCKS5_NET_UNREACHABLE:
-		return ("netunreach");
-	case SOCKS5_HOST_UNREACHABLE:
-		return ("hostunreach");
-	case SOCKS5_REFUSED:
-		return ("refused");
-	case SOCKS5_TTL_EXPIRED:
-		return ("timeout");
 	case SOCKS5_CMD_UNSUPPORTED:
 		return ("cmdunsupported");
 	case SOCKS5_ATYP_UNSUPPORTED:
 		return ("atypunsupported");
+	default:
+		return ("unknown");
 	}
-	return ("unknown");
 }

@@ -24,10 +24,13 @@
 #define SOCKS_ATYP_DOMAIN		3
 #define SOCKS_ATYP_IPV6			4
 
-#define SOCKS5_METHOD_NONE		0x00
-#define SOCKS5_METHOD_GSSAPI		0x01
-#define SOCKS5_METHOD_PASSWORD		0x02
-#define SOCKS5_METHOD_UNACCEPTABLE	0xff
+/* SOCKS5 authentication methods (RFC 1928 section 3). */
+enum socks5_method {
+	SOCKS5_METHOD_NONE = 0x00,
+	SOCKS5_METHOD_GSSAPI = 0x01,
+	SOCKS5_METHOD_PASSWORD = 0x02,
+	SOCKS5_METHOD_UNACCEPTABLE = 0xff
+};
 
 enum socks5_reply {
 	SOCKS5_SUCCEEDED = 0x00,
@@ -84,8 +87,9 @@ int	socks_version(const uint8_t *, size_t);
 
 enum socks_parse socks5_parse_greeting(const uint8_t *, size_t, size_t *used,
 	    struct socks_greeting *, struct socks_error *);
-int	socks5_greeting_has(const struct socks_greeting *, uint8_t method);
-size_t	socks5_build_method(uint8_t *out, uint8_t method);
+int	socks5_greeting_has(const struct socks_greeting *,
+	    enum socks5_method);
+size_t	socks5_build_method(uint8_t *out, enum socks5_method);
 
 enum socks_parse socks5_parse_userpass(const uint8_t *, size_t, size_t *used,
 	    struct socks_userpass *, struct socks_error *);
