@@ -36,13 +36,6 @@ log_init(int foreground, int verbose, int facility)
 	}
 }
 
-/* Change the -d level, e.g. after a reload. */
-void
-log_set_verbose(int verbose)
-{
-	log_verbose = verbose;
-}
-
 /* Switch the syslog facility on reload (SYSLOG_FACILITY). */
 void
 log_set_facility(int facility)
