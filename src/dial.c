@@ -40,7 +40,7 @@ struct dial {
 	int			 tried;		/* connects attempted */
 	int			 denied;	/* addresses refused by rule */
 	int			 exhausted;	/* every address tried */
-	enum socks_failure	 failure;	/* worst seen so far */
+	enum socks_failure	 failure;	/* last error, or all denied */
 	struct ev_timer		 deadline;
 };
 
@@ -108,6 +108,7 @@ dial_cancel(struct dial *d)
 	free(d);
 }
 
+/* Free the dial, then report its outcome; a connected fd goes along. */
 static void
 dial_done(struct dial *d, int fd, enum socks_failure why)
 {
@@ -121,6 +122,7 @@ dial_done(struct dial *d, int fd, enum socks_failure why)
 	cb(fd, why, arg);
 }
 
+/* The lookup answered: keep up to DIAL_MAX_ADDRS addresses, try them. */
 static void
 dial_resolved(const struct addrinfo *res, int error, void *arg)
 {
@@ -146,6 +148,7 @@ dial_resolved(const struct addrinfo *res, int error, void *arg)
 	dial_try_next(d);
 }
 
+/* A connect finished: done if it worked, else on to the next address. */
 static void
 dial_connect_cb(int fd, int events, void *arg)
 {
@@ -163,6 +166,10 @@ dial_connect_cb(int fd, int events, void *arg)
 	dial_try_next(d);
 }
 
+/*
+ * Start a connect to the next address the rules allow; with none left,
+ * report the failure from the loop.
+ */
 static void
 dial_try_next(struct dial *d)
 {
@@ -193,6 +200,7 @@ dial_try_next(struct dial *d)
 	ev_timer_start(&d->deadline, 0);
 }
 
+/* CONNECT_TIMEOUT passed, or every address failed: report it. */
 static void
 dial_deadline_cb(void *arg)
 {

@@ -26,6 +26,7 @@ struct ipcount_entry {
 static struct ipcount_entry	*ipcount_table[IPCOUNT_BUCKETS];
 static size_t			 ipcount_entries;
 
+/* The table key of an address: IPv4 as its mapped IPv6 form. */
 static void
 ipcount_key(const struct sockaddr *sa, uint8_t key[16])
 {
@@ -42,6 +43,7 @@ ipcount_key(const struct sockaddr *sa, uint8_t key[16])
 		    16);
 }
 
+/* Where the entry for key is, or would be linked in its bucket. */
 static struct ipcount_entry **
 ipcount_find(const uint8_t key[16])
 {

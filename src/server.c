@@ -75,6 +75,7 @@ static const char *server_kind_names[] = { "socks", "worker", "stats" };
 static void	server_accept_cb(int, int, void *);
 static void	server_pause_cb(void *);
 
+/* Hold the spare descriptor that EMFILE spends, if not held already. */
 static void
 server_spare_open(void)
 {
@@ -82,6 +83,7 @@ server_spare_open(void)
 		server_spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 }
 
+/* Close a listener (unless its socket was adopted) and free it. */
 static void
 server_listener_free(struct listener *l)
 {
@@ -93,6 +95,7 @@ server_listener_free(struct listener *l)
 	free(l);
 }
 
+/* The listener of that kind on that address in list, or NULL. */
 static struct listener *
 server_listener_find(struct listener_list *list, enum server_kind kind,
     const struct conf_listen *addr)
@@ -193,6 +196,7 @@ server_adopt(struct listener_list *next)
 	TAILQ_CONCAT(&server_listeners, next, entry);
 }
 
+/* Load the PASSWORD_FILE when AUTH=password; *out is NULL otherwise. */
 static int
 server_load_passwords(struct conf *conf, struct passwd_db **out,
     char **cause)
@@ -483,6 +487,7 @@ server_admit(struct listener *l, const struct sockaddr *sa, const char *addr)
 	return (1);
 }
 
+/* A listener is readable: accept a burst, admit or refuse each. */
 static void
 server_accept_cb(int lfd, int events, void *arg)
 {
@@ -526,6 +531,7 @@ server_accept_cb(int lfd, int events, void *arg)
 	}
 }
 
+/* One SIGUSR1 counters line for a worker link. */
 static void
 server_log_worker(const struct pool_info *w, void *arg)
 {
