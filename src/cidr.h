@@ -29,7 +29,7 @@
 
 struct cidr {
 	int		family;		/* AF_INET or AF_INET6 */
-	uint8_t		addr[16];	/* network, masked; 4 bytes used for v4 */
+	uint8_t		addr[16];	/* network, masked; v4 in 4 bytes */
 	unsigned int	prefix;		/* 0..32 or 0..128 */
 	uint16_t	port_lo;	/* 0..65535 inclusive */
 	uint16_t	port_hi;

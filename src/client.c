@@ -3,7 +3,9 @@
  * handshake is parsed incrementally from a small bounded buffer, so a
  * request split at any byte, or coalesced with early data, gives the same
  * result; bytes after the request are kept and sent first once the
- * destination is connected.  The server's listener calls client_accept;
+ * destination is connected.  While its password is checked (in a
+ * thread) or its request connected, a client stays watched, so one that
+ * leaves is let go at once.  The server's listener calls client_accept;
  * everything after that happens here.
  */
 #include "config.h"
