@@ -11,6 +11,7 @@
 
 #include <sys/types.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
 
@@ -27,13 +28,25 @@
 #include "xmalloc.h"
 
 /*
- * Load the password file once to check every line, and note whether
- * group or others can read it.
+ * Whether a file of this mode and group can be read by someone beyond
+ * the daemon: anyone at all, or a group other than the one the daemon
+ * drops to (root:GROUP with mode 0640 is how a secret is kept readable
+ * by a daemon that reloads it after dropping privileges).
  */
+static int
+conf_exposed(mode_t mode, gid_t gid, gid_t run_gid)
+{
+	if (mode & S_IROTH)
+		return (1);
+	return ((mode & S_IRGRP) && (run_gid == (gid_t)-1 || gid != run_gid));
+}
+
+/* Load the password file once to check every line, and note its mode. */
 static int
 conf_verify_passwords(struct conf *conf, char **cause)
 {
 	struct passwd_db	*db;
+	struct stat		 st;
 	char			*why;
 	int			 rc;
 
@@ -43,46 +56,65 @@ conf_verify_passwords(struct conf *conf, char **cause)
 		free(why);
 		return (rc);
 	}
-	conf->password_file_insecure = passwd_readable_by_others(db);
 	passwd_free(db);
+	if (stat(conf->password_file, &st) == 0)
+		conf->password_file_insecure = conf_exposed(st.st_mode,
+		    st.st_gid, conf->run_gid);
 	return (0);
 }
 
-/* Check that USER and GROUP name a user and a group of this system. */
+/*
+ * Check that USER and GROUP name a user and a group of this system, and
+ * note the group the daemon will run as: GROUP, else USER's own group.
+ */
 static int
 conf_verify_user(struct conf *conf, char **cause)
 {
+	struct passwd	*pw;
+	struct group	*gr;
+
+	conf->run_gid = (gid_t)-1;
 	if (conf->user != NULL) {
 		errno = 0;
-		if (getpwnam(conf->user) == NULL)
+		if ((pw = getpwnam(conf->user)) == NULL)
 			return (conf_fail_at(conf, "USER", cause, "USER %s: %s",
 			    conf->user, errno == 0 || errno == ENOENT ||
 			    errno == ESRCH ? "no such user" : strerror(errno)));
+		conf->run_gid = pw->pw_gid;
 	}
 	if (conf->group != NULL) {
 		errno = 0;
-		if (getgrnam(conf->group) == NULL)
+		if ((gr = getgrnam(conf->group)) == NULL)
 			return (conf_fail_at(conf, "GROUP", cause,
 			    "GROUP %s: %s", conf->group, errno == 0 ||
 			    errno == ENOENT || errno == ESRCH ?
 			    "no such group" : strerror(errno)));
+		conf->run_gid = gr->gr_gid;
 	}
 	return (0);
 }
 
 /*
- * Check what the config names outside itself, after conf_finish: the
- * password file of a server with AUTH=password, USER and GROUP.
- * Returns 0, or -1 with a cause starting with the key's file:line.
+ * Check what the config names outside itself, after conf_finish: USER
+ * and GROUP, and the password file of a server with AUTH=password; note
+ * whether that file or the secret file is exposed.  Returns 0, or -1
+ * with a cause starting with the key's file:line.
  */
 int
 conf_verify(struct conf *conf, enum conf_role role, char **cause)
 {
 	conf->password_file_insecure = 0;
+	conf->secret_file_insecure = 0;
+	if (conf_verify_user(conf, cause) != 0)
+		return (-1);
+	if (conf->worker_secret_from_file)
+		conf->secret_file_insecure = conf_exposed(
+		    conf->secret_file_mode, conf->secret_file_gid,
+		    conf->run_gid);
 	if (role == CONF_ROLE_SERVER && conf->auth == CONF_AUTH_PASSWORD &&
 	    conf_verify_passwords(conf, cause) != 0)
 		return (-1);
-	return (conf_verify_user(conf, cause));
+	return (0);
 }
 
 /* Whether a listen address is on the loopback network. */
@@ -105,9 +137,9 @@ conf_loopback(const struct conf_listen *l)
 
 /*
  * Hand each warning about a configuration that works but deserves an
- * operator's look to warn: secrets or hashes in files others can read,
- * and a worker port beyond loopback that anyone may register on.  Run
- * after conf_verify, which notes the password file's mode.
+ * operator's look to warn: secrets or hashes in files others than the
+ * daemon can read, and a worker port beyond loopback that anyone may
+ * register on.  Run after conf_verify, which notes the files' modes.
  */
 void
 conf_warnings(const struct conf *conf, enum conf_role role,

@@ -472,7 +472,8 @@ conf_read_secret_file(struct conf *conf, char **cause)
 	conf_free_secret(conf->worker_secret);
 	conf->worker_secret = xstrndup(buf, have);
 	conf->worker_secret_from_file = 1;
-	conf->secret_file_insecure = (st.st_mode & (S_IRGRP | S_IROTH)) != 0;
+	conf->secret_file_mode = st.st_mode;
+	conf->secret_file_gid = st.st_gid;
 	rc = 0;
 out:
 	sha256_explicit_bzero(buf, sizeof(buf));
@@ -669,7 +670,6 @@ conf_finish(struct conf *conf, enum conf_role role, char **cause)
 		conf_free_secret(conf->worker_secret);
 		conf->worker_secret = NULL;
 		conf->worker_secret_from_file = 0;
-		conf->secret_file_insecure = 0;
 	}
 
 	if (role == CONF_ROLE_WORKER) {

@@ -60,6 +60,7 @@ struct conf {
 	enum conf_auth		 auth;
 	char			*password_file;
 	int			 password_file_insecure; /* by conf_verify */
+	gid_t			 run_gid;	/* by conf_verify; -1: no drop */
 	uint64_t		 handshake_timeout;	/* ms */
 	unsigned int		 max_clients;		/* 0 = no cap */
 	unsigned int		 max_clients_per_ip;
@@ -75,7 +76,9 @@ struct conf {
 	char			*worker_secret;
 	char			*worker_secret_file;
 	int			 worker_secret_from_file; /* by conf_finish */
-	int			 secret_file_insecure;	/* group/others read */
+	mode_t			 secret_file_mode;	/* by conf_finish */
+	gid_t			 secret_file_gid;
+	int			 secret_file_insecure;	/* by conf_verify */
 
 	uint64_t		 connect_timeout;	/* ms */
 	uint64_t		 idle_timeout;		/* ms, 0 = none */

@@ -65,7 +65,6 @@ struct passwd_db {
 	size_t			 count;
 	size_t			 alloc;
 	char			*dummy;		/* hash for unknown users */
-	int			 exposed;	/* group or others may read */
 };
 
 static int	passwd_parse_line(struct passwd_db *, char *, const char *,
@@ -183,7 +182,6 @@ passwd_load(const char *path, char **cause)
 	}
 
 	db = xcalloc(1, sizeof(*db));
-	db->exposed = (st.st_mode & (S_IRGRP | S_IROTH)) != 0;
 	while ((len = getline(&line, &linesize, f)) != -1) {
 		lineno++;
 		if ((size_t)len != strlen(line)) {
@@ -302,16 +300,6 @@ size_t
 passwd_count(const struct passwd_db *db)
 {
 	return (db->count);
-}
-
-/*
- * Return 1 when the file was readable by its group or by others when
- * loaded, so the daemon can warn that hashes are exposed.
- */
-int
-passwd_readable_by_others(const struct passwd_db *db)
-{
-	return (db->exposed);
 }
 
 /* Free a database from passwd_load; NULL is allowed. */

@@ -25,7 +25,6 @@ struct passwd_attempt *passwd_attempt_new(const struct passwd_db *,
 int		 passwd_attempt_verify(struct passwd_attempt *);
 void		 passwd_attempt_free(struct passwd_attempt *);
 size_t		 passwd_count(const struct passwd_db *);
-int		 passwd_readable_by_others(const struct passwd_db *);
 void		 passwd_free(struct passwd_db *);
 
 #endif

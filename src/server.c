@@ -206,37 +206,7 @@ server_load_passwords(struct conf *conf, struct passwd_db **out,
 		return (0);
 	if ((*out = passwd_load(conf->password_file, cause)) == NULL)
 		return (-1);
-	if (passwd_readable_by_others(*out))
-		log_warnx("%s is readable by group or others",
-		    conf->password_file);
 	return (0);
-}
-
-/* Warn about configurations that work but deserve an operator's look. */
-static void
-server_warnings(struct conf *conf)
-{
-	struct sockaddr	*sa;
-	size_t		 i;
-	int		 loopback;
-
-	if (conf->worker_secret != NULL && conf->worker_secret[0] != '\0')
-		return;
-	for (i = 0; i < conf->worker_listen_count; i++) {
-		sa = (struct sockaddr *)&conf->worker_listen[i].ss;
-		loopback = 0;
-		if (sa->sa_family == AF_INET)
-			loopback = (ntohl(((struct sockaddr_in *)sa)->
-			    sin_addr.s_addr) >> 24) == 127;
-		else if (sa->sa_family == AF_INET6)
-			loopback = IN6_IS_ADDR_LOOPBACK(
-			    &((struct sockaddr_in6 *)sa)->sin6_addr);
-		if (!loopback)
-			log_warnx("WORKER_LISTEN %s is not loopback and no "
-			    "WORKER_SECRET is set: anyone who reaches it can "
-			    "register as a worker and see client traffic",
-			    conf->worker_listen[i].text);
-	}
 }
 
 /* Bind every listener of conf and load its password file. */
@@ -252,7 +222,6 @@ server_start(struct conf *conf, char **cause)
 		return (-1);
 	server_adopt(&next);
 	server_spare_open();
-	server_warnings(conf);
 	return (0);
 }
 
@@ -277,7 +246,6 @@ server_reload(struct conf *conf, char **cause)
 	if (server_passwd != NULL)
 		passwd_free(server_passwd);
 	server_passwd = db;
-	server_warnings(conf);
 	return (0);
 }
 

@@ -163,6 +163,17 @@ finish_ok(struct conf *conf, enum conf_role role)
 		ck_abort_msg("conf_finish: %s", cause);
 }
 
+/* conf_finish and conf_verify must succeed. */
+static void
+verify_ok(struct conf *conf, enum conf_role role)
+{
+	char	*cause = NULL;
+
+	finish_ok(conf, role);
+	if (conf_verify(conf, role, &cause) != 0)
+		ck_abort_msg("conf_verify: %s", cause);
+}
+
 /* Port of a listen address, host order. */
 static unsigned int
 listen_port(const struct conf_listen *l)
@@ -1052,13 +1063,14 @@ END_TEST
 START_TEST(test_finish_secret_file)
 {
 	struct conf	*c;
+	struct group	*gr;
 	const char	*path;
 	char		*big;
 
 	c = conf_new();
 	path = temp_file("s3cret value\nsecond line\n", 25, 0600);
 	set_ok(c, "WORKER_SECRET_FILE", path);
-	finish_ok(c, CONF_ROLE_WORKER);
+	verify_ok(c, CONF_ROLE_WORKER);
 	ck_assert_str_eq(c->worker_secret, "s3cret value");
 	ck_assert_int_eq(c->secret_file_insecure, 0);
 	/* A second finish (same conf) reads the file again, no conflict. */
@@ -1072,15 +1084,34 @@ START_TEST(test_finish_secret_file)
 
 	c = conf_new();
 	set_ok(c, "WORKER_SECRET_FILE", temp_file("abc", 3, 0640));
-	finish_ok(c, CONF_ROLE_SERVER);
+	verify_ok(c, CONF_ROLE_SERVER);
 	ck_assert_str_eq(c->worker_secret, "abc");
 	ck_assert_int_eq(c->secret_file_insecure, 1);
+	/* Readable by the group the daemon runs as, and no one else: fine. */
+	ck_assert_ptr_nonnull(gr = getgrgid(getgid()));
+	set_ok(c, "GROUP", gr->gr_name);
+	verify_ok(c, CONF_ROLE_SERVER);
+	ck_assert_int_eq(c->secret_file_insecure, 0);
+	/* A group the daemon does not run as is someone else. */
+	setgrent();
+	while ((gr = getgrent()) != NULL && gr->gr_gid == getgid())
+		;
+	if (gr != NULL) {
+		set_ok(c, "GROUP", gr->gr_name);
+		endgrent();
+		verify_ok(c, CONF_ROLE_SERVER);
+		ck_assert_int_eq(c->secret_file_insecure, 1);
+	} else
+		endgrent();
 	conf_free(c);
 
 	c = conf_new();
 	set_ok(c, "WORKER_SECRET_FILE", temp_file("abc\r\n", 5, 0604));
-	finish_ok(c, CONF_ROLE_SERVER);
+	ck_assert_ptr_nonnull(gr = getgrgid(getgid()));
+	set_ok(c, "GROUP", gr->gr_name);
+	verify_ok(c, CONF_ROLE_SERVER);
 	ck_assert_str_eq(c->worker_secret, "abc");
+	/* Others can read it, whatever the group. */
 	ck_assert_int_eq(c->secret_file_insecure, 1);
 	conf_free(c);
 
@@ -1109,7 +1140,7 @@ START_TEST(test_finish_secret_file)
 	/* An inline secret alone is kept as it is. */
 	c = conf_new();
 	set_ok(c, "WORKER_SECRET", "inline secret");
-	finish_ok(c, CONF_ROLE_WORKER);
+	verify_ok(c, CONF_ROLE_WORKER);
 	ck_assert_str_eq(c->worker_secret, "inline secret");
 	ck_assert_int_eq(c->secret_file_insecure, 0);
 	conf_free(c);
@@ -1301,7 +1332,18 @@ START_TEST(test_verify_password_file_user_and_group)
 	if (conf_verify(c, CONF_ROLE_SERVER, &cause) != 0)
 		ck_abort_msg("conf_verify: %s", cause);
 	ck_assert_int_eq(c->password_file_insecure, 0);
+	/* Its group is the daemon's GROUP: still nobody else. */
 	ck_assert_int_eq(chmod(good, 0640), 0);
+	ck_assert_int_eq(conf_verify(c, CONF_ROLE_SERVER, &cause), 0);
+	ck_assert_int_eq(c->password_file_insecure, 0);
+	ck_assert_int_eq(chmod(good, 0604), 0);
+	ck_assert_int_eq(conf_verify(c, CONF_ROLE_SERVER, &cause), 0);
+	ck_assert_int_eq(c->password_file_insecure, 1);
+	/* Without USER or GROUP the daemon shares the file with the group. */
+	ck_assert_int_eq(chmod(good, 0640), 0);
+	set_ok(c, "USER", "");
+	set_ok(c, "GROUP", "");
+	finish_ok(c, CONF_ROLE_SERVER);
 	ck_assert_int_eq(conf_verify(c, CONF_ROLE_SERVER, &cause), 0);
 	ck_assert_int_eq(c->password_file_insecure, 1);
 	conf_free(c);
@@ -1373,7 +1415,7 @@ START_TEST(test_warnings_name_what_to_look_at)
 	set_ok(c, "WORKER_SECRET_FILE", secret);
 	set_ok(c, "AUTH", "none");
 	set_ok(c, "OPEN_PROXY", "yes");
-	finish_ok(c, CONF_ROLE_SERVER);
+	verify_ok(c, CONF_ROLE_SERVER);
 	w = warnings_of(c, CONF_ROLE_SERVER);
 	ck_assert_int_gt(asprintf(&want, "%s is readable by group or others\n",
 	    secret), 0);

@@ -313,31 +313,6 @@ START_TEST(test_missing_file_names_file)
 }
 END_TEST
 
-START_TEST(test_mode_exposure_reported)
-{
-	struct passwd_db	*db;
-	char			*cause = NULL;
-
-	write_file(good_file, 0600);
-	db = passwd_load(path, &cause);
-	ck_assert_ptr_nonnull(db);
-	ck_assert_int_eq(passwd_readable_by_others(db), 0);
-	passwd_free(db);
-
-	write_file(good_file, 0640);
-	db = passwd_load(path, &cause);
-	ck_assert_ptr_nonnull(db);
-	ck_assert_int_eq(passwd_readable_by_others(db), 1);
-	passwd_free(db);
-
-	write_file(good_file, 0604);
-	db = passwd_load(path, &cause);
-	ck_assert_ptr_nonnull(db);
-	ck_assert_int_eq(passwd_readable_by_others(db), 1);
-	passwd_free(db);
-}
-END_TEST
-
 START_TEST(test_rounds_above_login_cap_refused)
 {
 	/* Within SHA-crypt's limits, beyond what a login may cost. */
@@ -427,7 +402,6 @@ passwd_suite(void)
 	tcase_add_test(tc, test_duplicate_user_names_line);
 	tcase_add_test(tc, test_nul_byte_refused);
 	tcase_add_test(tc, test_missing_file_names_file);
-	tcase_add_test(tc, test_mode_exposure_reported);
 	tcase_add_test(tc, test_free_null);
 	suite_add_tcase(s, tc);
 	return (s);
