@@ -12,7 +12,6 @@
 #include "compat.h"
 #include "conf.h"
 
-#define CONF_NAME_MAX		255
 #define CONF_CLIP		64	/* value bytes quoted in a message */
 
 /* conf.c */
@@ -29,7 +28,6 @@ void	conf_free_where(struct conf *);
 int	conf_parse_number(const char *, uint64_t max, uint64_t *);
 int	conf_parse_seconds(const char *, uint64_t max, uint64_t *);
 int	conf_parse_bool(const char *, int *);
-int	conf_valid_name(const char *);
 void	conf_free_listen(struct conf_listen *, size_t);
 void	conf_free_hostports(struct conf_hostport *, size_t);
 int	conf_parse_listen(const char *key, const char *,

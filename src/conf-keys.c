@@ -217,9 +217,10 @@ static int
 conf_set_string(struct conf *conf, const struct conf_key *k, void *field,
     const char *value, char **cause)
 {
-	if (k->type == CONF_NAME && *value != '\0' && !conf_valid_name(value))
-		return (conf_bad_value(k, value, "want 1..255 of A-Z a-z 0-9 "
-		    ". _ : @ -", cause));
+	if (k->type == CONF_NAME && *value != '\0' &&
+	    !conf_valid_worker_name(value))
+		return (conf_bad_value(k, value, "want 1..127 of A-Z a-z 0-9 "
+		    ". _ : @ -, and not direct, other or none", cause));
 	if (field == &conf->worker_secret) {
 		conf_free_secret(conf->worker_secret);
 		conf->worker_secret_from_file = 0;

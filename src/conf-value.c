@@ -110,16 +110,27 @@ conf_parse_port(const char *s, uint16_t *out)
 	return (0);
 }
 
-/* Whether s is a worker name: 1..255 of [A-Za-z0-9._:@-]. */
+/*
+ * Whether s may name a worker, in WORKER_NAME and in a worker's RGST: it
+ * lands in log lines, the access log's via=, /status and Prometheus
+ * labels, so 1..CONF_WORKER_NAME_MAX of [A-Za-z0-9._:@-], and none of
+ * the names the server gives its own routes.
+ */
 int
-conf_valid_name(const char *s)
+conf_valid_worker_name(const char *s)
 {
-	size_t	len = strlen(s);
+	static const char	*reserved[] = { "direct", "other", "none" };
+	size_t			 len = strlen(s), i;
 
-	if (len == 0 || len > CONF_NAME_MAX)
+	if (len == 0 || len > CONF_WORKER_NAME_MAX)
 		return (0);
-	return (strspn(s, "abcdefghijklmnopqrstuvwxyz"
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._:@-") == len);
+	if (strspn(s, "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._:@-") != len)
+		return (0);
+	for (i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++)
+		if (strcasecmp(s, reserved[i]) == 0)
+			return (0);
+	return (1);
 }
 
 /* Whether s is a host name or dotted IPv4 address we are willing to dial. */

@@ -634,7 +634,7 @@ conf_check_listen_clash(struct conf *conf, char **cause)
 int
 conf_finish(struct conf *conf, enum conf_role role, char **cause)
 {
-	char	host[CONF_NAME_MAX + 1];
+	char	host[256];	/* HOST_NAME_MAX is at most 255 */
 	size_t	i;
 
 	if (conf->pidfile == NULL)
@@ -648,7 +648,7 @@ conf_finish(struct conf *conf, enum conf_role role, char **cause)
 			    strerror(errno));
 			return (-1);
 		}
-		if (!conf_valid_name(host)) {
+		if (!conf_valid_worker_name(host)) {
 			xasprintf(cause, "WORKER_NAME: host name '%.*s' is not "
 			    "a valid worker name; set WORKER_NAME", CONF_CLIP,
 			    host);

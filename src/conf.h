@@ -13,6 +13,9 @@
 
 #include "cidr.h"
 
+/* The longest worker name, in WORKER_NAME and in a worker's RGST. */
+#define CONF_WORKER_NAME_MAX	127
+
 enum conf_role {
 	CONF_ROLE_SERVER,
 	CONF_ROLE_WORKER
@@ -115,5 +118,6 @@ void		 conf_warnings(const struct conf *, enum conf_role,
 const char	*conf_role_name(enum conf_role);
 int		 conf_listen_equal(const struct conf_listen *,
 		    const struct conf_listen *);
+int		 conf_valid_worker_name(const char *);
 
 #endif

@@ -36,7 +36,7 @@
 /* Tries of one request over different workers before giving up. */
 #define POOL_MAX_TRIES		3
 /* A worker's name, as via= in the access log. */
-#define POOL_NAME_SIZE		128
+#define POOL_NAME_SIZE		(CONF_WORKER_NAME_MAX + 1)
 
 struct pool_worker {
 	struct mux_link			*link;
@@ -235,31 +235,6 @@ pool_register(struct pool_worker *w, const char *name, int esp)
 	    esp ? "" : " (legacy text-net)");
 }
 
-/*
- * Tell whether a worker's name from RGST may be shown: it lands in log
- * lines, the access log's via=, /status and Prometheus labels, so only
- * the bytes WORKER_NAME allows, and none of the routes' own names.
- */
-static int
-pool_valid_name(const char *name)
-{
-	static const char	*reserved[] = { "direct", "other", "none" };
-	size_t			 len, i;
-
-	if (name == NULL)
-		return (0);
-	len = strlen(name);
-	if (len == 0 || len >= POOL_NAME_SIZE)
-		return (0);
-	if (strspn(name, "abcdefghijklmnopqrstuvwxyz"
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._:@-") != len)
-		return (0);
-	for (i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++)
-		if (strcasecmp(name, reserved[i]) == 0)
-			return (0);
-	return (1);
-}
-
 /* RGST: check the proof (or the lack of one) and join the pool. */
 static int
 pool_rgst(struct pool_worker *w, const struct textnet_msg *m)
@@ -277,7 +252,7 @@ pool_rgst(struct pool_worker *w, const struct textnet_msg *m)
 		return (0);	/* the Node worker registers twice */
 	/* A legacy RGST may name no one: the peer address stands in. */
 	if ((esp || (name != NULL && *name != '\0')) &&
-	    !pool_valid_name(name)) {
+	    (name == NULL || !conf_valid_worker_name(name))) {
 		pool_refuse(w, "bad_name");
 		return (0);
 	}

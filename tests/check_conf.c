@@ -564,6 +564,7 @@ START_TEST(test_set_strings)
 		&c->password_file, &c->worker_secret, &c->worker_secret_file,
 		&c->pidfile, &c->user, &c->group,
 	};
+	char		 longname[CONF_WORKER_NAME_MAX + 2];
 	size_t		 i;
 
 	for (i = 0; i < nelem(keys); i++) {
@@ -586,6 +587,17 @@ START_TEST(test_set_strings)
 	set_bad(c, "WORKER_NAME", "a=b", "WORKER_NAME");
 	set_bad(c, "WORKER_NAME", "a%b", "WORKER_NAME");
 	ck_assert_str_eq(c->worker_name, "eu_1:a@b");
+	/* What a server would refuse in RGST is refused here already. */
+	set_bad(c, "WORKER_NAME", "direct", "not direct, other or none");
+	set_bad(c, "WORKER_NAME", "Other", "WORKER_NAME");
+	set_bad(c, "WORKER_NAME", "NONE", "WORKER_NAME");
+	memset(longname, 'n', sizeof(longname) - 1);
+	longname[sizeof(longname) - 1] = '\0';
+	set_bad(c, "WORKER_NAME", longname, "want 1..127");
+	longname[CONF_WORKER_NAME_MAX] = '\0';
+	set_ok(c, "WORKER_NAME", longname);
+	ck_assert_uint_eq(strlen(c->worker_name), CONF_WORKER_NAME_MAX);
+	ck_assert_int_eq(conf_valid_worker_name("directly"), 1);
 	set_ok(c, "WORKER_NAME", "");
 	ck_assert_ptr_null(c->worker_name);
 	conf_free(c);
