@@ -82,17 +82,23 @@ fuzz_parse(fuzz_parser parse, const uint8_t *p, size_t len, void *out)
 	return (0);
 }
 
-/* Check a parsed request's strings are terminated within their arrays. */
+/* Check a parsed request: strings terminated, a domain name printable. */
 static void
 fuzz_check_request(const struct socks_request *req)
 {
+	const char	*p;
+
 	FUZZ_CHECK(memchr(req->host, '\0', sizeof(req->host)) != NULL);
 	FUZZ_CHECK(memchr(req->user, '\0', sizeof(req->user)) != NULL);
 	FUZZ_CHECK(req->version == SOCKS_V4 || req->version == SOCKS_V5);
 	FUZZ_CHECK(req->atyp == SOCKS_ATYP_IPV4 ||
 	    req->atyp == SOCKS_ATYP_IPV6 || req->atyp == SOCKS_ATYP_DOMAIN);
-	if (req->atyp == SOCKS_ATYP_DOMAIN)
+	if (req->atyp == SOCKS_ATYP_DOMAIN) {
+		/* A name reaches the logs and the resolver: printable only. */
 		FUZZ_CHECK(req->host[0] != '\0');
+		for (p = req->host; *p != '\0'; p++)
+			FUZZ_CHECK(*p >= 0x21 && *p <= 0x7e);
+	}
 }
 
 /* Build replies from input bytes and check their lengths. */
