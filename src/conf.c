@@ -34,7 +34,7 @@
 #include "conf.h"
 #include "conf-int.h"
 #include "log.h"
-#include "paths.h"
+#include "install-paths.h"
 #include "sha256.h"
 #include "xmalloc.h"
 

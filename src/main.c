@@ -22,7 +22,7 @@
 #include "esocksd.h"
 #include "ev.h"
 #include "log.h"
-#include "paths.h"
+#include "install-paths.h"
 #include "pool.h"
 #include "resolver.h"
 #include "server.h"

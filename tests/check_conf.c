@@ -21,7 +21,7 @@
 #include <unistd.h>
 
 #include "conf.h"
-#include "paths.h"
+#include "install-paths.h"
 
 #define nelem(a)	(sizeof(a) / sizeof((a)[0]))
 
