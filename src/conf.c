@@ -409,8 +409,10 @@ fail:
 
 /*
  * Read the first line of WORKER_SECRET_FILE into worker_secret and note
- * whether group or others may read the file.  The stack copy is wiped
- * on every way out.
+ * the file's mode and group for conf_verify.  The file is read to its
+ * end (or as far as a secret can reach), so that a FIFO's writer has
+ * closed before the next read of the file opens it again.  The stack
+ * copy is wiped on every way out.
  */
 static int
 conf_read_secret_file(struct conf *conf, char **cause)
@@ -444,8 +446,6 @@ conf_read_secret_file(struct conf *conf, char **cause)
 		if (n == 0)
 			break;
 		have += (size_t)n;
-		if (memchr(buf, '\n', have) != NULL)
-			break;
 	}
 	close(fd);
 
