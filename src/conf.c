@@ -127,6 +127,24 @@ conf_parse_key(const char *p, char **key, char **cause)
 }
 
 /*
+ * End a quoted value: p is where its scan stopped, on the closing quote
+ * or on the end of the line; after the quote only blanks or a comment.
+ */
+static int
+conf_value_closed(const char *p, char quote, char **cause)
+{
+	if (*p == '\0') {
+		xasprintf(cause, "unterminated %c quote", quote);
+		return (-1);
+	}
+	if (!conf_rest_empty(p + 1)) {
+		xasprintf(cause, "text after closing quote");
+		return (-1);
+	}
+	return (0);
+}
+
+/*
  * A '...' value, p just past the opening quote: everything up to the
  * closing quote, taken as it is, as in sh.  Writes it to out.
  */
@@ -136,15 +154,7 @@ conf_value_single(const char *p, char *out, char **cause)
 	for (; *p != '\'' && *p != '\0'; p++)
 		*out++ = *p;
 	*out = '\0';
-	if (*p == '\0') {
-		xasprintf(cause, "unterminated ' quote");
-		return (-1);
-	}
-	if (!conf_rest_empty(p + 1)) {
-		xasprintf(cause, "text after closing quote");
-		return (-1);
-	}
-	return (0);
+	return (conf_value_closed(p, '\'', cause));
 }
 
 /*
@@ -164,15 +174,7 @@ conf_value_double(const char *p, char *out, char **cause)
 		*out++ = *p;
 	}
 	*out = '\0';
-	if (*p == '\0') {
-		xasprintf(cause, "unterminated \" quote");
-		return (-1);
-	}
-	if (!conf_rest_empty(p + 1)) {
-		xasprintf(cause, "text after closing quote");
-		return (-1);
-	}
-	return (0);
+	return (conf_value_closed(p, '"', cause));
 }
 
 /*
