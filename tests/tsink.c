@@ -43,8 +43,6 @@
 #include "xmalloc.h"
 #include "testlib.h"
 
-#define TSINK_BLACKHOLE_TRIES	16
-#define TSINK_PROBE_MS		300
 
 /* pages:N sends this much with one write first: the proxy splices. */
 #define TSINK_PAGES_HEAD	(64 * 1024)
@@ -60,55 +58,6 @@ tsink_usage(void)
 	    "modes: echo sum source:N discard hold bound command blackhole "
 	    "pages:N\n");
 	exit(2);
-}
-
-/*
- * Make a listener whose connects hang: with backlog 0 the kernel queues
- * one connection and then drops SYNs while nobody accepts.  Connect to
- * ourselves until a connect no longer completes within TSINK_PROBE_MS,
- * keeping the completed ones open so the queue stays full.
- */
-static int
-tsink_blackhole(int lfd, char **cause)
-{
-	struct sockaddr_storage	 ss;
-	socklen_t		 sslen = sizeof(ss);
-	char			*why = NULL;
-	int			 i, fd;
-
-	if (getsockname(lfd, (struct sockaddr *)&ss, &sslen) == -1) {
-		xasprintf(cause, "getsockname: %s", strerror(errno));
-		return (-1);
-	}
-	if (ss.ss_family == AF_INET) {
-		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
-
-		if (sin->sin_addr.s_addr == htonl(INADDR_ANY))
-			sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	} else if (ss.ss_family == AF_INET6) {
-		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
-
-		if (IN6_IS_ADDR_UNSPECIFIED(&sin6->sin6_addr))
-			sin6->sin6_addr = in6addr_loopback;
-	}
-	for (i = 0; i < TSINK_BLACKHOLE_TRIES; i++) {
-		fd = testlib_connect_addr((struct sockaddr *)&ss, sslen,
-		    TSINK_PROBE_MS, &why);
-		if (fd == -1) {
-			/* It hangs (ETIMEDOUT): that is what we want. */
-			if (errno == ETIMEDOUT) {
-				free(why);
-				return (0);
-			}
-			xasprintf(cause, "self-connect: %s", why);
-			free(why);
-			return (-1);
-		}
-		/* Completed: it fills the queue; keep it open. */
-	}
-	xasprintf(cause, "connects still complete after %d tries",
-	    TSINK_BLACKHOLE_TRIES);
-	return (-1);
 }
 
 #ifdef HAVE_SPLICE
@@ -303,7 +252,7 @@ main(int argc, char **argv)
 		perror("tsink: getsockname");
 		return (1);
 	}
-	if (blackhole && tsink_blackhole(lfd, &cause) == -1) {
+	if (blackhole && testlib_fill_accept_queue(lfd, &cause) == -1) {
 		fprintf(stderr, "tsink: blackhole: %s\n", cause);
 		return (1);
 	}
