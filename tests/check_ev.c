@@ -27,6 +27,8 @@
 #include "esocksd.h"
 #include "ev.h"
 
+#include "checklib.h"
+
 #define GUARD_MS	5000
 #define MAX_FIRED	256
 #define HEAP_TIMERS	256
@@ -42,9 +44,6 @@ main_check_idle(void)
 {
 }
 
-static struct ev_timer	guard;
-static int		guard_fired;
-
 /* What the callbacks saw, in order. */
 static int		fired[MAX_FIRED];
 static int		nfired;
@@ -55,45 +54,6 @@ record(int what)
 {
 	ck_assert_int_lt(nfired, MAX_FIRED);
 	fired[nfired++] = what;
-}
-
-/* The loop ran too long: stop it and let run_bounded fail. */
-static void
-guard_cb(void *arg)
-{
-	guard_fired = 1;
-	ev_break();
-}
-
-/* Run the loop until a callback breaks it; fail after GUARD_MS. */
-static void
-run_bounded(void)
-{
-	guard_fired = 0;
-	ev_timer_start(&guard, GUARD_MS);
-	ck_assert_int_eq(ev_run(), 0);
-	ck_assert_msg(!guard_fired, "loop still running after %d ms",
-	    GUARD_MS);
-	ev_timer_stop(&guard);
-}
-
-/* Leave ev_run. */
-static void
-break_cb(void *arg)
-{
-	ev_break();
-}
-
-/* Run the loop for about ms milliseconds, then return. */
-static void
-run_for(uint64_t ms)
-{
-	struct ev_timer	stop;
-
-	ev_timer_init(&stop, break_cb, NULL);
-	ev_timer_start(&stop, ms);
-	run_bounded();
-	ev_timer_stop(&stop);
 }
 
 /* Sleep without the loop, so timers fall due together. */
@@ -123,7 +83,7 @@ setup(void)
 {
 	signal(SIGPIPE, SIG_IGN);
 	ev_init();
-	ev_timer_init(&guard, guard_cb, NULL);
+	checklib_loop_init(GUARD_MS);
 	nfired = 0;
 }
 
@@ -131,7 +91,6 @@ setup(void)
 static void
 teardown(void)
 {
-	ev_timer_stop(&guard);
 	ev_free();
 }
 
@@ -168,7 +127,7 @@ START_TEST(timers_fire_in_deadline_order)
 		ev_timer_init(&n[i].t, numbered_cb, &n[i]);
 		ev_timer_start(&n[i].t, when[i]);
 	}
-	run_bounded();
+	checklib_run_bounded();
 	ck_assert_int_eq(nfired, 8);
 	for (i = 1; i < 8; i++)
 		ck_assert_int_lt(fired[i - 1], fired[i]);
@@ -189,7 +148,7 @@ START_TEST(timers_due_in_one_round_fire_in_deadline_order)
 	}
 	/* All are overdue when the loop first looks. */
 	sleep_ms(30);
-	run_bounded();
+	checklib_run_bounded();
 	ck_assert_int_eq(nfired, 5);
 	for (i = 1; i < 5; i++)
 		ck_assert_int_lt(fired[i - 1], fired[i]);
@@ -239,7 +198,7 @@ START_TEST(timers_stopped_in_any_order_keep_the_rest_ordered)
 	for (i = 0; i < HEAP_TIMERS; i++)
 		n[i].last_id = last;
 	sleep_ms(HEAP_TIMERS + 50);	/* all due: only the heap orders them */
-	run_bounded();
+	checklib_run_bounded();
 	ck_assert_int_eq(nfired, HEAP_TIMERS / 2);
 	for (i = 1; i < nfired; i++)
 		ck_assert_msg(fired[i - 1] < fired[i], "fired %d before %d",
@@ -266,7 +225,7 @@ START_TEST(timer_pending_follows_start_stop_and_firing)
 	ev_timer_stop(&n.t);
 	ck_assert_int_eq(ev_timer_pending(&n.t), 0);
 	ev_timer_start(&n.t, 5);
-	run_bounded();
+	checklib_run_bounded();
 	ck_assert_int_eq(nfired, 1);
 	ck_assert_int_eq(ev_timer_pending(&n.t), 0);
 }
@@ -287,7 +246,7 @@ START_TEST(stopped_timer_does_not_fire)
 	ev_timer_start(&b.t, 10);
 	ev_timer_start(&c.t, 40);
 	ev_timer_stop(&a.t);
-	run_bounded();
+	checklib_run_bounded();
 	ck_assert_int_eq(nfired, 2);
 	ck_assert_int_eq(fired[0], 2);
 	ck_assert_int_eq(fired[1], 3);
@@ -325,7 +284,7 @@ START_TEST(timer_stopped_by_earlier_timer_in_same_round)
 
 	ev_timer_init(&s.t, stopper_cb, &s);
 	ev_timer_init(&victim, victim_cb, NULL);
-	ev_timer_init(&last, break_cb, NULL);
+	ev_timer_init(&last, checklib_break_cb, NULL);
 	s.victim = &victim;
 	/* Later timers around them, so the victim sits inside the heap. */
 	for (i = 0; i < 5; i++) {
@@ -336,7 +295,7 @@ START_TEST(timer_stopped_by_earlier_timer_in_same_round)
 	ev_timer_start(&victim, 3);
 	ev_timer_start(&s.t, 2);
 	sleep_ms(20);		/* all three due in the first round */
-	run_bounded();
+	checklib_run_bounded();
 	ck_assert_int_eq(nfired, 1);
 	ck_assert_int_eq(fired[0], 1);
 	ck_assert_int_eq(ev_timer_pending(&victim), 0);
@@ -392,7 +351,7 @@ START_TEST(rearming_moves_timer_later)
 	ev_timer_start(&t, 10);
 	ev_timer_start(&t, 150);	/* re-arm: the 10 ms deadline is gone */
 	ev_timer_start(&p.t, 60);
-	run_bounded();
+	checklib_run_bounded();
 	ck_assert_int_eq(p.seen, 0);
 	ck_assert_int_eq(moved_fired, 1);
 	ck_assert_uint_ge(moved_at - start, 150);
@@ -408,11 +367,11 @@ START_TEST(rearming_moves_timer_earlier)
 	ev_update_now();
 	start = ev_now();
 	ev_timer_init(&t, moved_cb, NULL);
-	ev_timer_init(&late, guard_cb, NULL);
+	ev_timer_init(&late, checklib_break_cb, NULL);
 	ev_timer_start(&t, 3000);
 	ev_timer_start(&late, 1000);
 	ev_timer_start(&t, 10);		/* re-arm before the other one */
-	run_bounded();
+	checklib_run_bounded();
 	ck_assert_int_eq(moved_fired, 1);
 	ck_assert_uint_lt(moved_at - start, 1000);
 	ev_timer_stop(&late);
@@ -455,10 +414,10 @@ START_TEST(timer_rearming_at_zero_does_not_hang)
 	ev_io_set(sv[0], EV_READ, read_once_cb, NULL);
 	ck_assert_int_eq(write(sv[1], "x", 1), 1);
 	ev_timer_init(&spin, spin_cb, &spin);
-	ev_timer_init(&stop, break_cb, NULL);
+	ev_timer_init(&stop, checklib_break_cb, NULL);
 	ev_timer_start(&spin, 0);
 	ev_timer_start(&stop, 50);
-	run_bounded();
+	checklib_run_bounded();
 	/* Other timers and descriptors still get their turn. */
 	ck_assert_int_gt(spins, 1);
 	ck_assert_int_eq(io_seen, 1);
@@ -481,13 +440,13 @@ START_TEST(ev_break_leaves_run_after_the_round)
 	ev_timer_init(&b.t, numbered_cb, &b);
 	ev_timer_start(&a.t, 10);
 	ev_timer_start(&b.t, 60);
-	run_bounded();
+	checklib_run_bounded();
 	ck_assert_int_eq(nfired, 1);
 	ck_assert_int_eq(fired[0], 1);
 	ck_assert_int_ne(ev_timer_pending(&b.t), 0);
 
 	/* A later ev_run picks up where the first one left off. */
-	run_bounded();
+	checklib_run_bounded();
 	ck_assert_int_eq(nfired, 2);
 	ck_assert_int_eq(fired[1], 2);
 }
@@ -534,11 +493,11 @@ START_TEST(io_read_readiness)
 	ev_io_set(sv[0], EV_READ, watch_cb, &w);
 
 	/* Nothing to read yet: no callback. */
-	run_for(30);
+	checklib_run_for(30);
 	ck_assert_int_eq(w.calls, 0);
 
 	ck_assert_int_eq(write(sv[1], "ping", 4), 4);
-	run_bounded();
+	checklib_run_bounded();
 	ck_assert_int_eq(w.calls, 1);
 	ck_assert_int_eq(w.events, EV_READ);
 	ev_io_del(sv[0]);
@@ -557,7 +516,7 @@ START_TEST(io_write_readiness)
 	w.fd = sv[0];
 	w.break_after = 1;
 	ev_io_set(sv[0], EV_WRITE, watch_cb, &w);
-	run_bounded();
+	checklib_run_bounded();
 	ck_assert_int_eq(w.calls, 1);
 	ck_assert_int_eq(w.events, EV_WRITE);
 	ev_io_del(sv[0]);
@@ -577,19 +536,19 @@ START_TEST(io_add_and_remove_change_interest)
 	w.drain = 1;
 	ev_io_set(sv[0], EV_READ, watch_cb, &w);
 	ev_io_add(sv[0], EV_WRITE);
-	run_for(20);
+	checklib_run_for(20);
 	ck_assert_int_gt(w.calls, 0);
 	ck_assert_int_eq(w.events, EV_WRITE);
 
 	/* Without write interest, a writable socket makes no calls. */
 	ev_io_remove(sv[0], EV_WRITE);
 	w.calls = w.events = 0;
-	run_for(30);
+	checklib_run_for(30);
 	ck_assert_int_eq(w.calls, 0);
 
 	ck_assert_int_eq(write(sv[1], "x", 1), 1);
 	w.break_after = 1;
-	run_bounded();
+	checklib_run_bounded();
 	ck_assert_int_eq(w.events, EV_READ);
 
 	/* Removing the last interest keeps the watcher but stops calls. */
@@ -597,13 +556,13 @@ START_TEST(io_add_and_remove_change_interest)
 	ck_assert_int_eq(write(sv[1], "y", 1), 1);
 	w.calls = w.events = 0;
 	w.break_after = 0;
-	run_for(30);
+	checklib_run_for(30);
 	ck_assert_int_eq(w.calls, 0);
 
 	/* ev_io_add still finds the watcher. */
 	ev_io_add(sv[0], EV_READ);
 	w.break_after = 1;
-	run_bounded();
+	checklib_run_bounded();
 	ck_assert_int_eq(w.events, EV_READ);
 	ev_io_del(sv[0]);
 	close(sv[0]);
@@ -622,12 +581,12 @@ START_TEST(io_del_forgets_descriptor)
 	ev_io_set(sv[0], EV_READ | EV_WRITE, watch_cb, &w);
 	ev_io_del(sv[0]);
 	ck_assert_int_eq(write(sv[1], "x", 1), 1);
-	run_for(30);
+	checklib_run_for(30);
 	ck_assert_int_eq(w.calls, 0);
 	/* Deleting twice, or an fd never seen, is harmless. */
 	ev_io_del(sv[0]);
 	ev_io_del(100000);
-	run_for(30);
+	checklib_run_for(30);
 	ck_assert_int_eq(w.calls, 0);
 
 	/* A new watcher on the number gets its own events, nothing stale. */
@@ -636,7 +595,7 @@ START_TEST(io_del_forgets_descriptor)
 	w2.drain = 1;
 	w2.break_after = 1;
 	ev_io_set(sv[0], EV_READ, watch_cb, &w2);
-	run_bounded();
+	checklib_run_bounded();
 	ck_assert_int_eq(w.calls, 0);
 	ck_assert_int_eq(w2.calls, 1);
 	ck_assert_int_eq(w2.events, EV_READ);
@@ -714,7 +673,7 @@ START_TEST(watcher_deleted_earlier_in_round_is_not_called)
 	int			a[2], b[2];
 
 	pair_round_setup(&p, a, b);
-	run_for(50);
+	checklib_run_for(50);
 	ck_assert_int_eq(p.lo_calls, 1);
 	ck_assert_int_eq(p.hi_calls, 0);
 	close(a[0]);
@@ -731,7 +690,7 @@ START_TEST(interest_removed_earlier_in_round_is_not_reported)
 
 	pair_round_setup(&p, a, b);
 	p.remove_only = 1;
-	run_for(50);
+	checklib_run_for(50);
 	ck_assert_int_eq(p.lo_calls, 1);
 	ck_assert_int_eq(p.hi_calls, 0);
 	ev_io_del(p.hi);
@@ -750,7 +709,7 @@ START_TEST(watcher_replaced_earlier_in_round_sees_no_stale_event)
 	pair_round_setup(&p, a, b);
 	p.replace = 1;
 	ck_assert_int_eq(pipe(p.spare), 0);
-	run_for(50);
+	checklib_run_for(50);
 	ck_assert_int_eq(p.lo_calls, 1);
 	ck_assert_int_eq(p.hi_calls, 0);
 	/* The old descriptor was readable; the new one never was. */
@@ -792,14 +751,14 @@ START_TEST(signal_is_delivered_from_the_loop)
 	ev_signal_set(SIGUSR2, signal_cb, &sig_seen);
 	ev_timer_init(&t, raise_cb, NULL);
 	ev_timer_start(&t, 5);
-	run_bounded();
+	checklib_run_bounded();
 	ck_assert_int_eq(sig_seen, SIGUSR2);
 	ck_assert_int_eq(sig_count, 1);
 
 	/* Raised outside the loop: delivered on its next round. */
 	ck_assert_int_eq(raise(SIGUSR2), 0);
 	ck_assert_int_eq(sig_count, 1);
-	run_bounded();
+	checklib_run_bounded();
 	ck_assert_int_eq(sig_count, 2);
 	ev_signal_set(SIGUSR2, NULL, NULL);
 }
@@ -852,14 +811,14 @@ START_TEST(descriptors_past_fd_setsize)
 	ev_io_set(low.fd, EV_READ, watch_cb, &low);
 
 	/* Nothing is readable: nothing is called. */
-	run_for(20);
+	checklib_run_for(20);
 	for (i = 0; i < 8; i++)
 		ck_assert_int_eq(w[i].calls, 0);
 
 	ready = 3;
 	ck_assert_int_gt(w[ready].fd, FD_SETSIZE);
 	ck_assert_int_eq(write(pipes[MANY_PIPES - 1 - ready][1], "z", 1), 1);
-	run_bounded();
+	checklib_run_bounded();
 	for (i = 0; i < 8; i++)
 		ck_assert_int_eq(w[i].calls, i == ready ? 1 : 0);
 	ck_assert_int_eq(w[ready].events, EV_READ);
@@ -868,14 +827,14 @@ START_TEST(descriptors_past_fd_setsize)
 	/* The highest descriptor too, and a write watcher up there. */
 	ck_assert_int_eq(write(pipes[MANY_PIPES - 1][1], "z", 1), 1);
 	w[0].break_after = 1;
-	run_bounded();
+	checklib_run_bounded();
 	ck_assert_int_eq(w[0].calls, 1);
 	ev_io_del(w[7].fd);
 	memset(&w[7], 0, sizeof(w[7]));
 	w[7].fd = pipes[MANY_PIPES - 1][1];
 	w[7].break_after = 1;
 	ev_io_set(w[7].fd, EV_WRITE, watch_cb, &w[7]);
-	run_bounded();
+	checklib_run_bounded();
 	ck_assert_int_eq(w[7].events, EV_WRITE);
 
 	for (n = 0; n < MANY_PIPES; n++) {

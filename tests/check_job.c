@@ -21,6 +21,8 @@
 #include "ev.h"
 #include "job.h"
 
+#include "checklib.h"
+
 #define GUARD_MS	10000
 #define MANY_JOBS	2000
 #define BURST_ROUNDS	16
@@ -52,20 +54,10 @@ static pthread_cond_t	gate_cond = PTHREAD_COND_INITIALIZER;
 static int		gate_open;
 static int		gate_waiting;	/* gated works blocked now */
 
-static struct ev_timer	guard;
-static int		guard_fired;
 static int		in_job_run;	/* a callback inside job_run fails */
 static int		answered, want_answers;
 /* Pools live as long as the process, as in the daemon. */
 static struct job_pool	*p;
-
-/* The loop ran too long: stop it and let run_bounded fail. */
-static void
-guard_cb(void *arg)
-{
-	guard_fired = 1;
-	ev_break();
-}
 
 /* Set up the reactor once per process (check forks per test). */
 static void
@@ -75,7 +67,7 @@ setup(void)
 
 	if (!ready) {
 		ev_init();
-		ev_timer_init(&guard, guard_cb, NULL);
+		checklib_loop_init(GUARD_MS);
 		ready = 1;
 	}
 	gate_open = 0;
@@ -91,12 +83,8 @@ run_bounded(int want)
 	want_answers = want;
 	if (answered >= want_answers)
 		return;
-	guard_fired = 0;
-	ev_timer_start(&guard, GUARD_MS);
-	ck_assert_int_eq(ev_run(), 0);
-	ev_timer_stop(&guard);
-	ck_assert_msg(!guard_fired, "%d of %d answers after %d ms", answered,
-	    want_answers, GUARD_MS);
+	ck_assert_msg(checklib_run_guarded() == 0,
+	    "%d of %d answers after %d ms", answered, want_answers, GUARD_MS);
 }
 
 /* Let every gated work finish. */

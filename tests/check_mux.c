@@ -36,6 +36,8 @@
 #include "stream.h"
 #include "textnet.h"
 
+#include "checklib.h"
+
 #define GUARD_MS	8000
 #define MAX_OPENS	8
 #define MAX_JOINED	8
@@ -118,68 +120,6 @@ static int		 nextra;
 static struct textnet_msg found;	/* the last message raw_count matched */
 static const unsigned char *found_body;	/* its body, inside raw.in */
 static size_t		 expect_rx;	/* bytes the link should have read */
-
-static struct ev_timer	 guard, poll_timer;
-static int		 guard_fired;
-static int		(*poll_pred)(void);
-
-/* The loop ran too long: stop it and let the caller fail. */
-static void
-guard_cb(void *arg)
-{
-	guard_fired = 1;
-	ev_break();
-}
-
-/* Leave the loop once the awaited condition holds. */
-static void
-poll_cb(void *arg)
-{
-	if (poll_pred())
-		ev_break();
-	else
-		ev_timer_start(&poll_timer, 1);
-}
-
-/* Run the loop until pred() holds; fail after GUARD_MS. */
-static void
-run_until_(int (*pred)(void), const char *what)
-{
-	if (pred())
-		return;
-	poll_pred = pred;
-	guard_fired = 0;
-	ev_timer_start(&guard, GUARD_MS);
-	ev_timer_start(&poll_timer, 1);
-	ck_assert_int_eq(ev_run(), 0);
-	ev_timer_stop(&guard);
-	ev_timer_stop(&poll_timer);
-	ck_assert_msg(!guard_fired, "timed out waiting for %s", what);
-}
-#define run_until(pred)	run_until_(pred, #pred)
-
-/* Leave ev_run. */
-static void
-break_cb(void *arg)
-{
-	ev_break();
-}
-
-/* Run the loop for about ms milliseconds. */
-static void
-run_for(uint64_t ms)
-{
-	struct ev_timer	stop;
-
-	ev_timer_init(&stop, break_cb, NULL);
-	ev_timer_start(&stop, ms);
-	guard_fired = 0;
-	ev_timer_start(&guard, GUARD_MS);
-	ck_assert_int_eq(ev_run(), 0);
-	ev_timer_stop(&guard);
-	ev_timer_stop(&stop);
-	ck_assert(!guard_fired);
-}
 
 /* A non-blocking AF_UNIX stream socketpair. */
 static void
@@ -531,8 +471,7 @@ setup(void)
 	memset(&far, 0, sizeof(far));
 	far.fd = -1;
 	njoined = nextra = 0;
-	ev_timer_init(&guard, guard_cb, NULL);
-	ev_timer_init(&poll_timer, poll_cb, NULL);
+	checklib_loop_init(GUARD_MS);
 	make_pair(sv);
 }
 
@@ -560,15 +499,13 @@ teardown(void)
 	buf_free(&far.in);
 	buf_free(&far.out);
 	/* One more round frees what the closes deferred. */
-	run_for(1);
+	checklib_run_for(1);
 	/* A descriptor that no link or raw peer took over is still ours. */
 	for (i = 0; i < 2; i++)
 		if (sv[i] != -1)
 			close(sv[i]);
 	for (i = 0; i < nextra; i++)
 		close(extra_fds[i]);
-	ev_timer_stop(&guard);
-	ev_timer_stop(&poll_timer);
 	ev_free();
 	conf_free(cfg);
 	cfg = NULL;
@@ -713,7 +650,7 @@ transfer_tick_cb(void *arg)
 	ev_timer_start(&tr.tick, 2);
 }
 
-/* Predicates for run_until, here and below. */
+/* Predicates for checklib_run_until, here and below. */
 static int
 transfer_stalled(void)
 {
@@ -751,7 +688,7 @@ transfer_check(int wfd, int rfd, struct joined *j, size_t cap,
 	ev_timer_init(&tr.tick, transfer_tick_cb, NULL);
 	ev_timer_start(&tr.tick, 2);
 	ev_io_set(wfd, EV_WRITE, transfer_write_cb, NULL);
-	run_until(transfer_stalled);
+	checklib_run_until(transfer_stalled);
 	ck_assert_msg(j->relay != NULL, "relay ended: %s", j->result);
 	ck_assert_msg(tr.werr == 0, "write: %s", strerror(tr.werr));
 	ck_assert_uint_lt(tr.written, tr.total);
@@ -768,7 +705,7 @@ transfer_check(int wfd, int rfd, struct joined *j, size_t cap,
 	ev_io_set(rfd, EV_READ, transfer_read_cb, NULL);
 	if (tr.written < tr.total)
 		ev_io_add(wfd, EV_WRITE);
-	run_until(transfer_done);
+	checklib_run_until(transfer_done);
 	ck_assert_msg(j->relay != NULL, "relay ended: %s", j->result);
 	ck_assert_msg(tr.werr == 0, "write: %s", strerror(tr.werr));
 	ck_assert_msg(!tr.bad, "byte %zu arrived wrong", tr.bad_at);
@@ -883,7 +820,7 @@ START_TEST(session_open_reaches_dialer_with_socks_args)
 	s = mux_session_open(acc.link, "example.com", 443, "connect",
 	    sess_cb, &r1);
 	ck_assert_uint_eq(mux_session_id(s), 1);
-	run_until(dia_opened_one);
+	checklib_run_until(dia_opened_one);
 	ck_assert_int_eq(dia.open_nargs, 6);
 	ck_assert_str_eq(dia.open_args[0], "1");
 	ck_assert_str_eq(dia.open_args[1], "S");
@@ -896,7 +833,7 @@ START_TEST(session_open_reaches_dialer_with_socks_args)
 	/* The next one gets the next odd id; arguments survive encoding. */
 	s = mux_session_open(acc.link, "a b%c", 80, "bind", sess_cb, &r2);
 	ck_assert_uint_eq(mux_session_id(s), 3);
-	run_until(dia_opened_two);
+	checklib_run_until(dia_opened_two);
 	ck_assert_str_eq(dia.open_args[0], "3");
 	ck_assert_str_eq(dia.open_args[3], "a b%c");
 	ck_assert_str_eq(dia.open_args[4], "80");
@@ -915,7 +852,7 @@ START_TEST(accept_reaches_acceptor_with_bound_address)
 	dia.action = OPEN_ACCEPT;
 	mux_session_open(acc.link, "example.com", 443, "connect", sess_cb,
 	    &r1);
-	run_until(r1_heard);
+	checklib_run_until(r1_heard);
 	ck_assert_int_eq(r1.accepted, 1);
 	ck_assert_int_eq(r1.rejected + r1.lost, 0);
 	ck_assert_str_eq(r1.text, BOUND_HOST);
@@ -931,8 +868,8 @@ START_TEST(accept_to_legacy_peer_sends_nothing)
 	dia.action = OPEN_ACCEPT;
 	mux_session_open(acc.link, "example.com", 443, "connect", sess_cb,
 	    &r1);
-	run_until(dia_opened_one);
-	run_for(50);
+	checklib_run_until(dia_opened_one);
+	checklib_run_for(50);
 	ck_assert_int_eq(r1.accepted + r1.rejected + r1.lost, 0);
 	ck_assert_uint_eq(mux_link_bytes(dia.link, 1), 0);
 }
@@ -946,7 +883,7 @@ START_TEST(reject_reaches_acceptor_with_reason)
 	dia.reject_reason = "refused";
 	mux_session_open(acc.link, "example.com", 443, "connect", sess_cb,
 	    &r1);
-	run_until(r1_heard);
+	checklib_run_until(r1_heard);
 	ck_assert_int_eq(r1.rejected, 1);
 	ck_assert_int_eq(r1.accepted + r1.lost, 0);
 	ck_assert_str_eq(r1.text, "refused");
@@ -964,7 +901,7 @@ START_TEST(peer_closing_link_reports_lost_for_pending_sessions)
 	dia.action = OPEN_HOLD;
 	mux_session_open(acc.link, "a.example", 1, "connect", sess_cb, &r1);
 	mux_session_open(acc.link, "b.example", 2, "connect", sess_cb, &r2);
-	run_until(dia_opened_two);
+	checklib_run_until(dia_opened_two);
 
 	mux_link_close(dia.link, "going away");
 	ck_assert_int_eq(dia.closed, 1);
@@ -974,7 +911,7 @@ START_TEST(peer_closing_link_reports_lost_for_pending_sessions)
 	ck_assert_int_eq(dia.peer_sess.lost, 2);
 	ck_assert_str_eq(dia.peer_sess.text, "going away");
 
-	run_until(acc_closed);
+	checklib_run_until(acc_closed);
 	ck_assert_int_eq(acc.closed, 1);
 	ck_assert_int_eq(r1.lost, 1);
 	ck_assert_int_eq(r2.lost, 1);
@@ -998,7 +935,7 @@ START_TEST(closing_link_reports_lost_at_once)
 	ck_assert_str_eq(r2.text, "shutdown");
 	ck_assert_int_eq(acc.closed, 1);
 	ck_assert_str_eq(acc.closed_why, "shutdown");
-	run_until(dia_closed);
+	checklib_run_until(dia_closed);
 }
 END_TEST
 
@@ -1007,12 +944,12 @@ START_TEST(sess_for_never_opened_id_closes_dialer_link)
 	raw_link_new(MUX_DIALER, 1);
 	/* A reset for an unknown id is ignored... */
 	raw_sendf("SESS 1 0 9 R\r\n");
-	run_for(30);
+	checklib_run_for(30);
 	ck_assert_int_eq(dia.closed, 0);
 	ck_assert_int_eq(raw.eof, 0);
 	/* ...data for one is a protocol error. */
 	raw_sendf("SESS 2 5 7 P\r\nhello");
-	run_until(raw_eof_and_closed);
+	checklib_run_until(raw_eof_and_closed);
 	ck_assert_int_eq(dia.closed, 1);
 	ck_assert_int_eq(dia.opens, 0);
 }
@@ -1022,7 +959,7 @@ START_TEST(sess_for_never_opened_id_closes_acceptor_link)
 {
 	raw_link_new(MUX_ACCEPTOR, 1);
 	raw_sendf("SESS 1 0 5 F\r\n");
-	run_until(raw_eof_and_closed);
+	checklib_run_until(raw_eof_and_closed);
 	ck_assert_int_eq(acc.closed, 1);
 }
 END_TEST
@@ -1031,7 +968,7 @@ START_TEST(s_with_even_id_closes_dialer_link)
 {
 	raw_link_new(MUX_DIALER, 1);
 	raw_sendf("SESS 1 0 2 S SOCKS example.com 80 connect\r\n");
-	run_until(raw_eof_and_closed);
+	checklib_run_until(raw_eof_and_closed);
 	ck_assert_int_eq(dia.closed, 1);
 	ck_assert_int_eq(dia.opens, 0);
 	ck_assert_str_eq(dia.closed_why,
@@ -1043,7 +980,7 @@ START_TEST(s_with_zero_id_closes_dialer_link)
 {
 	raw_link_new(MUX_DIALER, 1);
 	raw_sendf("SESS 1 0 0 S SOCKS example.com 80 connect\r\n");
-	run_until(raw_eof_and_closed);
+	checklib_run_until(raw_eof_and_closed);
 	ck_assert_int_eq(dia.closed, 1);
 	ck_assert_int_eq(dia.opens, 0);
 }
@@ -1053,7 +990,7 @@ START_TEST(s_with_odd_id_closes_acceptor_link)
 {
 	raw_link_new(MUX_ACCEPTOR, 1);
 	raw_sendf("SESS 1 0 1 S SOCKS example.com 80 connect\r\n");
-	run_until(raw_eof_and_closed);
+	checklib_run_until(raw_eof_and_closed);
 	ck_assert_int_eq(acc.closed, 1);
 	ck_assert_int_eq(raw_count("SESS", "1", 'R'), 0);
 }
@@ -1063,9 +1000,9 @@ START_TEST(s_with_even_id_gets_r_from_acceptor)
 {
 	raw_link_new(MUX_ACCEPTOR, 1);
 	raw_sendf("SESS 1 0 2 S SOCKS example.com 80 connect\r\n");
-	run_until(raw_got_reset_of_2);
+	checklib_run_until(raw_got_reset_of_2);
 	ck_assert_int_eq(acc.opens, 0);
-	run_for(30);
+	checklib_run_for(30);
 	ck_assert_int_eq(acc.closed, 0);
 	ck_assert_int_eq(raw.eof, 0);
 }
@@ -1090,12 +1027,12 @@ START_TEST(unknown_command_gets_201_unknown_command)
 	/* A response is never answered, whatever it says. */
 	raw_sendf("100 3 0\r\n");
 	raw_sendf("FOO 7 0 some%20arg\r\n");
-	run_until(raw_got_message);
+	checklib_run_until(raw_got_message);
 	ck_assert_msg(raw_in_is("201 7 0 unknown_command\r\n"),
 	    "got \"%.*s\"", (int)buf_len(&raw.in), buf_head(&raw.in));
 	ck_assert_int_eq(dia.messages, 2);
 	ck_assert_str_eq(dia.last_code, "FOO");
-	run_for(30);
+	checklib_run_for(30);
 	ck_assert_int_eq(dia.closed, 0);
 	ck_assert_int_eq(raw.eof, 0);
 }
@@ -1105,7 +1042,7 @@ START_TEST(malformed_header_gets_invalid_command_and_closes)
 {
 	raw_link_new(MUX_DIALER, 1);
 	raw_sendf("hello world\r\nPING 0 0\r\n");
-	run_until(raw_eof_and_closed);
+	checklib_run_until(raw_eof_and_closed);
 	ck_assert_msg(raw_in_is("201 0 0 invalid_command\r\n"),
 	    "got \"%.*s\"", (int)buf_len(&raw.in), buf_head(&raw.in));
 	ck_assert_int_eq(dia.closed, 1);
@@ -1118,7 +1055,7 @@ START_TEST(oversized_body_gets_invalid_command_and_closes)
 {
 	raw_link_new(MUX_ACCEPTOR, 1);
 	raw_sendf("SESS 1 %d 1 P\r\n", TEXTNET_MAX_BODY + 1);
-	run_until(raw_eof_and_closed);
+	checklib_run_until(raw_eof_and_closed);
 	ck_assert_msg(raw_in_is("201 0 0 invalid_command\r\n"),
 	    "got \"%.*s\"", (int)buf_len(&raw.in), buf_head(&raw.in));
 	ck_assert_int_eq(acc.closed, 1);
@@ -1130,7 +1067,7 @@ static void
 raw_open_session_1(void)
 {
 	raw_sendf("SESS 1 0 1 S SOCKS example.com 80 connect\r\n");
-	run_until(raw_got_accept);
+	checklib_run_until(raw_got_accept);
 	ck_assert_int_eq(raw_count("SESS", "1", 'A'), 1);
 	ck_assert_int_ge(found.nargs, 4);
 	ck_assert_str_eq(found.args[1], "A");
@@ -1190,20 +1127,20 @@ START_TEST(window_exactly_used_is_delivered_and_credited_back)
 
 	/* A whole window while the far socket is not read: no reset. */
 	raw_send_pattern(0, MUX_WINDOW_DEFAULT);
-	run_until(window_delivered);
+	checklib_run_until(window_delivered);
 	ck_assert_ptr_nonnull(dia.j.relay);
 	ck_assert_int_eq(raw_count("SESS", "1", 'R'), 0);
 
 	/* Reading the far socket gives the window back, all of it. */
 	far_start(dp[1]);
-	run_until(window_read_and_credited);
+	checklib_run_until(window_read_and_credited);
 	ck_assert_int_eq(far.eof, 0);
 	ck_assert_uint_eq(buf_len(&far.in), MUX_WINDOW_DEFAULT);
 	ck_assert_uint_eq(raw_credit("1"), MUX_WINDOW_DEFAULT);
 
 	/* With the credit, a second whole window is fine too. */
 	raw_send_pattern(MUX_WINDOW_DEFAULT, MUX_WINDOW_DEFAULT);
-	run_until(two_windows_read);
+	checklib_run_until(two_windows_read);
 	ck_assert_int_eq(far.eof, 0);
 	ck_assert_uint_eq(buf_len(&far.in), 2 * MUX_WINDOW_DEFAULT);
 	p = buf_head(&far.in);
@@ -1229,7 +1166,7 @@ START_TEST(window_overrun_resets_joined_session_not_link)
 	raw_open_session_1();
 
 	raw_send_pattern(0, MUX_WINDOW_DEFAULT + 1);
-	run_until(raw_got_reset);
+	checklib_run_until(raw_got_reset);
 	ck_assert_int_eq(raw_count("SESS", "1", 'R'), 1);
 	ck_assert_int_eq(dia.j.done, 1);
 	ck_assert_str_eq(dia.j.result, "window-overrun");
@@ -1244,7 +1181,7 @@ START_TEST(window_overrun_resets_joined_session_not_link)
 	/* The link is still up: a new session opens on it. */
 	dia.action = OPEN_HOLD;
 	raw_sendf("SESS 3 0 3 S SOCKS example.org 80 connect\r\n");
-	run_until(dia_opened_two);
+	checklib_run_until(dia_opened_two);
 	ck_assert_str_eq(dia.open_args[3], "example.org");
 	ck_assert_int_eq(dia.closed, 0);
 	ck_assert_int_eq(raw.eof, 0);
@@ -1258,14 +1195,14 @@ START_TEST(window_overrun_before_join_fails_session_not_link)
 	raw_open_session_1();
 
 	raw_send_pattern(0, MUX_WINDOW_DEFAULT + 1);
-	run_until(raw_got_reset);
+	checklib_run_until(raw_got_reset);
 	ck_assert_int_eq(raw_count("SESS", "1", 'R'), 1);
 	/* The owner hears that the session failed, as from an R. */
 	ck_assert_int_eq(dia.peer_sess.rejected, 1);
 	ck_assert_int_eq(dia.peer_sess.accepted + dia.peer_sess.lost, 0);
 	ck_assert_str_eq(dia.peer_sess.text, "failure");
 	ck_assert_uint_eq(mux_link_sessions(dia.link), 0);
-	run_for(30);
+	checklib_run_for(30);
 	ck_assert_int_eq(dia.closed, 0);
 	ck_assert_int_eq(raw.eof, 0);
 }
@@ -1290,11 +1227,11 @@ START_TEST(data_before_join_is_held_and_delivered_first)
 	dia.action = OPEN_HOLD;
 	raw_send(first, strlen(first));
 	expect_rx = strlen(first);
-	run_until(link_read_all);
+	checklib_run_until(link_read_all);
 	ck_assert_ptr_nonnull(dia.link);
 	ck_assert_int_eq(dia.opens, 1);
 	ck_assert_uint_eq(mux_link_bytes(dia.link, 0), strlen(first));
-	run_for(20);
+	checklib_run_for(20);
 	ck_assert_int_eq(raw_count("SESS", "1", 'R'), 0);
 
 	/* Join later, as the worker does once its dial succeeds. */
@@ -1302,9 +1239,9 @@ START_TEST(data_before_join_is_held_and_delivered_first)
 	mux_session_accept(dia.opened[0], (struct sockaddr *)&sin);
 	join_session(dia.opened[0], dp[0], 1, &dia.j);
 	far_start(dp[1]);
-	run_until(far_holds_hello);
+	checklib_run_until(far_holds_hello);
 	raw_sendf("SESS 3 6 1 P\r\n world");
-	run_until(far_holds_hello_world);
+	checklib_run_until(far_holds_hello_world);
 	ck_assert_uint_eq(buf_len(&far.in), 11);
 	ck_assert_mem_eq(buf_head(&far.in), "hello world", 11);
 	ck_assert_int_eq(far.eof, 0);
@@ -1337,7 +1274,7 @@ START_TEST(finish_half_closes_each_way)
 
 	/* Server to far socket: data, then F becomes EOF there. */
 	raw_sendf("SESS 2 4 1 PF\r\nping");
-	run_until(far_eof);
+	checklib_run_until(far_eof);
 	ck_assert_uint_eq(buf_len(&far.in), 4);
 	ck_assert_mem_eq(buf_head(&far.in), "ping", 4);
 	ck_assert_int_eq(dia.j.done, 0);
@@ -1345,12 +1282,12 @@ START_TEST(finish_half_closes_each_way)
 	/* The other way still works; EOF there becomes F. */
 	ck_assert_int_eq(write(dp[1], "pong", 4), 4);
 	ck_assert_int_eq(shutdown(dp[1], SHUT_WR), 0);
-	run_until(raw_got_data_and_f);
+	checklib_run_until(raw_got_data_and_f);
 	ck_assert_int_eq(raw_count("SESS", "1", 'P'), 1);
 	ck_assert_uint_eq(found.body_len, 4);
 	ck_assert_mem_eq(found_body, "pong", 4);
 	ck_assert_int_eq(raw_count("SESS", "1", 'F'), 1);
-	run_until(relay_over);
+	checklib_run_until(relay_over);
 	ck_assert_str_eq(dia.j.result, "ok");
 	ck_assert_uint_eq(dia.j.bytes[0], 4);
 	ck_assert_uint_eq(dia.j.bytes[1], 4);
@@ -1389,11 +1326,11 @@ open_joined_session(int esp, int cp[2], int dp[2])
 	s = mux_session_open(acc.link, "example.com", 80, "connect",
 	    sess_cb, &r1);
 	if (esp)
-		run_until(r1_heard);
+		checklib_run_until(r1_heard);
 	else {
 		/* A legacy worker sends no A: the server goes ahead. */
 		sess_cb(s, MUX_SESSION_ACCEPTED, NULL, NULL, &r1);
-		run_until(dia_opened_one);
+		checklib_run_until(dia_opened_one);
 	}
 	ck_assert_int_eq(r1.accepted, 1);
 	ck_assert_ptr_nonnull(r1.j.relay);
@@ -1428,7 +1365,7 @@ START_TEST(closing_link_gives_sessions_no_room)
 	/* As after a 403 or a protocol error: the link flushes, then goes. */
 	mux_link_close_after_flush(acc.link, "refused");
 	ck_assert_uint_eq(e->ops->room(e), 0);
-	run_until(raw_eof_and_closed);
+	checklib_run_until(raw_eof_and_closed);
 	ck_assert_int_eq(r1.lost, 1);
 }
 END_TEST
@@ -1462,14 +1399,14 @@ START_TEST(legacy_link_resumes_buffered_messages_after_drain)
 	raw_sendf("SESS 3 4 1 P\r\ntail");
 	free(body);
 	expect_rx = buf_len(&raw.out);
-	run_until(link_read_all);
+	checklib_run_until(link_read_all);
 	ck_assert_ptr_nonnull(dia.j.relay);
 	ck_assert_uint_ge(buf_len(&dia.j.stream->out), STREAM_CAP);
 
 	/* Once the far socket drains the stream, the tail must follow. */
 	far_start(dp[1]);
-	run_until(far_holds_big_body);
-	run_until(far_holds_big_body_and_tail);
+	checklib_run_until(far_holds_big_body);
+	checklib_run_until(far_holds_big_body_and_tail);
 	ck_assert_int_eq(far.eof, 0);
 	ck_assert_uint_eq(buf_len(&far.in), BIG_BODY + 4);
 	ck_assert_mem_eq(buf_head(&far.in) + BIG_BODY, "tail", 4);
@@ -1561,14 +1498,14 @@ START_TEST(relay_carries_bytes_and_half_closes)
 	ck_assert_int_eq(write(a[1], "request", 7), 7);
 	ck_assert_int_eq(shutdown(a[1], SHUT_WR), 0);
 	far_start(b[1]);
-	run_until(far_eof);
+	checklib_run_until(far_eof);
 	ck_assert_uint_eq(buf_len(&far.in), 7);
 	ck_assert_mem_eq(buf_head(&far.in), "request", 7);
 	ck_assert_int_eq(direct.done, 0);
 
 	ck_assert_int_eq(write(b[1], "response", 8), 8);
 	ck_assert_int_eq(shutdown(b[1], SHUT_WR), 0);
-	run_until(direct_done);
+	checklib_run_until(direct_done);
 	ck_assert_str_eq(direct.result, "ok");
 	ck_assert_uint_eq(direct.bytes[0], 7);
 	ck_assert_uint_eq(direct.bytes[1], 8);
@@ -1591,7 +1528,7 @@ START_TEST(relay_idle_timeout_aborts)
 	ev_update_now();
 	start = ev_now();
 	relay_set_idle(direct.relay, 60);
-	run_until(direct_done);
+	checklib_run_until(direct_done);
 	ck_assert_str_eq(direct.result, "idle");
 	ck_assert_uint_ge(ev_now() - start, 60);
 }

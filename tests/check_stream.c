@@ -28,6 +28,8 @@
 #include "relay.h"
 #include "stream.h"
 
+#include "checklib.h"
+
 #define GUARD_MS	10000
 #define CHUNK		(16 * 1024)
 #define CLIENT_SNDBUF	(16 * 1024)	/* the stream's socket to the client */
@@ -56,8 +58,6 @@ struct tunnel {
 	char		 result[32];
 };
 
-static struct ev_timer	guard;
-static int		guard_fired;
 static struct tunnel	tun;
 
 /* The n-th byte of the destination's stream. */
@@ -65,38 +65,6 @@ static unsigned char
 pattern(uint64_t n)
 {
 	return ((unsigned char)((n * 7 + (n >> 12)) % 253));
-}
-
-/* The loop ran too long: stop it and let run_for fail. */
-static void
-guard_cb(void *arg)
-{
-	guard_fired = 1;
-	ev_break();
-}
-
-/* Leave ev_run. */
-static void
-break_cb(void *arg)
-{
-	ev_break();
-}
-
-/* Run the loop for about ms milliseconds, or until the tunnel ends. */
-static void
-run_for(uint64_t ms)
-{
-	struct ev_timer	stop;
-
-	ev_timer_init(&stop, break_cb, NULL);
-	ev_timer_start(&stop, ms);
-	guard_fired = 0;
-	ev_timer_start(&guard, GUARD_MS);
-	ck_assert_int_eq(ev_run(), 0);
-	ck_assert_msg(!guard_fired, "loop still running after %d ms",
-	    GUARD_MS);
-	ev_timer_stop(&guard);
-	ev_timer_stop(&stop);
 }
 
 /* The relay ended: record why, and whether it closed gently. */
@@ -210,7 +178,7 @@ fill_until_paused(struct tunnel *t)
 
 	for (i = 0; i < 500 && !t->dest->paused; i++) {
 		dest_write(t);
-		run_for(2);
+		checklib_run_for(2);
 		ck_assert_int_eq(t->done, 0);
 	}
 	ck_assert_msg(t->dest->paused, "the destination's stream never "
@@ -225,7 +193,7 @@ setup(void)
 {
 	signal(SIGPIPE, SIG_IGN);
 	ev_init();
-	ev_timer_init(&guard, guard_cb, NULL);
+	checklib_loop_init(GUARD_MS);
 }
 
 /* End what is left of the tunnel and release the reactor. */
@@ -255,11 +223,11 @@ START_TEST(paused_reader_waits_for_half_the_room)
 	/* The client reads a little: the stream sends a little more. */
 	for (i = 0; i < 100 && client_pending(&tun) == pending; i++) {
 		ck_assert_int_ge(client_read(&tun, 4096), 0);
-		run_for(2);
+		checklib_run_for(2);
 	}
 	ck_assert_uint_lt(client_pending(&tun), pending);
 	ck_assert_uint_gt(client_pending(&tun), STREAM_CAP / 2);
-	run_for(20);
+	checklib_run_for(20);
 	ck_assert_msg(tun.relay->bytes[1] == before, "the reader resumed "
 	    "with only %zu bytes of room", STREAM_CAP - client_pending(&tun));
 	ck_assert(tun.dest->paused);
@@ -267,7 +235,7 @@ START_TEST(paused_reader_waits_for_half_the_room)
 	/* Reading on, the reader resumes once, for one large read. */
 	for (i = 0; i < 1000 && tun.relay->bytes[1] == before; i++) {
 		ck_assert_int_ge(client_read(&tun, 4096), 0);
-		run_for(2);
+		checklib_run_for(2);
 	}
 	ck_assert_uint_gt(tun.relay->bytes[1], before);
 	ck_assert_uint_ge(tun.relay->bytes[1] - before, STREAM_CAP / 4);
@@ -285,13 +253,13 @@ START_TEST(bytes_arrive_in_order_across_pauses)
 		fill_until_paused(&tun);
 		for (i = 0; i < 2000 && tun.dest->paused; i++) {
 			ck_assert_int_ge(client_read(&tun, 8192), 0);
-			run_for(1);
+			checklib_run_for(1);
 		}
 		ck_assert(!tun.dest->paused);
 	}
 	ck_assert_int_eq(shutdown(tun.dfd, SHUT_WR), 0);
 	for (i = 0; i < 5000 && !tun.done; i++) {
-		run_for(1);
+		checklib_run_for(1);
 		if ((n = client_read(&tun, 1 << 20)) == -1)
 			break;
 	}
@@ -299,7 +267,7 @@ START_TEST(bytes_arrive_in_order_across_pauses)
 	/* The client half-closes too: the tunnel ends well. */
 	ck_assert_int_eq(shutdown(tun.cfd, SHUT_WR), 0);
 	for (i = 0; i < 100 && !tun.done; i++)
-		run_for(10);
+		checklib_run_for(10);
 	ck_assert_int_eq(tun.done, 1);
 	ck_assert_str_eq(tun.result, "ok");
 }
@@ -309,7 +277,7 @@ START_TEST(idle_with_nothing_pending_closes_gently)
 {
 	tunnel_open(&tun);
 	relay_set_idle(tun.relay, 50);
-	run_for(2000);
+	checklib_run_for(2000);
 	ck_assert_int_eq(tun.done, 1);
 	ck_assert_str_eq(tun.result, "idle");
 	ck_assert_int_eq(tun.gentle, 1);
@@ -321,7 +289,7 @@ START_TEST(idle_with_bytes_pending_resets)
 	tunnel_open(&tun);
 	fill_until_paused(&tun);
 	relay_set_idle(tun.relay, 100);
-	run_for(2000);
+	checklib_run_for(2000);
 	ck_assert_int_eq(tun.done, 1);
 	ck_assert_str_eq(tun.result, "idle");
 	ck_assert_msg(tun.gentle == 0, "an idle tunnel holding bytes for "
@@ -339,7 +307,7 @@ START_TEST(slow_delivery_is_not_idle)
 	/* 8 KiB every 30 ms: the reader stays paused, bytes still move. */
 	for (i = 0; i < 40; i++) {
 		ck_assert_int_ge(client_read(&tun, 8192), 0);
-		run_for(30);
+		checklib_run_for(30);
 		ck_assert_msg(!tun.done, "a tunnel delivering to a slow client "
 		    "ended as %s after %d ms", tun.result, 30 * (i + 1));
 	}

@@ -1,0 +1,131 @@
+/*
+ * Fixtures shared by the check unit suites (tests/check_*.c).  A suite
+ * that runs the reactor calls checklib_loop_init after each ev_init and
+ * then runs the loop only through checklib_run_bounded (or _guarded),
+ * checklib_run_for or checklib_run_until: each arms a guard timer that
+ * breaks a run lasting longer than the suite's guard time and fails the
+ * test, and each leaves its timers stopped when it returns, so that a
+ * teardown can free the reactor without stopping them.
+ */
+#include "config.h"
+
+#include <check.h>
+#include <stdint.h>
+
+#include "ev.h"
+#include "checklib.h"
+
+static struct ev_timer	 checklib_guard, checklib_poll;
+static uint64_t		 checklib_guard_ms;	/* 0 until loop_init */
+static int		 checklib_guard_fired;
+static int		(*checklib_poll_pred)(void);
+
+/* The loop ran too long: stop it and let the caller fail. */
+static void
+checklib_guard_cb(void *arg)
+{
+	checklib_guard_fired = 1;
+	ev_break();
+}
+
+/* Leave the loop once the awaited condition holds. */
+static void
+checklib_poll_cb(void *arg)
+{
+	if (checklib_poll_pred())
+		ev_break();
+	else
+		ev_timer_start(&checklib_poll, 1);
+}
+
+/* Bound every later run at guard_ms; call after each ev_init. */
+void
+checklib_loop_init(uint64_t guard_ms)
+{
+	checklib_guard_ms = guard_ms;
+	checklib_guard_fired = 0;
+	ev_timer_init(&checklib_guard, checklib_guard_cb, NULL);
+	ev_timer_init(&checklib_poll, checklib_poll_cb, NULL);
+}
+
+/* Leave ev_run: the callback of a timer that ends a run. */
+void
+checklib_break_cb(void *arg)
+{
+	ev_break();
+}
+
+/*
+ * Run the loop until a callback breaks it, with the guard armed, and
+ * return what ev_run returned.  Asserts nothing, so that the caller can
+ * stop its own timers first: an assertion that fails in a test run
+ * without fork (CK_FORK=no) must not leave a timer on its stack armed.
+ */
+static int
+checklib_run_loop(void)
+{
+	int	rc;
+
+	ck_assert_msg(checklib_guard_ms > 0, "checklib_loop_init not called");
+	checklib_guard_fired = 0;
+	ev_timer_start(&checklib_guard, checklib_guard_ms);
+	rc = ev_run();
+	ev_timer_stop(&checklib_guard);
+	return (rc);
+}
+
+/*
+ * Run the loop until a callback breaks it; return 0, or -1 if the guard
+ * time passed first, for a suite that fails with its own message.
+ */
+int
+checklib_run_guarded(void)
+{
+	ck_assert_int_eq(checklib_run_loop(), 0);
+	return (checklib_guard_fired ? -1 : 0);
+}
+
+/* Run the loop until a callback breaks it; fail after the guard time. */
+void
+checklib_run_bounded(void)
+{
+	ck_assert_msg(checklib_run_guarded() == 0,
+	    "loop still running after %llu ms",
+	    (unsigned long long)checklib_guard_ms);
+}
+
+/* Run the loop for about ms milliseconds, less if a callback breaks it. */
+void
+checklib_run_for(uint64_t ms)
+{
+	struct ev_timer	stop;
+	int		rc;
+
+	ev_timer_init(&stop, checklib_break_cb, NULL);
+	ev_timer_start(&stop, ms);
+	rc = checklib_run_loop();
+	ev_timer_stop(&stop);
+	ck_assert_int_eq(rc, 0);
+	ck_assert_msg(!checklib_guard_fired, "loop still running after %llu ms",
+	    (unsigned long long)checklib_guard_ms);
+}
+
+/*
+ * Run the loop until pred() holds, polling it every millisecond; fail
+ * after the guard time, naming what was awaited.  Called through the
+ * checklib_run_until macro, which passes the predicate's text.
+ */
+void
+checklib_run_until_(int (*pred)(void), const char *what)
+{
+	int	rc;
+
+	if (pred())
+		return;
+	checklib_poll_pred = pred;
+	ev_timer_start(&checklib_poll, 1);
+	rc = checklib_run_loop();
+	ev_timer_stop(&checklib_poll);
+	ck_assert_int_eq(rc, 0);
+	ck_assert_msg(!checklib_guard_fired, "timed out waiting for %s", what);
+}
