@@ -25,6 +25,8 @@
 #include "buf.h"
 #include "esocksd.h"
 
+#include "checklib.h"
+
 /* The globals that main.c defines for the library. */
 struct conf	*cfg;
 struct counters	 counters;
@@ -586,12 +588,5 @@ buf_suite(void)
 int
 main(void)
 {
-	SRunner	*sr;
-	int	 failed;
-
-	sr = srunner_create(buf_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return (failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
+	return (checklib_run(buf_suite()));
 }

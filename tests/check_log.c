@@ -10,6 +10,8 @@
 
 #include "log.h"
 
+#include "checklib.h"
+
 START_TEST(escape_keeps_printable_bytes)
 {
 	char	out[LOG_ESCAPE_SIZE(64)];
@@ -94,12 +96,5 @@ log_suite(void)
 int
 main(void)
 {
-	SRunner	*sr;
-	int	 failed;
-
-	sr = srunner_create(log_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return (failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
+	return (checklib_run(log_suite()));
 }

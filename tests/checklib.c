@@ -5,12 +5,14 @@
  * checklib_run_for or checklib_run_until: each arms a guard timer that
  * breaks a run lasting longer than the suite's guard time and fails the
  * test, and each leaves its timers stopped when it returns, so that a
- * teardown can free the reactor without stopping them.
+ * teardown can free the reactor without stopping them.  Every suite's
+ * main() ends in checklib_run.
  */
 #include "config.h"
 
 #include <check.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 #include "ev.h"
 #include "checklib.h"
@@ -128,4 +130,21 @@ checklib_run_until_(int (*pred)(void), const char *what)
 	ev_timer_stop(&checklib_poll);
 	ck_assert_int_eq(rc, 0);
 	ck_assert_msg(!checklib_guard_fired, "timed out waiting for %s", what);
+}
+
+/*
+ * Run every test of s and free it; return the exit status that the
+ * automake test driver reads: 0 when all passed, 1 otherwise.
+ */
+int
+checklib_run(Suite *s)
+{
+	SRunner	*sr;
+	int	 failed;
+
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return (failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
 }

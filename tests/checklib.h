@@ -18,4 +18,6 @@ void	checklib_run_for(uint64_t);
 void	checklib_run_until_(int (*)(void), const char *);
 #define checklib_run_until(pred)	checklib_run_until_((pred), #pred)
 
+int	checklib_run(Suite *);
+
 #endif
