@@ -16,6 +16,8 @@
 
 #include "cidr.h"
 
+#include "checklib.h"
+
 /* Fill ss with the address text and port; return it as a sockaddr. */
 static struct sockaddr *
 sa_fill(struct sockaddr_storage *ss, const char *addr, unsigned int port)
@@ -664,12 +666,5 @@ cidr_suite(void)
 int
 main(void)
 {
-	SRunner	*sr;
-	int	 failed;
-
-	sr = srunner_create(cidr_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return (failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
+	return (checklib_run(cidr_suite()));
 }

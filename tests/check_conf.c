@@ -23,6 +23,8 @@
 #include "conf.h"
 #include "install-paths.h"
 
+#include "checklib.h"
+
 #define nelem(a)	(sizeof(a) / sizeof((a)[0]))
 
 /* Temp files made by a test, removed by the teardown. */
@@ -1529,12 +1531,5 @@ conf_suite(void)
 int
 main(void)
 {
-	SRunner	*sr;
-	int	 failed;
-
-	sr = srunner_create(conf_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return (failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
+	return (checklib_run(conf_suite()));
 }

@@ -17,6 +17,8 @@
 
 #include "passwd.h"
 
+#include "checklib.h"
+
 /* Made with `openssl passwd -5 -salt ...` on the build machine. */
 #define HASH_ALICE	"$5$abc$qsg6EHbUzHQzF1POlD7zUwBINSELQxypPaeDcZe6vH0"
 #define PASS_ALICE	"secret"
@@ -410,12 +412,5 @@ passwd_suite(void)
 int
 main(void)
 {
-	SRunner	*sr;
-	int	 failed;
-
-	sr = srunner_create(passwd_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return (failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
+	return (checklib_run(passwd_suite()));
 }

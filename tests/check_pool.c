@@ -32,6 +32,8 @@
 #include "pool.h"
 #include "textnet.h"
 
+#include "checklib.h"
+
 #define GUARD_MS	8000
 #define CHUNK		65536
 #define NONCE		"00112233445566778899aabbccddeeff"
@@ -63,70 +65,9 @@ struct outcome {
 };
 
 static struct fake	 fake;
-static struct ev_timer	 guard, poll_timer;
-static int		 guard_fired;
-static int		(*poll_pred)(void);
 static struct outcome	 outcome;
 static int		 open_returned;	/* pool_open has returned */
 static int		 called_early;	/* cb ran before it returned */
-
-/* The loop ran too long: stop it and let the caller fail. */
-static void
-guard_cb(void *arg)
-{
-	guard_fired = 1;
-	ev_break();
-}
-
-/* Leave the loop once the awaited condition holds. */
-static void
-poll_cb(void *arg)
-{
-	if (poll_pred())
-		ev_break();
-	else
-		ev_timer_start(&poll_timer, 1);
-}
-
-/* Run the loop until pred() holds; fail after GUARD_MS. */
-static void
-run_until_(int (*pred)(void), const char *what)
-{
-	if (pred())
-		return;
-	poll_pred = pred;
-	guard_fired = 0;
-	ev_timer_start(&guard, GUARD_MS);
-	ev_timer_start(&poll_timer, 1);
-	ck_assert_int_eq(ev_run(), 0);
-	ev_timer_stop(&guard);
-	ev_timer_stop(&poll_timer);
-	ck_assert_msg(!guard_fired, "timed out waiting for %s", what);
-}
-#define run_until(pred)	run_until_(pred, #pred)
-
-/* Leave ev_run. */
-static void
-break_cb(void *arg)
-{
-	ev_break();
-}
-
-/* Run the loop for about ms milliseconds. */
-static void
-run_for(uint64_t ms)
-{
-	struct ev_timer	stop;
-
-	ev_timer_init(&stop, break_cb, NULL);
-	ev_timer_start(&stop, ms);
-	guard_fired = 0;
-	ev_timer_start(&guard, GUARD_MS);
-	ck_assert_int_eq(ev_run(), 0);
-	ev_timer_stop(&guard);
-	ev_timer_stop(&stop);
-	ck_assert(!guard_fired);
-}
 
 /* Move bytes between the fake worker's buffers and its socket. */
 static void
@@ -224,7 +165,7 @@ fake_count(const char *code, const char *arg0)
 	return (count);
 }
 
-/* Predicates for run_until. */
+/* Predicates for checklib_run_until. */
 static int
 fake_closed(void)
 {
@@ -268,8 +209,7 @@ setup(void)
 	fake.fd = -1;
 	memset(&outcome, 0, sizeof(outcome));
 	open_returned = called_early = 0;
-	ev_timer_init(&guard, guard_cb, NULL);
-	ev_timer_init(&poll_timer, poll_cb, NULL);
+	checklib_loop_init(GUARD_MS);
 }
 
 /* Close every link, run the deferred frees, release all. */
@@ -278,9 +218,7 @@ teardown(void)
 {
 	pool_abort_all();
 	fake_hang_up();
-	run_for(1);
-	ev_timer_stop(&guard);
-	ev_timer_stop(&poll_timer);
+	checklib_run_for(1);
 	ev_free();
 	conf_free(cfg);
 	cfg = NULL;
@@ -298,12 +236,12 @@ START_TEST(open_with_no_worker_reports_from_the_loop)
 	open_returned = 1;
 	ck_assert_ptr_nonnull(po);
 	ck_assert_msg(!called_early, "pool_open called back before returning");
-	run_until(outcome_reported);
+	checklib_run_until(outcome_reported);
 	ck_assert_int_eq(outcome.calls, 1);
 	ck_assert_ptr_null(outcome.end);
 	ck_assert_int_eq(outcome.why, SOCKS_FAIL_NONE);
 	ck_assert_str_eq(outcome.via, "none");
-	run_for(20);
+	checklib_run_for(20);
 	ck_assert_int_eq(outcome.calls, 1);
 }
 END_TEST
@@ -319,7 +257,7 @@ START_TEST(open_cancelled_before_the_loop_reports_nothing)
 	po = pool_open(&req, open_cb, NULL);
 	open_returned = 1;
 	pool_open_cancel(po);
-	run_for(20);
+	checklib_run_for(20);
 	ck_assert_int_eq(outcome.calls, 0);
 }
 END_TEST
@@ -327,9 +265,9 @@ END_TEST
 START_TEST(esp_registration_is_answered_ok)
 {
 	fake_connect();
-	run_until(fake_got_helo);
+	checklib_run_until(fake_got_helo);
 	fake_sendf("RGST 0 0 box esp/1 %s -\r\n", NONCE);
-	run_for(50);
+	checklib_run_for(50);
 	ck_assert_int_eq(fake_count("100", "OK"), 1);
 	ck_assert_int_eq(pool_worker_count(), 1);
 	ck_assert(pool_has_worker());
@@ -341,9 +279,9 @@ static void
 check_refused(const char *line, const char *reason)
 {
 	fake_connect();
-	run_until(fake_got_helo);
+	checklib_run_until(fake_got_helo);
 	fake_sendf("%s", line);
-	run_until(fake_closed);
+	checklib_run_until(fake_closed);
 	ck_assert_msg(fake_count("403", reason) == 1,
 	    "%s: no 403 %s before the close", line, reason);
 	ck_assert_int_eq(fake_count("100", NULL), 0);
@@ -373,9 +311,9 @@ END_TEST
 START_TEST(legacy_registration_needs_no_secret)
 {
 	fake_connect();
-	run_until(fake_got_helo);
+	checklib_run_until(fake_got_helo);
 	fake_sendf("RGST 0 0 oldbox\r\n");
-	run_for(50);
+	checklib_run_for(50);
 	ck_assert_int_eq(pool_worker_count(), 1);
 	ck_assert_int_eq(fake_count("100", NULL), 0);
 	ck_assert(!fake.eof);
@@ -404,16 +342,16 @@ check_registered_as(const char *line, const char *want)
 	char	name[128] = "";
 
 	fake_connect();
-	run_until(fake_got_helo);
+	checklib_run_until(fake_got_helo);
 	fake_sendf("%s", line);
-	run_for(50);
+	checklib_run_for(50);
 	ck_assert_msg(!fake.eof, "%s: refused", line);
 	ck_assert_int_eq(pool_worker_count(), 1);
 	pool_foreach(name_cb, name);
 	ck_assert_str_eq(name, want);
 	pool_abort_all();
 	fake_hang_up();
-	run_for(1);
+	checklib_run_for(1);
 }
 
 START_TEST(unsafe_or_reserved_names_are_refused)
@@ -435,14 +373,14 @@ START_TEST(unsafe_or_reserved_names_are_refused)
 		    names[i], NONCE);
 		check_refused(line, "bad_name");
 		fake_hang_up();
-		run_for(1);
+		checklib_run_for(1);
 		/* A legacy RGST is held to the same names. */
 		if (strcmp(names[i], "%00") == 0)
 			continue;
 		snprintf(line, sizeof(line), "RGST 0 0 %s\r\n", names[i]);
 		check_refused(line, "bad_name");
 		fake_hang_up();
-		run_for(1);
+		checklib_run_for(1);
 	}
 }
 END_TEST
@@ -503,9 +441,9 @@ START_TEST(bad_window_keeps_the_default_with_a_warning)
 	FILE	*f = log_capture();
 
 	fake_connect();
-	run_until(fake_got_helo);
+	checklib_run_until(fake_got_helo);
 	fake_sendf("RGST 0 0 box esp/1 %s - window=12 max=x\r\n", NONCE);
-	run_for(50);
+	checklib_run_for(50);
 	ck_assert_int_eq(fake_count("100", "OK"), 1);
 	ck_assert_int_eq(pool_worker_count(), 1);
 	ck_assert_msg(log_has(f, "worker link from 127.0.0.1:40000: window= "
@@ -539,7 +477,7 @@ START_TEST(link_that_pings_but_never_registers_is_closed)
 	start = ev_now();
 	ev_timer_init(&ping, ping_cb, &ping);
 	ev_timer_start(&ping, 0);
-	run_until(fake_closed);
+	checklib_run_until(fake_closed);
 	ev_timer_stop(&ping);
 	ck_assert_uint_ge(ev_now() - start, 300);
 	ck_assert_uint_eq(counters.link_errors, 1);
@@ -551,9 +489,9 @@ START_TEST(registered_link_outlives_the_registration_deadline)
 {
 	cfg->handshake_timeout = 100;
 	fake_connect();
-	run_until(fake_got_helo);
+	checklib_run_until(fake_got_helo);
 	fake_sendf("RGST 0 0 box esp/1 %s -\r\n", NONCE);
-	run_for(300);
+	checklib_run_for(300);
 	ck_assert(!fake.eof);
 	ck_assert_int_eq(pool_worker_count(), 1);
 	ck_assert_uint_eq(counters.link_errors, 0);
@@ -600,12 +538,5 @@ pool_suite(void)
 int
 main(void)
 {
-	SRunner	*sr;
-	int	 failed;
-
-	sr = srunner_create(pool_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return (failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
+	return (checklib_run(pool_suite()));
 }

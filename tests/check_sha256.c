@@ -12,6 +12,8 @@
 
 #include "sha256.h"
 
+#include "checklib.h"
+
 struct digest_vector {
 	const char	*msg;
 	size_t		 repeat;	/* msg is fed this many times */
@@ -287,12 +289,5 @@ sha256_suite(void)
 int
 main(void)
 {
-	SRunner	*sr;
-	int	 failed;
-
-	sr = srunner_create(sha256_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return (failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
+	return (checklib_run(sha256_suite()));
 }

@@ -11,6 +11,8 @@
 
 #include "shacrypt.h"
 
+#include "checklib.h"
+
 struct crypt_vector {
 	const char	*setting;
 	const char	*key;
@@ -283,12 +285,5 @@ shacrypt_suite(void)
 int
 main(void)
 {
-	SRunner	*sr;
-	int	 failed;
-
-	sr = srunner_create(shacrypt_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return (failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
+	return (checklib_run(shacrypt_suite()));
 }

@@ -19,6 +19,8 @@
 
 #include "socks.h"
 
+#include "checklib.h"
+
 /* A parser of any message type, its output behind a void pointer. */
 typedef enum socks_parse (*socks_parser)(const uint8_t *, size_t, size_t *,
     void *, struct socks_error *);
@@ -859,12 +861,5 @@ socks_suite(void)
 int
 main(void)
 {
-	SRunner	*sr;
-	int	 failed;
-
-	sr = srunner_create(socks_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return (failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
+	return (checklib_run(socks_suite()));
 }

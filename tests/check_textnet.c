@@ -14,6 +14,8 @@
 
 #include "textnet.h"
 
+#include "checklib.h"
+
 #define SENTINEL	((size_t)0xdeadbeef)
 
 static struct textnet_msg	msg;
@@ -616,12 +618,5 @@ textnet_suite(void)
 int
 main(void)
 {
-	SRunner	*sr;
-	int	 failed;
-
-	sr = srunner_create(textnet_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return (failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
+	return (checklib_run(textnet_suite()));
 }

@@ -13,6 +13,8 @@
 #include "esocksd.h"
 #include "worker.h"
 
+#include "checklib.h"
+
 /* The globals that main.c defines for the library. */
 struct conf	*cfg;
 struct counters	 counters;
@@ -88,12 +90,5 @@ worker_suite(void)
 int
 main(void)
 {
-	SRunner	*sr;
-	int	 failed;
-
-	sr = srunner_create(worker_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return (failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
+	return (checklib_run(worker_suite()));
 }
