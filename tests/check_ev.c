@@ -68,15 +68,6 @@ sleep_ms(long ms)
 		;
 }
 
-/* A non-blocking AF_UNIX stream socketpair. */
-static void
-make_pair(int sv[2])
-{
-	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-	ck_assert_int_ne(fcntl(sv[0], F_SETFL, O_NONBLOCK), -1);
-	ck_assert_int_ne(fcntl(sv[1], F_SETFL, O_NONBLOCK), -1);
-}
-
 /* A fresh reactor per test. */
 static void
 setup(void)
@@ -410,7 +401,7 @@ START_TEST(timer_rearming_at_zero_does_not_hang)
 
 	spins = 0;
 	io_seen = 0;
-	make_pair(sv);
+	checklib_socketpair(sv);
 	ev_io_set(sv[0], EV_READ, read_once_cb, NULL);
 	ck_assert_int_eq(write(sv[1], "x", 1), 1);
 	ev_timer_init(&spin, spin_cb, &spin);
@@ -485,7 +476,7 @@ START_TEST(io_read_readiness)
 	struct watch	w;
 	int		sv[2];
 
-	make_pair(sv);
+	checklib_socketpair(sv);
 	memset(&w, 0, sizeof(w));
 	w.fd = sv[0];
 	w.break_after = 1;
@@ -511,7 +502,7 @@ START_TEST(io_write_readiness)
 	struct watch	w;
 	int		sv[2];
 
-	make_pair(sv);
+	checklib_socketpair(sv);
 	memset(&w, 0, sizeof(w));
 	w.fd = sv[0];
 	w.break_after = 1;
@@ -530,7 +521,7 @@ START_TEST(io_add_and_remove_change_interest)
 	struct watch	w;
 	int		sv[2];
 
-	make_pair(sv);
+	checklib_socketpair(sv);
 	memset(&w, 0, sizeof(w));
 	w.fd = sv[0];
 	w.drain = 1;
@@ -575,7 +566,7 @@ START_TEST(io_del_forgets_descriptor)
 	struct watch	w, w2;
 	int		sv[2];
 
-	make_pair(sv);
+	checklib_socketpair(sv);
 	memset(&w, 0, sizeof(w));
 	w.fd = sv[0];
 	ev_io_set(sv[0], EV_READ | EV_WRITE, watch_cb, &w);
@@ -657,8 +648,8 @@ static void
 pair_round_setup(struct pair_round *p, int a[2], int b[2])
 {
 	memset(p, 0, sizeof(*p));
-	make_pair(a);
-	make_pair(b);
+	checklib_socketpair(a);
+	checklib_socketpair(b);
 	ck_assert_int_eq(write(a[1], "a", 1), 1);
 	ck_assert_int_eq(write(b[1], "b", 1), 1);
 	p->lo = a[0] < b[0] ? a[0] : b[0];

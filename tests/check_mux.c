@@ -121,15 +121,6 @@ static struct textnet_msg found;	/* the last message raw_count matched */
 static const unsigned char *found_body;	/* its body, inside raw.in */
 static size_t		 expect_rx;	/* bytes the link should have read */
 
-/* A non-blocking AF_UNIX stream socketpair. */
-static void
-make_pair(int fds[2])
-{
-	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
-	ck_assert_int_ne(fcntl(fds[0], F_SETFL, O_NONBLOCK), -1);
-	ck_assert_int_ne(fcntl(fds[1], F_SETFL, O_NONBLOCK), -1);
-}
-
 /* Close fd at teardown. */
 static void
 keep_fd(int fd)
@@ -472,7 +463,7 @@ setup(void)
 	far.fd = -1;
 	njoined = nextra = 0;
 	checklib_loop_init(GUARD_MS);
-	make_pair(sv);
+	checklib_socketpair(sv);
 }
 
 /* Close what is left, run the deferred frees, release all. */
@@ -530,7 +521,7 @@ pair_capacity(void)
 	ssize_t			n;
 	int			p[2];
 
-	make_pair(p);
+	checklib_socketpair(p);
 	small_sndbuf(p[0]);
 	while ((n = write(p[0], chunk, sizeof(chunk))) > 0)
 		total += n;
@@ -1118,7 +1109,7 @@ START_TEST(window_exactly_used_is_delivered_and_credited_back)
 	size_t			 i;
 	int			 dp[2];
 
-	make_pair(dp);
+	checklib_socketpair(dp);
 	keep_fd(dp[1]);
 	raw_link_new(MUX_DIALER, 1);
 	dia.action = OPEN_JOIN;
@@ -1158,7 +1149,7 @@ START_TEST(window_overrun_resets_joined_session_not_link)
 	ssize_t	n;
 	int	dp[2];
 
-	make_pair(dp);
+	checklib_socketpair(dp);
 	keep_fd(dp[1]);
 	raw_link_new(MUX_DIALER, 1);
 	dia.action = OPEN_JOIN;
@@ -1221,7 +1212,7 @@ START_TEST(data_before_join_is_held_and_delivered_first)
 				    "connect\r\nSESS 2 5 1 P\r\nhello";
 	int			dp[2];
 
-	make_pair(dp);
+	checklib_socketpair(dp);
 	keep_fd(dp[1]);
 	raw_link_new(MUX_DIALER, 1);
 	dia.action = OPEN_HOLD;
@@ -1264,7 +1255,7 @@ START_TEST(finish_half_closes_each_way)
 {
 	int	dp[2];
 
-	make_pair(dp);
+	checklib_socketpair(dp);
 	keep_fd(dp[1]);
 	raw_link_new(MUX_DIALER, 1);
 	dia.action = OPEN_JOIN;
@@ -1311,8 +1302,8 @@ open_joined_session(int esp, int cp[2], int dp[2])
 	small_sndbuf(sv[0]);
 	small_sndbuf(sv[1]);
 	links_new(esp);
-	make_pair(cp);
-	make_pair(dp);
+	checklib_socketpair(cp);
+	checklib_socketpair(dp);
 	small_sndbuf(cp[0]);
 	small_sndbuf(cp[1]);
 	small_sndbuf(dp[0]);
@@ -1376,7 +1367,7 @@ START_TEST(legacy_link_resumes_buffered_messages_after_drain)
 	size_t		 i;
 	int		 dp[2];
 
-	make_pair(dp);
+	checklib_socketpair(dp);
 	small_sndbuf(dp[0]);
 	keep_fd(dp[1]);
 	raw_link_new(MUX_DIALER, 0);
@@ -1464,8 +1455,8 @@ START_TEST(stream_cap_bounds_what_a_relay_buffers)
 	static struct joined	j;
 	int			a[2], b[2];
 
-	make_pair(a);
-	make_pair(b);
+	checklib_socketpair(a);
+	checklib_socketpair(b);
 	small_sndbuf(a[1]);
 	small_sndbuf(b[0]);
 	keep_fd(a[1]);
@@ -1489,8 +1480,8 @@ START_TEST(relay_carries_bytes_and_half_closes)
 	char	got[16];
 	int	a[2], b[2];
 
-	make_pair(a);
-	make_pair(b);
+	checklib_socketpair(a);
+	checklib_socketpair(b);
 	keep_fd(a[1]);
 	keep_fd(b[1]);
 	join_streams(a[0], b[0], &direct);
@@ -1520,8 +1511,8 @@ START_TEST(relay_idle_timeout_aborts)
 	uint64_t	start;
 	int		a[2], b[2];
 
-	make_pair(a);
-	make_pair(b);
+	checklib_socketpair(a);
+	checklib_socketpair(b);
 	keep_fd(a[1]);
 	keep_fd(b[1]);
 	join_streams(a[0], b[0], &direct);

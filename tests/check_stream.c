@@ -81,15 +81,6 @@ tunnel_done_cb(struct relay *r, const char *result, void *arg)
 	ev_break();
 }
 
-/* A non-blocking AF_UNIX stream socketpair. */
-static void
-make_pair(int sv[2])
-{
-	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-	ck_assert_int_ne(fcntl(sv[0], F_SETFL, O_NONBLOCK), -1);
-	ck_assert_int_ne(fcntl(sv[1], F_SETFL, O_NONBLOCK), -1);
-}
-
 /*
  * Open a tunnel the way the server does in direct mode.  The client's
  * socket takes little, so that the stream's own buffer fills soon.
@@ -100,8 +91,8 @@ tunnel_open(struct tunnel *t)
 	int	c[2], d[2], size = CLIENT_SNDBUF;
 
 	memset(t, 0, sizeof(*t));
-	make_pair(c);
-	make_pair(d);
+	checklib_socketpair(c);
+	checklib_socketpair(d);
 	ck_assert_int_eq(setsockopt(c[0], SOL_SOCKET, SO_SNDBUF, &size,
 	    sizeof(size)), 0);
 	t->cfd = c[1];

@@ -10,7 +10,11 @@
  */
 #include "config.h"
 
+#include <sys/types.h>
+#include <sys/socket.h>
+
 #include <check.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -130,6 +134,15 @@ checklib_run_until_(int (*pred)(void), const char *what)
 	ev_timer_stop(&checklib_poll);
 	ck_assert_int_eq(rc, 0);
 	ck_assert_msg(!checklib_guard_fired, "timed out waiting for %s", what);
+}
+
+/* A non-blocking AF_UNIX stream socketpair, or the test fails. */
+void
+checklib_socketpair(int sv[2])
+{
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	ck_assert_int_ne(fcntl(sv[0], F_SETFL, O_NONBLOCK), -1);
+	ck_assert_int_ne(fcntl(sv[1], F_SETFL, O_NONBLOCK), -1);
 }
 
 /*

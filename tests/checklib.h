@@ -1,7 +1,8 @@
 /*
  * Fixtures shared by the check unit suites (tests/check_*.c): runs of
- * the reactor that a guard timer keeps from hanging a test, and the
- * runner each suite's main() hands its Suite to.  Test code only;
+ * the reactor that a guard timer keeps from hanging a test, a
+ * non-blocking socketpair, and the runner each suite's main() hands its
+ * Suite to.  Test code only;
  * linked into every check_* program, never into esocksd.
  */
 #ifndef CHECKLIB_H
@@ -17,6 +18,8 @@ void	checklib_run_bounded(void);
 void	checklib_run_for(uint64_t);
 void	checklib_run_until_(int (*)(void), const char *);
 #define checklib_run_until(pred)	checklib_run_until_((pred), #pred)
+
+void	checklib_socketpair(int [2]);
 
 int	checklib_run(Suite *);
 
