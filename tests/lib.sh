@@ -33,6 +33,20 @@
 #   lib_alive PID                   true if PID runs (not gone, not zombie)
 #   lib_listening PORT              true if a TCP socket listens on PORT
 #                                   (Linux /proc; 2 = cannot tell)
+#   cpu_ticks PID                   prints user + system CPU time of PID
+#                                   in clock ticks (Linux /proc); in
+#                                   $(...) check its status: x=$(...) ||
+#                                   exit 1 (it has printed why)
+#   stall_start SOCKSPORT DESTPORT SECS
+#                                   a SOCKS5 client to DESTPORT through the
+#                                   proxy that reads nothing, so buffers
+#                                   fill behind it; PID in $STALLED; it
+#                                   gives up after SECS
+#   stall_drain SUMPORT SECS        reads the stalled client's output now,
+#                                   into tsink -m sum at SUMPORT; fails
+#                                   unless it is read within SECS; sets
+#                                   STALLED_RC (the client's exit) and
+#                                   STALLED_GOT (the sum line)
 #
 # The harness exports ESOCKSD, SOCKSC, TSINK, TOP_SRCDIR, TOP_BUILDDIR
 # (tests/integration.am); run by hand, they default to the current dir
@@ -308,4 +322,47 @@ stop_daemon() {
 	if grep -E -q 'Sanitizer|runtime error:' "$ESOCKSD_LOG"; then
 		fail "sanitizer report in $ESOCKSD_LOG"
 	fi
+}
+
+# User plus system CPU time of process $1 in clock ticks: fields 14 and
+# 15 of its stat line, counted after the ")" that ends the name.
+cpu_ticks() {
+	_ticks=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | awk '
+	    $12 ~ /^[0-9]+$/ && $13 ~ /^[0-9]+$/ { print $12 + $13 }')
+	[ -n "$_ticks" ] || fail "no CPU times in /proc/$1/stat"
+	echo "$_ticks"
+}
+
+# A client that stops reading: socksc's stdout is a FIFO whose only
+# reader (a sleep, which holds it open and never reads) lets the pipe
+# fill, so socksc stops reading the tunnel with the daemons' buffers
+# full behind it.  See the top.
+stall_start() {
+	mkfifo "$T/stall.fifo" || fail "mkfifo failed"
+	sleep "$3" <"$T/stall.fifo" &
+	LIB_STALL_HOLD=$!
+	track_pid $LIB_STALL_HOLD
+	"$SOCKSC" -x "127.0.0.1:$1" -t "127.0.0.1:$2" -w "$3" \
+	    >"$T/stall.fifo" 2>"$T/stalled.err" </dev/null &
+	STALLED=$!
+	track_pid $STALLED
+}
+
+# Read the stalled client's output to the end through a sum sink; see
+# the top.
+stall_drain() {
+	"$SOCKSC" -D -t "127.0.0.1:$1" -w "$2" <"$T/stall.fifo" \
+	    >"$T/stall.got" 2>"$T/stall.reader.err" &
+	_reader=$!
+	track_pid $_reader
+	sleep 0.2
+	kill $LIB_STALL_HOLD
+	wait_for "! lib_alive $_reader" "$2" ||
+	    fail "the stalled tunnel was not read within $2 s"
+	wait $_reader || fail "reading the stalled tunnel failed:" \
+	    "$(cat "$T/stall.reader.err")"
+	wait_for "! lib_alive $STALLED" 5 || fail "stalled client did not end"
+	wait $STALLED
+	STALLED_RC=$?
+	STALLED_GOT=$(cat "$T/stall.got")
 }

@@ -56,37 +56,18 @@ rc=$?
 [ $rc -eq 0 ] || fail "active tunnel: exit $rc: $(cat "$T/err")"
 [ "$(echo $got)" = "1 2 3 4 5" ] ||
     fail "a tunnel active every 0.5 s was cut: got '$(echo $got)'"
-# The stalled reader: socksc's stdout is a fifo whose only reader (a
-# sleep, which holds it open and never reads) lets it fill, so socksc
-# stops reading the tunnel with the daemon's buffers full behind it.
+
+# A reader that stalls (lib.sh) longer than IDLE_TIMEOUT, then reads.
 BIG=64M
 start_sink "source:$BIG"
 SOURCE=$SINK_PORT
 start_sink sum
 SUM=$SINK_PORT
-mkfifo "$T/fifo" || fail "mkfifo failed"
-sleep 60 <"$T/fifo" &
-NOREAD=$!
-track_pid $NOREAD
-"$SOCKSC" -x 127.0.0.1:$SP -t 127.0.0.1:$SOURCE -w 30 \
-    >"$T/fifo" 2>"$T/stalled.err" </dev/null &
-STALLED=$!
-track_pid $STALLED
+stall_start $SP $SOURCE 30
 sleep 3
-"$SOCKSC" -D -t 127.0.0.1:$SUM -w 30 <"$T/fifo" >"$T/got" \
-    2>"$T/reader.err" &
-READER=$!
-track_pid $READER
-sleep 0.2
-kill $NOREAD
-wait_for "! lib_alive $READER" 30 ||
-    fail "reading the stalled tunnel did not finish within 30 s"
-wait $READER || fail "reading the stalled tunnel failed:" \
-    "$(cat "$T/reader.err")"
-wait_for "! lib_alive $STALLED" 5 || fail "stalled client did not end"
-wait $STALLED
-rc=$?
-got=$(cat "$T/got")
+stall_drain $SUM 30
+rc=$STALLED_RC
+got=$STALLED_GOT
 want=$("$SOCKSC" -G $BIG -k)
 echo "stalled reader: exit $rc, received $got"
 if [ $rc -eq 0 ]; then

@@ -22,16 +22,6 @@ STALL=3
 # Allow a tenth of the stall for a loaded machine.
 MAX_TICKS=$((HZ * STALL / 10))
 
-# Set TICKS to utime + stime of process $1, in clock ticks: fields 14
-# and 15 of its stat line, counted after the command name.
-cpu_ticks() {
-	_stat=$(cat "/proc/$1/stat") || fail "cannot read /proc/$1/stat"
-	echo "/proc/$1/stat: $_stat"
-	TICKS=$(printf '%s\n' "$_stat" | sed 's/.*) //' |
-	    awk '$12 ~ /^[0-9]+$/ && $13 ~ /^[0-9]+$/ { print $12 + $13 }')
-	[ -n "$TICKS" ] || fail "no CPU times in /proc/$1/stat"
-}
-
 SP=$(free_port)
 WP=$(free_port)
 write_conf "$T/esocksd.conf" "SOCKS_LISTEN=127.0.0.1:$SP" \
@@ -42,27 +32,17 @@ start_sink sum
 SUM=$SINK_PORT
 start_esocksd server "$T/esocksd.conf"
 
-# The stalled client: its stdout is a fifo whose only reader (a sleep,
-# which holds the fifo open and never reads) lets the pipe fill up, so
-# socksc stops reading the tunnel.
-mkfifo "$T/fifo" || fail "mkfifo failed"
-sleep 60 <"$T/fifo" &
-NOREAD=$!
-track_pid $NOREAD
-"$SOCKSC" -x 127.0.0.1:$SP -t 127.0.0.1:$PAGES -w 60 \
-    >"$T/fifo" 2>"$T/stalled.err" </dev/null &
-STALLED=$!
-track_pid $STALLED
+# A client that stops reading (lib.sh).
+stall_start $SP $PAGES 60
 wait_log "$ESOCKSD_LOG" "-> 127\.0\.0\.1:$PAGES via direct open" 10 ||
     fail "the tunnel did not open"
 
 # Let every buffer on the way fill, then watch the daemon wait.
 sleep 1
-cpu_ticks "$ESOCKSD_PID"
-before=$TICKS
+before=$(cpu_ticks "$ESOCKSD_PID") || exit 1
 sleep $STALL
-cpu_ticks "$ESOCKSD_PID"
-used=$((TICKS - before))
+after=$(cpu_ticks "$ESOCKSD_PID") || exit 1
+used=$((after - before))
 echo "daemon CPU over a ${STALL} s stall: $used ticks ($HZ a second)"
 [ "$used" -le "$MAX_TICKS" ] ||
     fail "the daemon used $used ticks of CPU in ${STALL} s while the" \
@@ -70,19 +50,11 @@ echo "daemon CPU over a ${STALL} s stall: $used ticks ($HZ a second)"
 lib_alive $STALLED || fail "stalled client ended: $(cat "$T/stalled.err")"
 
 # Now read: all of it comes through, intact.
-"$SOCKSC" -D -t 127.0.0.1:$SUM -w 30 <"$T/fifo" >"$T/got" \
-    2>"$T/reader.err" &
-READER=$!
-track_pid $READER
-sleep 0.2
-kill $NOREAD
-wait_for "! lib_alive $READER" 30 ||
-    fail "the stalled tunnel did not finish within 30 s once read"
-wait $READER || fail "reading the tunnel failed: $(cat "$T/reader.err")"
-wait_for "! lib_alive $STALLED" 5 || fail "stalled client did not end"
-wait $STALLED || fail "stalled client failed, exit $?: $(cat "$T/stalled.err")"
+stall_drain $SUM 30
+[ "$STALLED_RC" -eq 0 ] ||
+    fail "stalled client failed, exit $STALLED_RC: $(cat "$T/stalled.err")"
 want=$("$SOCKSC" -G $SIZE -k)
-got=$(cat "$T/got")
-[ "$got" = "$want" ] || fail "tunnel damaged: '$got', want '$want'"
+[ "$STALLED_GOT" = "$want" ] ||
+    fail "tunnel damaged: '$STALLED_GOT', want '$want'"
 stop_daemon
 exit 0

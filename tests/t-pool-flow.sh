@@ -75,17 +75,8 @@ SUM=$SINK_PORT
 start_sink sum
 SUM_BIG=$SINK_PORT
 
-# The stalled client: its stdout is a fifo whose only reader (a sleep,
-# which holds the fifo open and never reads) lets the pipe fill up, so
-# socksc stops reading the tunnel.
-mkfifo "$T/fifo" || fail "mkfifo failed"
-sleep 120 <"$T/fifo" &
-NOREAD=$!
-track_pid $NOREAD
-"$SOCKSC" -x 127.0.0.1:$SP -t 127.0.0.1:$SOURCE -w 120 \
-    >"$T/fifo" 2>"$T/stalled.err" </dev/null &
-STALLED=$!
-track_pid $STALLED
+# A client that stops reading (lib.sh).
+stall_start $SP $SOURCE 120
 wait_log "$SRV_LOG" "-> 127\.0\.0\.1:$SOURCE via wflow open" 10 ||
     fail "the stalled tunnel did not open via the worker"
 
@@ -119,20 +110,12 @@ lib_alive $STALLED ||
     fail "stalled client ended early: $(cat "$T/stalled.err")"
 
 # Now read the stalled tunnel: all 500 MiB come through, intact.
-"$SOCKSC" -D -t 127.0.0.1:$SUM_BIG -w 60 <"$T/fifo" >"$T/big.out" \
-    2>"$T/big.err" &
-READER=$!
-track_pid $READER
-sleep 0.2
-kill $NOREAD
-wait_for "! lib_alive $READER" 60 ||
-    fail "the stalled tunnel did not finish within 60 s once read"
-wait $READER || fail "reading the stalled tunnel failed: $(cat "$T/big.err")"
-wait_for "! lib_alive $STALLED" 5 || fail "stalled client did not end"
-wait $STALLED || fail "stalled client failed, exit $?: $(cat "$T/stalled.err")"
+stall_drain $SUM_BIG 60
+[ "$STALLED_RC" -eq 0 ] ||
+    fail "stalled client failed, exit $STALLED_RC: $(cat "$T/stalled.err")"
 want=$("$SOCKSC" -G $BIG -k)
-got=$(cat "$T/big.out")
-[ "$got" = "$want" ] || fail "stalled tunnel damaged: '$got' != '$want'"
+[ "$STALLED_GOT" = "$want" ] ||
+    fail "stalled tunnel damaged: '$STALLED_GOT' != '$want'"
 touch "$T/rss.stop"
 check_rss "draining"
 exit 0
