@@ -72,7 +72,6 @@ struct client {
 	struct pool_open	*pool;
 	struct job		*auth;		/* password check running */
 	struct relay		*relay;
-	int			 pool_pending;	/* pool_open not answered */
 	TAILQ_ENTRY(client)	 entry;
 };
 TAILQ_HEAD(client_list, client);
@@ -661,7 +660,6 @@ client_pool_cb(struct end *e, enum socks_failure why,
 	struct client	*c = arg;
 
 	c->pool = NULL;
-	c->pool_pending = 0;
 	if (e == NULL && why == SOCKS_FAIL_NONE) {
 		/* Every worker went away meanwhile: as if there were none. */
 		client_no_worker(c);
@@ -683,20 +681,13 @@ client_pool_cb(struct end *e, enum socks_failure why,
 static void
 client_connect(struct client *c)
 {
-	struct pool_open	*po;
-
+	/* Without a worker, skip the pool's loop round: dial at once. */
 	if (!pool_has_worker()) {
 		client_no_worker(c);
 		return;
 	}
-	/*
-	 * pool_open may answer before it returns, and po is then freed:
-	 * keep it only while the answer is still to come.
-	 */
-	c->pool_pending = 1;
-	po = pool_open(&c->req, client_pool_cb, c);
-	if (c->pool_pending)
-		c->pool = po;
+	/* It never answers before it returns (pool.h). */
+	c->pool = pool_open(&c->req, client_pool_cb, c);
 }
 
 /* Stop every client still in its handshake (shutdown). */
