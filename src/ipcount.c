@@ -24,7 +24,6 @@ struct ipcount_entry {
 };
 
 static struct ipcount_entry	*ipcount_table[IPCOUNT_BUCKETS];
-static size_t			 ipcount_entries;
 
 /* The table key of an address: IPv4 as its mapped IPv6 form. */
 static void
@@ -83,7 +82,6 @@ ipcount_add(const struct sockaddr *sa)
 	if (*ep == NULL) {
 		*ep = xcalloc(1, sizeof(**ep));
 		memcpy((*ep)->key, key, 16);
-		ipcount_entries++;
 	}
 	return (++(*ep)->count);
 }
@@ -102,13 +100,5 @@ ipcount_del(const struct sockaddr *sa)
 	if (--e->count == 0) {
 		*ep = e->next;
 		free(e);
-		ipcount_entries--;
 	}
-}
-
-/* Addresses with at least one connection. */
-size_t
-ipcount_size(void)
-{
-	return (ipcount_entries);
 }

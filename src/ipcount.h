@@ -12,6 +12,5 @@
 unsigned int	ipcount_get(const struct sockaddr *);
 unsigned int	ipcount_add(const struct sockaddr *);
 void		ipcount_del(const struct sockaddr *);
-size_t		ipcount_size(void);
 
 #endif
