@@ -4,7 +4,10 @@
  * client handshake written independently of the daemon's codec, a
  * deterministic byte generator, a checksum, and the poll() server that
  * tsink and "esbench sink" run.  Test code only; nothing here is linked
- * into esocksd.
+ * into esocksd.  One header, one file per concern: testlib-proc.c (clock,
+ * sizes, limits), testlib-net.c (sockets), testlib-port.c (free ports,
+ * port files), testlib-data.c (generator, checksum), testlib-socks.c (the
+ * SOCKS client), testlib-serve.c (the test server).
  */
 #ifndef TESTLIB_H
 #define TESTLIB_H
