@@ -10,7 +10,6 @@
 
 SP=$(free_port)
 WP=$(free_port)
-while [ "$WP" = "$SP" ]; do WP=$(free_port); done
 start_sink discard
 DISCARD=$SINK_PORT
 start_sink source:5000

@@ -7,7 +7,6 @@
 
 SP=$(free_port)
 WP=$(free_port)
-while [ "$WP" = "$SP" ]; do WP=$(free_port); done
 write_conf "$T/esocksd.conf" "SOCKS_LISTEN=127.0.0.1:$SP" \
     "WORKER_LISTEN=127.0.0.1:$WP" "PIDFILE=$T/esocksd.pid"
 start_sink sum

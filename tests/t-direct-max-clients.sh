@@ -8,7 +8,6 @@
 
 SP=$(free_port)
 WP=$(free_port)
-while [ "$WP" = "$SP" ]; do WP=$(free_port); done
 LISTEN="127.0.0.1:$SP"
 V6=
 if have_ipv6; then

@@ -9,7 +9,6 @@
 PIDF=$T/esocksd.pid
 SP=$(free_port)
 WP=$(free_port)
-while [ "$WP" = "$SP" ]; do WP=$(free_port); done
 write_conf "$T/esocksd.conf" "SOCKS_LISTEN=127.0.0.1:$SP" \
     "WORKER_LISTEN=127.0.0.1:$WP" "PIDFILE=$PIDF"
 start_sink echo

@@ -8,7 +8,6 @@
 
 SP=$(free_port)
 WP=$(free_port)
-while [ "$WP" = "$SP" ]; do WP=$(free_port); done
 CONF=$T/esocksd.conf
 # conf "LISTEN ADDRS" KEY=VALUE...
 conf() {

@@ -8,9 +8,7 @@
 
 SP=$(free_port)
 WP=$(free_port)
-while [ "$WP" = "$SP" ]; do WP=$(free_port); done
 SP2=$(free_port)
-while [ "$SP2" = "$SP" ] || [ "$SP2" = "$WP" ]; do SP2=$(free_port); done
 CONF=$T/esocksd.conf
 write_conf "$CONF" "SOCKS_LISTEN=127.0.0.1:$SP" \
     "WORKER_LISTEN=127.0.0.1:$WP" "PIDFILE=$T/esocksd.pid"

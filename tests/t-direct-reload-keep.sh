@@ -16,7 +16,6 @@ listen_inode() {
 
 SP=$(free_port)
 WP=$(free_port)
-while [ "$WP" = "$SP" ]; do WP=$(free_port); done
 CONF=$T/esocksd.conf
 write_conf "$CONF" "SOCKS_LISTEN=127.0.0.1:$SP" \
     "WORKER_LISTEN=127.0.0.1:$WP" "PIDFILE=$T/esocksd.pid"

@@ -9,7 +9,6 @@
 
 SP=$(free_port)
 WP=$(free_port)
-while [ "$WP" = "$SP" ]; do WP=$(free_port); done
 # A long handshake timeout: a prompt close below is never the timer's.
 write_conf "$T/esocksd.conf" "SOCKS_LISTEN=127.0.0.1:$SP" \
     "WORKER_LISTEN=127.0.0.1:$WP" "PIDFILE=$T/esocksd.pid" \
