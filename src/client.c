@@ -20,10 +20,10 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "cfg.h"
 #include "client.h"
 #include "compat.h"
 #include "dial.h"
-#include "esocksd.h"
 #include "ev.h"
 #include "ipcount.h"
 #include "job.h"
@@ -106,7 +106,7 @@ client_accept(int fd, const struct sockaddr *sa, socklen_t salen)
 	ipcount_add(sa);
 	TAILQ_INSERT_TAIL(&client_all, c, entry);
 	client_n++;
-	counters.clients_active++;
+	stats_client_open();
 
 	/* The deadline runs from accept: dribbling bytes cannot extend it. */
 	ev_timer_init(&c->timer, client_timeout_cb, c);
@@ -202,9 +202,8 @@ client_close(struct client *c, const char *why)
 	ipcount_del((struct sockaddr *)&c->addr);
 	TAILQ_REMOVE(&client_all, c, entry);
 	client_n--;
-	counters.clients_active--;
+	stats_client_close();
 	ev_defer_free(client_free, c);
-	main_check_idle();
 }
 
 /* Send a short handshake reply; a fresh socket always has room for it. */
@@ -222,7 +221,7 @@ static enum client_state
 client_fail(struct client *c, const char *why, const void *reply,
     size_t replylen)
 {
-	counters.handshake_errors++;
+	stats_handshake_error();
 	log_line(LOGC_ERROR, "client %s: %s", c->addrtext, why);
 	if (replylen > 0)
 		(void)client_send(c, reply, replylen);
@@ -255,7 +254,6 @@ client_reply_and_close(struct client *c, enum socks5_reply rep,
 static void
 client_refuse(struct client *c, enum socks_failure why)
 {
-	counters.connect_failures[why]++;
 	stats_connect_failed(c->via, why);
 	client_reply_and_close(c, socks5_reply_from_failure(why),
 	    socks_failure_name(why));
@@ -267,7 +265,7 @@ client_timeout_cb(void *arg)
 {
 	struct client	*c = arg;
 
-	counters.handshake_errors++;
+	stats_handshake_error();
 	log_line(LOGC_ERROR, "client %s: handshake timeout", c->addrtext);
 	client_close(c, NULL);
 }
@@ -329,7 +327,7 @@ client_read_cb(int fd, int events, void *arg)
 		return;
 	}
 	if (room == 0) {
-		counters.handshake_errors++;
+		stats_handshake_error();
 		log_line(LOGC_ERROR, "client %s: handshake too long",
 		    c->addrtext);
 		client_close(c, NULL);
@@ -420,13 +418,13 @@ client_password_cb(enum server_password result, void *arg)
 	case SERVER_PASSWORD_OK:
 		break;
 	case SERVER_PASSWORD_BAD:
-		counters.clients_refused++;
+		stats_client_refused();
 		log_line(LOGC_ERROR, "client %s: bad password for user %s",
 		    c->addrtext, log_escape(user, sizeof(user), c->user));
 		client_close(c, NULL);
 		return;
 	case SERVER_PASSWORD_BUSY:
-		counters.handshake_errors++;
+		stats_handshake_error();
 		log_line(LOGC_ERROR, "client %s: too many password checks "
 		    "waiting; refusing user %s", c->addrtext,
 		    log_escape(user, sizeof(user), c->user));
@@ -491,7 +489,7 @@ client_on_request(struct client *c)
 
 	if (c->req.version == SOCKS_V4 && cfg->auth == CONF_AUTH_PASSWORD) {
 		/* Refused by rule, not a failed connect: no connect counter. */
-		counters.clients_refused++;
+		stats_client_refused();
 		log_line(LOGC_ERROR, "client %s: SOCKS4 refused: AUTH=password",
 		    c->addrtext);
 		client_reply_and_close(c, SOCKS5_NOT_ALLOWED,
@@ -551,9 +549,6 @@ client_relay_done(struct relay *r, const char *result, void *arg)
 {
 	struct client	*c = arg;
 
-	counters.tunnels_active--;
-	counters.bytes_up += r->bytes[0];
-	counters.bytes_down += r->bytes[1];
 	stats_tunnel_done(c->via, r->bytes[0], r->bytes[1]);
 	log_line(LOGC_SESSION, "tunnel %s -> %s:%u via %s closed: %s",
 	    c->addrtext, c->req.host, c->req.port, c->via, result);
@@ -591,8 +586,6 @@ client_connected(struct client *c, struct end *dest,
 	 */
 	r = relay_new(&cs->end, dest, client_relay_done, c);
 	c->relay = r;
-	counters.tunnels_total++;
-	counters.tunnels_active++;
 	stats_tunnel_open(c->via);
 	log_line(LOGC_SESSION, "tunnel %s -> %s:%u via %s open", c->addrtext,
 	    c->req.host, c->req.port, c->via);

@@ -17,9 +17,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cfg.h"
 #include "cidr.h"
 #include "dial.h"
-#include "esocksd.h"
 #include "ev.h"
 #include "log.h"
 #include "resolver.h"

@@ -486,7 +486,9 @@ ev_dispatch(int maxfd)
 
 /*
  * Call fn before every wait: work batched during a round (say, frames
- * queued on a link) goes out in one system call instead of many.
+ * queued on a link) goes out in one system call instead of many.  A hook
+ * may also end the loop (a graceful stop with nothing left): after an
+ * ev_break there, the loop returns without waiting.
  */
 void
 ev_prepare_add(void (*fn)(void))
@@ -511,6 +513,9 @@ ev_once(void)
 
 	for (i = 0; i < ev_nprepare; i++)
 		ev_prepare[i]();
+	/* A hook may end the loop (a finished stop): do not wait then. */
+	if (ev_stop)
+		return (0);
 	ev_update_now();
 	if (ev_heap_len > 0) {
 		uint64_t wait = ev_heap[0]->when > ev_now_ms ?

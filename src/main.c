@@ -16,10 +16,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cfg.h"
 #include "client.h"
 #include "conf.h"
 #include "daemon.h"
-#include "esocksd.h"
 #include "ev.h"
 #include "log.h"
 #include "install-paths.h"
@@ -32,9 +32,6 @@
 
 /* How long SIGTERM lets tunnels finish (DESIGN.md). */
 #define MAIN_GRACE_MS	10000
-
-struct conf	*cfg;
-struct counters	 counters;
 
 static enum conf_role	 main_role;
 static char		*main_conf_path;
@@ -199,8 +196,7 @@ main_sighup(int signo, void *arg)
 	    main_changed(conf->group, cfg->group))
 		log_warnx("USER and GROUP changes take effect at the next "
 		    "start");
-	conf_free(cfg);
-	cfg = conf;
+	cfg_replace(conf);
 	main_apply_logging(cfg);
 	log_info("reloaded %s", main_conf_path);
 }
@@ -210,6 +206,17 @@ static int
 main_idle(void)
 {
 	return (main_role == CONF_ROLE_SERVER ? server_idle() : worker_idle());
+}
+
+/*
+ * Before each wait of a graceful stop: leave the loop once the role has
+ * nothing left.  The roles never call main: the loop asks them here.
+ */
+static void
+main_stop_check(void)
+{
+	if (main_stopping && main_idle())
+		ev_break();
 }
 
 /* The 10 s grace of a graceful stop ran out: leave the loop anyway. */
@@ -244,6 +251,7 @@ main_sigterm(int signo, void *arg)
 		ev_break();
 		return;
 	}
+	ev_prepare_add(main_stop_check);
 	ev_timer_init(&main_grace_timer, main_grace_cb, NULL);
 	ev_timer_start(&main_grace_timer, MAIN_GRACE_MS);
 }
@@ -256,31 +264,6 @@ main_sigusr1(int signo, void *arg)
 		server_log_counters();
 	else
 		worker_log_counters();
-}
-
-/* From main_check_idle's timer: end a graceful stop once nothing is left. */
-static void
-main_idle_cb(void *arg)
-{
-	if (main_stopping && main_idle())
-		ev_break();
-}
-
-/*
- * Called by the roles when work ends, to finish a graceful stop early.
- * The check runs from a timer, never from inside the caller's teardown.
- */
-void
-main_check_idle(void)
-{
-	static struct ev_timer	timer;
-
-	if (!main_stopping)
-		return;
-	if (timer.cb == NULL)
-		ev_timer_init(&timer, main_idle_cb, NULL);
-	if (!ev_timer_pending(&timer))
-		ev_timer_start(&timer, 0);
 }
 
 /*
@@ -457,8 +440,7 @@ main_stop(void)
 static void
 main_free(void)
 {
-	conf_free(cfg);
-	cfg = NULL;
+	cfg_replace(NULL);
 	free(main_conf_path);
 	free(main_cwd);
 	free(main_overrides);
@@ -474,7 +456,8 @@ main(int argc, char **argv)
 	main_hold_signals(SIG_BLOCK);
 	main_parse_args(argc, argv);
 	log_init(1, main_verbose, 0);
-	if ((cfg = main_load(&cause)) == NULL) {
+	cfg_replace(main_load(&cause));
+	if (cfg == NULL) {
 		fprintf(stderr, "esocksd: %s\n", cause);
 		free(cause);
 		main_free();

@@ -28,13 +28,13 @@
 
 #include "buf.h"
 #include "compat.h"
-#include "esocksd.h"
 #include "ev.h"
 #include "log.h"
 #include "mux.h"
 #include "mux-int.h"
 #include "relay.h"
 #include "sock.h"
+#include "stats.h"
 #include "textnet.h"
 #include "xmalloc.h"
 
@@ -327,7 +327,7 @@ mux_link_parse(struct mux_link *l)
 			if (r == TEXTNET_PARSE_NEED)
 				break;
 			if (r == TEXTNET_PARSE_ERROR) {
-				counters.link_errors++;
+				stats_link_error();
 				l->failed = 1;
 				mux_link_send_message(l, "201", 0, NULL, 0, 1,
 				    &arg);
@@ -500,7 +500,7 @@ mux_link_fail(struct mux_link *l, const char *why)
 		mux_link_close(l, l->close_why);
 		return;
 	}
-	counters.link_errors++;
+	stats_link_error();
 	l->failed = 1;
 	mux_link_close(l, why);
 }

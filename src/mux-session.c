@@ -24,13 +24,13 @@
 
 #include "buf.h"
 #include "compat.h"
-#include "esocksd.h"
 #include "ev.h"
 #include "log.h"
 #include "mux.h"
 #include "mux-int.h"
 #include "relay.h"
 #include "sock.h"
+#include "stats.h"
 #include "textnet.h"
 #include "xmalloc.h"
 
@@ -416,7 +416,7 @@ mux_session_data(struct mux_session *s, const unsigned char *body,
 			log_line(LOGC_ERROR, "link %s: session %llu overran "
 			    "its window; resetting it", l->name,
 			    (unsigned long long)s->id);
-			counters.link_errors++;
+			stats_link_error();
 			if (s->end.relay != NULL)
 				relay_reset(&s->end, "window-overrun");
 			else if (s->cb != NULL) {

@@ -21,14 +21,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cfg.h"
 #include "compat.h"
-#include "esocksd.h"
 #include "ev.h"
 #include "linkauth.h"
 #include "log.h"
 #include "mux.h"
 #include "pool.h"
 #include "sock.h"
+#include "stats.h"
 #include "xmalloc.h"
 
 /* Extra time a worker gets, beyond CONNECT_TIMEOUT, to answer A or R. */
@@ -145,7 +146,6 @@ pool_link_closed(struct mux_link *l, const char *why)
 		    w->addr, why);
 	TAILQ_REMOVE(&pool_workers, w, entry);
 	ev_defer_free(pool_worker_free, w);
-	main_check_idle();
 }
 
 /* Close a worker link silent for WORKER_IDLE_CLOSE (a frozen worker). */
@@ -177,7 +177,7 @@ pool_refuse(struct pool_worker *w, const char *reason)
 {
 	log_warnx("worker link from %s refused: %s", w->addr, reason);
 	ev_timer_stop(&w->register_timer);
-	counters.link_errors++;
+	stats_link_error();
 	mux_link_send(w->link, "403", 0, 1, &reason);
 	mux_link_close_after_flush(w->link, reason);
 }

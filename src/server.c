@@ -23,11 +23,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cfg.h"
 #include "cidr.h"
 #include "client.h"
 #include "compat.h"
 #include "conf.h"
-#include "esocksd.h"
 #include "ev.h"
 #include "ipcount.h"
 #include "job.h"
@@ -383,7 +383,7 @@ server_pause(struct listener *l, int error)
 		if ((fd = accept(l->fd, NULL, NULL)) != -1) {
 			close(fd);
 			if (l->kind == SERVER_SOCKS)
-				counters.clients_refused++;
+				stats_client_refused();
 		}
 	}
 	TAILQ_FOREACH(each, &server_listeners, entry)
@@ -474,11 +474,11 @@ server_accept_cb(int lfd, int events, void *arg)
 			return;
 		}
 		if (l->kind == SERVER_SOCKS)
-			counters.clients_accepted++;
+			stats_client_accepted();
 		sock_ntop((struct sockaddr *)&ss, addr, sizeof(addr));
 		if (!server_admit(l, (struct sockaddr *)&ss, addr)) {
 			if (l->kind == SERVER_SOCKS)
-				counters.clients_refused++;
+				stats_client_refused();
 			close(fd);
 			continue;
 		}
@@ -516,26 +516,22 @@ server_log_worker(const struct pool_info *w, void *arg)
 void
 server_log_counters(void)
 {
-	uint64_t	failures = 0;
-	size_t		i;
+	const struct stats_totals	*t = stats_totals();
 
-	for (i = SOCKS_FAIL_NONE + 1; i < nitems(counters.connect_failures);
-	    i++)
-		failures += counters.connect_failures[i];
 	log_info("counters: workers=%zu clients=%llu tunnels=%llu "
 	    "tunnels_total=%llu bytes_up=%llu bytes_down=%llu "
 	    "accepted=%llu refused=%llu handshake_errors=%llu "
 	    "connect_failures=%llu link_errors=%llu",
 	    pool_worker_count(),
-	    (unsigned long long)counters.clients_active,
-	    (unsigned long long)counters.tunnels_active,
-	    (unsigned long long)counters.tunnels_total,
-	    (unsigned long long)counters.bytes_up,
-	    (unsigned long long)counters.bytes_down,
-	    (unsigned long long)counters.clients_accepted,
-	    (unsigned long long)counters.clients_refused,
-	    (unsigned long long)counters.handshake_errors,
-	    (unsigned long long)failures,
-	    (unsigned long long)counters.link_errors);
+	    (unsigned long long)t->clients_active,
+	    (unsigned long long)t->tunnels_active,
+	    (unsigned long long)t->tunnels_total,
+	    (unsigned long long)t->bytes_up,
+	    (unsigned long long)t->bytes_down,
+	    (unsigned long long)t->clients_accepted,
+	    (unsigned long long)t->clients_refused,
+	    (unsigned long long)t->handshake_errors,
+	    (unsigned long long)stats_connect_failures(),
+	    (unsigned long long)t->link_errors);
 	pool_foreach(server_log_worker, NULL);
 }

@@ -1,8 +1,9 @@
 /*
- * Tunnel statistics by route, and their rendering for STATS_LISTEN:
- * Prometheus text for GET /metrics, a table of workers for GET /status.
- * The relay and the pool count here; the HTTP side that serves the
- * pages is stats-http.c.
+ * The daemon's counters, in total and for tunnels by route, and their
+ * rendering for STATS_LISTEN: Prometheus text for GET /metrics, a table
+ * of workers for GET /status.  Clients, tunnels, links and the pool
+ * count here; SIGUSR1 and the pages read the totals back.  The HTTP side
+ * that serves the pages is stats-http.c.
  */
 #include "config.h"
 
@@ -17,7 +18,6 @@
 
 #include "buf.h"
 #include "compat.h"
-#include "esocksd.h"
 #include "log.h"
 #include "pool.h"
 #include "stats.h"
@@ -36,8 +36,77 @@ struct stats_route {
 	struct stats_route	*next;
 };
 
+static struct stats_totals	 stats;
 static struct stats_route	*stats_routes;
 static size_t			 stats_nroutes;
+
+/* The totals so far, for SIGUSR1 and the pages. */
+const struct stats_totals *
+stats_totals(void)
+{
+	return (&stats);
+}
+
+/* Destinations not reached, whatever the reason. */
+uint64_t
+stats_connect_failures(void)
+{
+	uint64_t	n = 0;
+	int		f;
+
+	for (f = SOCKS_FAIL_NONE + 1; f <= SOCKS_FAIL_FAILURE; f++)
+		n += stats.connect_failures[f];
+	return (n);
+}
+
+/* A client connection passed the rules and caps. */
+void
+stats_client_accepted(void)
+{
+	stats.clients_accepted++;
+}
+
+/* A SOCKS client is now handled (from accept to its close). */
+void
+stats_client_open(void)
+{
+	stats.clients_active++;
+}
+
+/* A SOCKS client is closed. */
+void
+stats_client_close(void)
+{
+	stats.clients_active--;
+}
+
+/* A client refused by rule, cap or password. */
+void
+stats_client_refused(void)
+{
+	stats.clients_refused++;
+}
+
+/* A SOCKS handshake failed or timed out. */
+void
+stats_handshake_error(void)
+{
+	stats.handshake_errors++;
+}
+
+/* A worker link was dropped for a protocol error or silence. */
+void
+stats_link_error(void)
+{
+	stats.link_errors++;
+}
+
+/* A worker redials a server after losing its link. */
+void
+stats_link_reconnect(void)
+{
+	stats.link_reconnects++;
+}
 
 /*
  * The counters of route via, made on first use; past STATS_MAX_ROUTES
@@ -64,12 +133,20 @@ stats_route(const char *via)
 	return (r);
 }
 
-/* A tunnel opened through via (a worker's name or "direct"). */
+/*
+ * A tunnel opened through via (a worker's name or "direct"; NULL on a
+ * worker, which counts totals only).
+ */
 void
 stats_tunnel_open(const char *via)
 {
-	struct stats_route	*r = stats_route(via);
+	struct stats_route	*r;
 
+	stats.tunnels_total++;
+	stats.tunnels_active++;
+	if (via == NULL)
+		return;
+	r = stats_route(via);
 	r->active++;
 	r->total++;
 }
@@ -78,19 +155,28 @@ stats_tunnel_open(const char *via)
 void
 stats_tunnel_done(const char *via, uint64_t up, uint64_t down)
 {
-	struct stats_route	*r = stats_route(via);
+	struct stats_route	*r;
 
+	stats.tunnels_active--;
+	stats.bytes_up += up;
+	stats.bytes_down += down;
+	if (via == NULL)
+		return;
+	r = stats_route(via);
 	if (r->active > 0)
 		r->active--;
 	r->bytes_up += up;
 	r->bytes_down += down;
 }
 
-/* A destination could not be reached through via. */
+/* A destination could not be reached through via (NULL: totals only). */
 void
 stats_connect_failed(const char *via, enum socks_failure why)
 {
-	if (why <= SOCKS_FAIL_FAILURE)
+	if (why > SOCKS_FAIL_FAILURE)
+		return;
+	stats.connect_failures[why]++;
+	if (via != NULL)
 		stats_route(via)->failures[why]++;
 }
 
@@ -152,21 +238,21 @@ stats_render_metrics(struct buf *b)
 		    "Workers registered in the pool.", pool_worker_count() },
 		{ "esocksd_clients_active", "gauge",
 		    "SOCKS client connections open now.",
-		    counters.clients_active },
+		    stats.clients_active },
 		{ "esocksd_clients_accepted_total", "counter",
 		    "SOCKS client connections accepted.",
-		    counters.clients_accepted },
+		    stats.clients_accepted },
 		{ "esocksd_clients_refused_total", "counter",
 		    "Client connections refused by rule or cap.",
-		    counters.clients_refused },
+		    stats.clients_refused },
 		{ "esocksd_handshake_errors_total", "counter",
 		    "SOCKS handshakes that failed or timed out.",
-		    counters.handshake_errors },
+		    stats.handshake_errors },
 		{ "esocksd_link_errors_total", "counter",
 		    "Worker links dropped for protocol errors or silence.",
-		    counters.link_errors },
+		    stats.link_errors },
 		{ "esocksd_link_reconnects_total", "counter",
-		    "Worker link redials.", counters.link_reconnects },
+		    "Worker link redials.", stats.link_reconnects },
 	};
 	const struct {
 		const char	*name, *type, *help;
@@ -243,8 +329,8 @@ stats_render_status(struct buf *b)
 {
 	stats_printf(b, "esocksd %s: %zu workers registered, %llu clients, "
 	    "%llu tunnels\n\n", PACKAGE_VERSION, pool_worker_count(),
-	    (unsigned long long)counters.clients_active,
-	    (unsigned long long)counters.tunnels_active);
+	    (unsigned long long)stats.clients_active,
+	    (unsigned long long)stats.tunnels_active);
 	stats_printf(b, "%-24s %-28s %-20s %8s %10s %14s %14s %s\n",
 	    "WORKER", "ADDRESS", "UP SINCE", "SESSIONS", "TOTAL",
 	    "BYTES SENT", "BYTES RECV", "STATE");

@@ -1,7 +1,10 @@
 /*
- * Per-route tunnel statistics (stats.c) and the stats listener's HTTP
- * side (stats-http.c).  Every tunnel is counted under the route that
- * carried it: a worker's name, or "direct" for the server itself.
+ * The daemon's counters (stats.c) and the stats listener's HTTP side
+ * (stats-http.c).  The totals are what SIGUSR1 logs and /metrics shows;
+ * every module counts through the stats_* calls below and reads them
+ * back with stats_totals().  On the server every tunnel is also counted
+ * under the route that carried it: a worker's name, or "direct" for the
+ * server itself; the worker counts totals only (via NULL).
  * STATS_LISTEN serves them over HTTP from the reactor: GET /metrics in
  * the Prometheus text format, GET /status as a table of workers.
  */
@@ -20,7 +23,31 @@
 int	stats_accept(int fd, const struct sockaddr *, socklen_t);
 void	stats_http_close_all(void);
 
+/* The daemon-wide counters. */
+struct stats_totals {
+	uint64_t	clients_accepted;
+	uint64_t	clients_active;
+	uint64_t	clients_refused;	/* by rule or cap */
+	uint64_t	tunnels_total;
+	uint64_t	tunnels_active;
+	uint64_t	bytes_up;		/* client to destination */
+	uint64_t	bytes_down;
+	uint64_t	handshake_errors;
+	uint64_t	connect_failures[SOCKS_FAIL_FAILURE + 1];
+	uint64_t	link_errors;
+	uint64_t	link_reconnects;
+};
+
 /* stats.c */
+const struct stats_totals *stats_totals(void);
+uint64_t stats_connect_failures(void);
+void	stats_client_accepted(void);
+void	stats_client_open(void);
+void	stats_client_close(void);
+void	stats_client_refused(void);
+void	stats_handshake_error(void);
+void	stats_link_error(void);
+void	stats_link_reconnect(void);
 void	stats_tunnel_open(const char *via);
 void	stats_tunnel_done(const char *via, uint64_t up, uint64_t down);
 void	stats_connect_failed(const char *via, enum socks_failure);

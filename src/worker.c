@@ -18,9 +18,9 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "cfg.h"
 #include "compat.h"
 #include "dial.h"
-#include "esocksd.h"
 #include "ev.h"
 #include "linkauth.h"
 #include "log.h"
@@ -28,6 +28,7 @@
 #include "random.h"
 #include "relay.h"
 #include "sock.h"
+#include "stats.h"
 #include "stream.h"
 #include "worker.h"
 #include "xmalloc.h"
@@ -81,6 +82,7 @@ static struct worker_job_list	 worker_jobs =
     TAILQ_HEAD_INITIALIZER(worker_jobs);
 static size_t			 worker_njobs;
 static int			 worker_stopping;
+static struct ev_timer		 worker_stop_timer;
 static uint64_t			 worker_sessions_total;
 
 static void	worker_connect(struct worker_server *);
@@ -92,6 +94,8 @@ static int	worker_link_message(struct mux_link *,
 static void	worker_link_session(struct mux_link *, struct mux_session *,
 		    const struct textnet_msg *);
 static void	worker_link_closed(struct mux_link *, const char *);
+static void	worker_stop_cb(void *);
+static void	worker_stop_check(void);
 
 static const struct mux_link_ops worker_link_ops = {
 	worker_link_message,
@@ -152,6 +156,7 @@ worker_start(struct conf *conf, char **cause)
 		xasprintf(cause, "SERVERS is empty: a worker needs a server");
 		return (-1);
 	}
+	ev_timer_init(&worker_stop_timer, worker_stop_cb, NULL);
 	for (i = 0; i < conf->servers_count; i++) {
 		ws = worker_server_new(&conf->servers[i]);
 		ev_timer_start(&ws->timer, 0);
@@ -248,7 +253,6 @@ worker_schedule(struct worker_server *ws, int at_once)
 	ws->state = WORKER_WAITING;
 	if (worker_stopping || ws->removed) {
 		worker_server_free(ws);
-		main_check_idle();
 		return;
 	}
 	if (at_once) {
@@ -260,7 +264,7 @@ worker_schedule(struct worker_server *ws, int at_once)
 		delay = worker_backoff_delay(ws->backoff,
 		    cfg->reconnect_interval,
 		    random_uniform((uint32_t)(ws->backoff / 2 + 1)));
-		counters.link_reconnects++;
+		stats_link_reconnect();
 	}
 	log_line(LOGC_EVENT, "server %s: redialling in %llu ms", ws->text,
 	    (unsigned long long)delay);
@@ -506,6 +510,29 @@ worker_link_closed(struct mux_link *l, const char *why)
 	worker_schedule(ws, ws->drained);
 }
 
+/* Stopping, and the last session is over: close the links to servers. */
+static void
+worker_stop_cb(void *arg)
+{
+	struct worker_server	*ws, *next;
+
+	TAILQ_FOREACH_SAFE(ws, &worker_servers, entry, next)
+		if (ws->link != NULL)
+			mux_link_close(ws->link, "worker stopping");
+}
+
+/*
+ * Once stopping, close the links when no session is left: from a timer,
+ * never inside the teardown of the session that just ended.
+ */
+static void
+worker_stop_check(void)
+{
+	if (worker_stopping && worker_njobs == 0 &&
+	    !ev_timer_pending(&worker_stop_timer))
+		ev_timer_start(&worker_stop_timer, 0);
+}
+
 /* Forget a session's job, cancelling its dial if one is running. */
 static void
 worker_job_free(struct worker_job *job)
@@ -515,7 +542,7 @@ worker_job_free(struct worker_job *job)
 	TAILQ_REMOVE(&worker_jobs, job, entry);
 	worker_njobs--;
 	free(job);
-	main_check_idle();
+	worker_stop_check();
 }
 
 /* A tunnel ended: count it, and close a removed server's idle link. */
@@ -524,9 +551,7 @@ worker_relay_done(struct relay *r, const char *result, void *arg)
 {
 	struct worker_job	*job = arg;
 
-	counters.tunnels_active--;
-	counters.bytes_up += r->bytes[0];
-	counters.bytes_down += r->bytes[1];
+	stats_tunnel_done(NULL, r->bytes[0], r->bytes[1]);
 	log_line(LOGC_SESSION, "session %s:%d closed: %s up=%llu down=%llu "
 	    "ms=%llu", job->host, job->port, result,
 	    (unsigned long long)r->bytes[0], (unsigned long long)r->bytes[1],
@@ -550,7 +575,7 @@ worker_dest_cb(int fd, enum socks_failure why, void *arg)
 
 	job->dial = NULL;
 	if (fd == -1) {
-		counters.connect_failures[why]++;
+		stats_connect_failed(NULL, why);
 		log_line(LOGC_ERROR, "session %s:%d: %s", job->host,
 		    job->port, socks_failure_name(why));
 		mux_session_reject(job->session, socks_failure_name(why));
@@ -564,8 +589,7 @@ worker_dest_cb(int fd, enum socks_failure why, void *arg)
 	ds = stream_new(fd);
 	se = mux_session_end(job->session);
 	r = relay_new(se, &ds->end, worker_relay_done, job);
-	counters.tunnels_total++;
-	counters.tunnels_active++;
+	stats_tunnel_open(NULL);
 	log_line(LOGC_SESSION, "session %s:%d open", job->host, job->port);
 	relay_set_idle(r, cfg->idle_timeout);
 	se->ops->resume(se);
@@ -640,22 +664,14 @@ worker_stop(void)
 		} else
 			worker_server_free(ws);
 	}
+	worker_stop_check();
 }
 
-/* No session is left (the daemon may exit once stopping). */
+/* Nothing is left to finish: no session, no link (a stop may end). */
 int
 worker_idle(void)
 {
-	struct worker_server	*ws, *next;
-
-	if (worker_njobs > 0)
-		return (0);
-	if (worker_stopping) {
-		TAILQ_FOREACH_SAFE(ws, &worker_servers, entry, next)
-			if (ws->link != NULL)
-				mux_link_close(ws->link, "worker stopping");
-	}
-	return (1);
+	return (worker_njobs == 0 && TAILQ_EMPTY(&worker_servers));
 }
 
 /* Close every link and session (exit). */
@@ -671,14 +687,16 @@ worker_abort_all(void)
 		else
 			worker_server_free(ws);
 	}
+	ev_timer_stop(&worker_stop_timer);
 }
 
 /* One line of counters for SIGUSR1. */
 void
 worker_log_counters(void)
 {
-	struct worker_server	*ws;
-	size_t			 up = 0;
+	const struct stats_totals	*t = stats_totals();
+	struct worker_server		*ws;
+	size_t				 up = 0;
 
 	TAILQ_FOREACH(ws, &worker_servers, entry)
 		if (ws->state == WORKER_UP)
@@ -686,8 +704,8 @@ worker_log_counters(void)
 	log_info("counters: links_up=%zu sessions=%zu sessions_total=%llu "
 	    "bytes_up=%llu bytes_down=%llu reconnects=%llu link_errors=%llu",
 	    up, worker_njobs, (unsigned long long)worker_sessions_total,
-	    (unsigned long long)counters.bytes_up,
-	    (unsigned long long)counters.bytes_down,
-	    (unsigned long long)counters.link_reconnects,
-	    (unsigned long long)counters.link_errors);
+	    (unsigned long long)t->bytes_up,
+	    (unsigned long long)t->bytes_down,
+	    (unsigned long long)t->link_reconnects,
+	    (unsigned long long)t->link_errors);
 }

@@ -23,19 +23,8 @@
 #include <unistd.h>
 
 #include "buf.h"
-#include "esocksd.h"
 
 #include "checklib.h"
-
-/* The globals that main.c defines for the library. */
-struct conf	*cfg;
-struct counters	 counters;
-
-/* No daemon to stop here. */
-void
-main_check_idle(void)
-{
-}
 
 /* The n-th byte of a pattern that does not repeat at powers of two. */
 static unsigned char

@@ -24,7 +24,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "esocksd.h"
 #include "ev.h"
 
 #include "checklib.h"
@@ -33,16 +32,6 @@
 #define MAX_FIRED	256
 #define HEAP_TIMERS	256
 #define MANY_PIPES	1150	/* 2300 descriptors, well past FD_SETSIZE */
-
-/* The globals that main.c defines for the library. */
-struct conf	*cfg;
-struct counters	 counters;
-
-/* No daemon to stop here. */
-void
-main_check_idle(void)
-{
-}
 
 /* What the callbacks saw, in order. */
 static int		fired[MAX_FIRED];
@@ -440,6 +429,48 @@ START_TEST(ev_break_leaves_run_after_the_round)
 	checklib_run_bounded();
 	ck_assert_int_eq(nfired, 2);
 	ck_assert_int_eq(fired[1], 2);
+}
+END_TEST
+
+/* Set by a timer: the prepare hook below then ends the loop. */
+static int	prepare_stop_wanted;
+
+/* A prepare hook that ends the loop once asked to. */
+static void
+prepare_stop_hook(void)
+{
+	if (prepare_stop_wanted)
+		ev_break();
+}
+
+/* Ask prepare_stop_hook to end the loop. */
+static void
+prepare_stop_cb(void *arg)
+{
+	prepare_stop_wanted = 1;
+}
+
+START_TEST(ev_break_in_prepare_hook_returns_without_waiting)
+{
+	struct ev_timer	ask;
+	struct numbered	late;
+	uint64_t	start;
+
+	prepare_stop_wanted = 0;
+	ev_prepare_add(prepare_stop_hook);
+	ev_timer_init(&ask, prepare_stop_cb, NULL);
+	ev_timer_start(&ask, 20);
+	late.id = 1;
+	late.last_id = 1;
+	ev_timer_init(&late.t, numbered_cb, &late);
+	ev_timer_start(&late.t, 2000);
+	start = ev_now();
+	checklib_run_bounded();
+	/* Out right after the hook asked, not at the next timer. */
+	ck_assert_uint_lt(ev_now() - start, 1000);
+	ck_assert_int_eq(nfired, 0);
+	ck_assert_int_ne(ev_timer_pending(&late.t), 0);
+	ev_timer_stop(&late.t);
 }
 END_TEST
 
@@ -860,6 +891,7 @@ ev_suite(void)
 	tcase_add_test(tc, rearming_moves_timer_earlier);
 	tcase_add_test(tc, timer_rearming_at_zero_does_not_hang);
 	tcase_add_test(tc, ev_break_leaves_run_after_the_round);
+	tcase_add_test(tc, ev_break_in_prepare_hook_returns_without_waiting);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("descriptors");

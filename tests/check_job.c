@@ -17,7 +17,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "esocksd.h"
 #include "ev.h"
 #include "job.h"
 
@@ -26,16 +25,6 @@
 #define GUARD_MS	10000
 #define MANY_JOBS	2000
 #define BURST_ROUNDS	16
-
-/* The globals that main.c defines for the library. */
-struct conf	*cfg;
-struct counters	 counters;
-
-/* No daemon to stop here. */
-void
-main_check_idle(void)
-{
-}
 
 /* One job's record of what happened to it. */
 struct task {

@@ -28,11 +28,12 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "cfg.h"
 #include "conf.h"
-#include "esocksd.h"
 #include "ev.h"
 #include "mux.h"
 #include "relay.h"
+#include "stats.h"
 #include "stream.h"
 #include "textnet.h"
 
@@ -47,16 +48,6 @@
 #define STALL_MS	500
 #define BOUND_HOST	"192.0.2.7"
 #define BOUND_PORT	51812
-
-/* The globals that main.c defines for the library. */
-struct conf	*cfg;
-struct counters	 counters;
-
-/* No daemon to stop here. */
-void
-main_check_idle(void)
-{
-}
 
 /* A session end joined to a relay with a stream on a socket. */
 struct joined {
@@ -1001,14 +992,14 @@ END_TEST
 
 START_TEST(failing_a_closing_link_keeps_the_first_reason)
 {
-	uint64_t	errors = counters.link_errors;
+	uint64_t	errors = stats_totals()->link_errors;
 
 	raw_link_new(MUX_ACCEPTOR, 1);
 	mux_link_close_after_flush(acc.link, "bad_name");
 	mux_link_fail(acc.link, "no RGST within HANDSHAKE_TIMEOUT");
 	ck_assert_int_eq(acc.closed, 1);
 	ck_assert_str_eq(acc.closed_why, "bad_name");
-	ck_assert_uint_eq(counters.link_errors, errors);
+	ck_assert_uint_eq(stats_totals()->link_errors, errors);
 }
 END_TEST
 

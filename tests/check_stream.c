@@ -23,7 +23,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "esocksd.h"
 #include "ev.h"
 #include "relay.h"
 #include "stream.h"
@@ -33,16 +32,6 @@
 #define GUARD_MS	10000
 #define CHUNK		(16 * 1024)
 #define CLIENT_SNDBUF	(16 * 1024)	/* the stream's socket to the client */
-
-/* The globals that main.c defines for the library. */
-struct conf	*cfg;
-struct counters	 counters;
-
-/* No daemon to stop here. */
-void
-main_check_idle(void)
-{
-}
 
 /* A direct tunnel and the far ends the test plays. */
 struct tunnel {

@@ -10,20 +10,9 @@
 #include <stdlib.h>
 
 #include "conf.h"
-#include "esocksd.h"
 #include "worker.h"
 
 #include "checklib.h"
-
-/* The globals that main.c defines for the library. */
-struct conf	*cfg;
-struct counters	 counters;
-
-/* No daemon to stop here. */
-void
-main_check_idle(void)
-{
-}
 
 START_TEST(backoff_doubles_from_the_first_interval_to_the_cap)
 {
