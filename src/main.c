@@ -17,23 +17,56 @@
 #include <unistd.h>
 
 #include "cfg.h"
-#include "client.h"
 #include "conf.h"
 #include "daemon.h"
 #include "ev.h"
 #include "log.h"
 #include "install-paths.h"
-#include "pool.h"
 #include "resolver.h"
 #include "server.h"
-#include "stats.h"
 #include "worker.h"
 #include "xmalloc.h"
 
 /* How long SIGTERM lets tunnels finish (DESIGN.md). */
 #define MAIN_GRACE_MS	10000
 
+/* What main asks of a role; each role is one of these. */
+struct role {
+	/* Bind or dial what the config asks for; -1 and a cause on error. */
+	int	(*start)(struct conf *, char **cause);
+	/* Check and take a new config, or refuse it with a cause. */
+	int	(*reload)(struct conf *, char **cause);
+	/* Stop taking new work; what is in flight may finish. */
+	void	(*stop)(void);
+	/* Whether nothing is left to finish (asked only, never acting). */
+	int	(*idle)(void);
+	/* Close everything at once (exit). */
+	void	(*abort_all)(void);
+	/* Log the SIGUSR1 counters lines. */
+	void	(*log_counters)(void);
+};
+
+static const struct role main_roles[] = {
+	[CONF_ROLE_SERVER] = {
+		.start = server_start,
+		.reload = server_reload,
+		.stop = server_stop,
+		.idle = server_idle,
+		.abort_all = server_abort_all,
+		.log_counters = server_log_counters
+	},
+	[CONF_ROLE_WORKER] = {
+		.start = worker_start,
+		.reload = worker_reload,
+		.stop = worker_stop,
+		.idle = worker_idle,
+		.abort_all = worker_abort_all,
+		.log_counters = worker_log_counters
+	}
+};
+
 static enum conf_role	 main_role;
+static const struct role *main_role_ops;	/* main_roles[main_role] */
 static char		*main_conf_path;
 static char		*main_cwd;	/* at start: relative paths use it */
 static char		*main_pidfile;
@@ -169,7 +202,6 @@ main_sighup(int signo, void *arg)
 {
 	struct conf	*conf;
 	char		*cause;
-	int		 rc;
 
 	if (main_stopping)
 		return;
@@ -180,11 +212,7 @@ main_sighup(int signo, void *arg)
 		free(cause);
 		return;
 	}
-	if (main_role == CONF_ROLE_SERVER)
-		rc = server_reload(conf, &cause);
-	else
-		rc = worker_reload(conf, &cause);
-	if (rc == -1) {
+	if (main_role_ops->reload(conf, &cause) == -1) {
 		log_warnx("reload failed, keeping the old configuration: %s",
 		    cause);
 		free(cause);
@@ -201,13 +229,6 @@ main_sighup(int signo, void *arg)
 	log_info("reloaded %s", main_conf_path);
 }
 
-/* Whether the role has nothing left to finish (no client, no session). */
-static int
-main_idle(void)
-{
-	return (main_role == CONF_ROLE_SERVER ? server_idle() : worker_idle());
-}
-
 /*
  * Before each wait of a graceful stop: leave the loop once the role has
  * nothing left.  The roles never call main: the loop asks them here.
@@ -215,7 +236,7 @@ main_idle(void)
 static void
 main_stop_check(void)
 {
-	if (main_stopping && main_idle())
+	if (main_role_ops->idle())
 		ev_break();
 }
 
@@ -242,15 +263,8 @@ main_sigterm(int signo, void *arg)
 	main_stopping = 1;
 	log_info("%s: no longer accepting; letting tunnels finish for up "
 	    "to %d s", strsignal(signo), MAIN_GRACE_MS / 1000);
-	if (main_role == CONF_ROLE_SERVER) {
-		server_stop();
-		pool_stop();
-	} else
-		worker_stop();
-	if (main_idle()) {
-		ev_break();
-		return;
-	}
+	main_role_ops->stop();
+	/* Ends the loop before its next wait if nothing is left already. */
 	ev_prepare_add(main_stop_check);
 	ev_timer_init(&main_grace_timer, main_grace_cb, NULL);
 	ev_timer_start(&main_grace_timer, MAIN_GRACE_MS);
@@ -260,10 +274,7 @@ main_sigterm(int signo, void *arg)
 static void
 main_sigusr1(int signo, void *arg)
 {
-	if (main_role == CONF_ROLE_SERVER)
-		server_log_counters();
-	else
-		worker_log_counters();
+	main_role_ops->log_counters();
 }
 
 /*
@@ -363,6 +374,7 @@ main_parse_args(int argc, char **argv)
 		main_role = CONF_ROLE_WORKER;
 	else
 		main_usage();
+	main_role_ops = &main_roles[main_role];
 
 	main_cwd = getcwd(NULL, 0);
 	main_conf_path = main_conf_file(file, env);
@@ -397,11 +409,7 @@ main_start(void)
 		log_warnx("%s; running without a PID file", cause);
 		free(cause);
 	}
-	if (main_role == CONF_ROLE_SERVER)
-		rc = server_start(cfg, &cause);
-	else
-		rc = worker_start(cfg, &cause);
-	if (rc == -1)
+	if (main_role_ops->start(cfg, &cause) == -1)
 		main_fail(1, cause);
 	if (!main_foreground) {
 		if (daemon_detach(&cause) == -1)
@@ -422,16 +430,7 @@ main_start(void)
 static void
 main_stop(void)
 {
-	if (main_role == CONF_ROLE_SERVER) {
-		if (!main_stopping) {
-			server_stop();
-			pool_stop();
-		}
-		client_abort_all();
-		pool_abort_all();
-		stats_close_all();
-	} else
-		worker_abort_all();
+	main_role_ops->abort_all();
 	log_info("esocksd stopped");
 	daemon_pidfile_remove();
 }

@@ -270,6 +270,8 @@ server_stop(void)
 		server_spare_fd = -1;
 	}
 	ev_timer_stop(&server_pause_timer);
+	/* Workers hear DRAIN: they send new work to other servers. */
+	pool_stop();
 }
 
 /* Nothing left to wait for: no client, tunnel or session. */
@@ -277,6 +279,20 @@ int
 server_idle(void)
 {
 	return (client_count() == 0);
+}
+
+/*
+ * Close everything at once (exit, or the end of the grace time): every
+ * client and tunnel, every worker link, every stats connection.
+ */
+void
+server_abort_all(void)
+{
+	if (!server_stopping)
+		server_stop();
+	client_abort_all();
+	pool_abort_all();
+	stats_close_all();
 }
 
 /* The work of a password check in the pool, and whom to tell. */

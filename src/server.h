@@ -25,6 +25,7 @@ void	server_stop(void);
 struct job *server_password_check(const char *user, const char *password,
 	    server_password_cb, void *arg);
 int	server_idle(void);
+void	server_abort_all(void);
 void	server_log_counters(void);
 
 #endif
