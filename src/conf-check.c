@@ -164,13 +164,13 @@ conf_warnings(const struct conf *conf, enum conf_role role,
 	}
 	if (conf->worker_secret != NULL && conf->worker_secret[0] != '\0')
 		return;
-	for (i = 0; i < conf->worker_listen_count; i++) {
-		if (conf_loopback(&conf->worker_listen[i]))
+	for (i = 0; i < conf->listen[CONF_LISTEN_WORKER].count; i++) {
+		if (conf_loopback(&conf->listen[CONF_LISTEN_WORKER].addrs[i]))
 			continue;
 		xasprintf(&msg, "WORKER_LISTEN %s is not loopback and no "
 		    "WORKER_SECRET is set: anyone who reaches it can register "
 		    "as a worker and see client traffic",
-		    conf->worker_listen[i].text);
+		    conf->listen[CONF_LISTEN_WORKER].addrs[i].text);
 		warn(msg, arg);
 		free(msg);
 	}

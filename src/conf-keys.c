@@ -33,7 +33,7 @@ enum conf_type {
 	CONF_BOOL,		/* int 0/1 */
 	CONF_STRING,		/* char *, empty = NULL */
 	CONF_NAME,		/* char *, a worker name, empty = NULL */
-	CONF_LISTEN,		/* struct conf_listen array + count */
+	CONF_LISTEN,		/* struct conf_listen_list */
 	CONF_SERVERS,		/* struct conf_hostport array + count */
 	CONF_CIDR,		/* struct cidr_list, no ports */
 	CONF_CIDR_PORT,		/* struct cidr_list with ports */
@@ -46,7 +46,7 @@ struct conf_key {
 	const char	*name;
 	enum conf_type	 type;
 	size_t		 off;		/* field in struct conf */
-	size_t		 count_off;	/* count field for arrays */
+	size_t		 count_off;	/* CONF_SERVERS: its count field */
 	uint64_t	 min;		/* numbers: inclusive range */
 	uint64_t	 max;
 	const char	*dflt;		/* as it would appear in a file */
@@ -54,12 +54,12 @@ struct conf_key {
 
 #define F(f)	offsetof(struct conf, f)
 static const struct conf_key conf_keys[] = {
-	{ "SOCKS_LISTEN", CONF_LISTEN, F(socks_listen),
-	    F(socks_listen_count), 0, 0, "127.0.0.1:1080" },
-	{ "WORKER_LISTEN", CONF_LISTEN, F(worker_listen),
-	    F(worker_listen_count), 0, 0, "127.0.0.1:8081" },
-	{ "STATS_LISTEN", CONF_LISTEN, F(stats_listen),
-	    F(stats_listen_count), 0, 0, "" },
+	{ "SOCKS_LISTEN", CONF_LISTEN, F(listen[CONF_LISTEN_SOCKS]), 0, 0, 0,
+	    "127.0.0.1:1080" },
+	{ "WORKER_LISTEN", CONF_LISTEN, F(listen[CONF_LISTEN_WORKER]), 0, 0,
+	    0, "127.0.0.1:8081" },
+	{ "STATS_LISTEN", CONF_LISTEN, F(listen[CONF_LISTEN_STATS]), 0, 0, 0,
+	    "" },
 	{ "LISTEN_BACKLOG", CONF_INT, F(listen_backlog), 0, 1, 65535,
 	    "1024" },
 	{ "NO_WORKER", CONF_NO_WORKER, F(no_worker), 0, 0, 0, "direct" },
@@ -230,20 +230,20 @@ conf_set_string(struct conf *conf, const struct conf_key *k, void *field,
 	return (0);
 }
 
-/* CONF_LISTEN: a list of numeric listen addresses and its count. */
+/* CONF_LISTEN: a list of numeric listen addresses. */
 static int
 conf_set_listen(struct conf *conf, const struct conf_key *k, void *field,
     const char *value, char **cause)
 {
-	struct conf_listen	*listen;
-	size_t			 count, *countp;
+	struct conf_listen_list	*list = field;
+	struct conf_listen	*addrs;
+	size_t			 count;
 
-	if (conf_parse_listen(k->name, value, &listen, &count, cause) != 0)
+	if (conf_parse_listen(k->name, value, &addrs, &count, cause) != 0)
 		return (-1);
-	countp = (size_t *)((char *)conf + k->count_off);
-	conf_free_listen(*(struct conf_listen **)field, *countp);
-	*(struct conf_listen **)field = listen;
-	*countp = count;
+	conf_free_listen(list->addrs, list->count);
+	list->addrs = addrs;
+	list->count = count;
 	return (0);
 }
 
@@ -253,13 +253,14 @@ conf_set_servers(struct conf *conf, const struct conf_key *k, void *field,
     const char *value, char **cause)
 {
 	struct conf_hostport	*servers;
-	size_t			 count;
+	size_t			 count, *countp;
 
 	if (conf_parse_servers(k->name, value, &servers, &count, cause) != 0)
 		return (-1);
-	conf_free_hostports(conf->servers, conf->servers_count);
-	conf->servers = servers;
-	conf->servers_count = count;
+	countp = (size_t *)((char *)conf + k->count_off);
+	conf_free_hostports(*(struct conf_hostport **)field, *countp);
+	*(struct conf_hostport **)field = servers;
+	*countp = count;
 	return (0);
 }
 
@@ -423,6 +424,21 @@ conf_free_where(struct conf *conf)
 		free(conf->where[i]);
 	free(conf->where);
 	conf->where = NULL;
+}
+
+/* The key that sets the listen addresses of kind, e.g. SOCKS_LISTEN. */
+const char *
+conf_listen_key(enum conf_listen_kind kind)
+{
+	switch (kind) {
+	case CONF_LISTEN_SOCKS:
+		return ("SOCKS_LISTEN");
+	case CONF_LISTEN_WORKER:
+		return ("WORKER_LISTEN");
+	case CONF_LISTEN_STATS:
+		return ("STATS_LISTEN");
+	}
+	return ("unknown");
 }
 
 /*

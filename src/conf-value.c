@@ -1,9 +1,10 @@
 /*
  * Parsers for config values: decimal numbers, seconds, booleans, worker
- * and host names, listen address lists and SERVERS host:port lists.
- * Pure: text in, a value or a reason out, no I/O and no logging.  conf_set
- * (conf-keys.c) calls them for each key, conf_finish for the worker name
- * taken from the host name.
+ * and host names, listen address lists and SERVERS host:port lists, and
+ * how two listen addresses compare.  Pure: text in, a value or a reason
+ * out, no I/O and no logging.  conf_set (conf-keys.c) calls them for
+ * each key, conf_finish for the worker name taken from the host name and
+ * the listen clashes, the server for the listeners a reload keeps.
  */
 #include "config.h"
 
@@ -252,6 +253,71 @@ conf_parse_listen_one(const char *s, struct conf_listen *l, const char **why)
 out:
 	free(copy);
 	return (rc);
+}
+
+/* Port of a listen address, host order. */
+static uint16_t
+conf_listen_port(const struct conf_listen *l)
+{
+	if (l->ss.ss_family == AF_INET)
+		return (ntohs(((const struct sockaddr_in *)&l->ss)->sin_port));
+	return (ntohs(((const struct sockaddr_in6 *)&l->ss)->sin6_port));
+}
+
+/*
+ * Whether two listen addresses compare equal: same family, address and
+ * port.
+ */
+int
+conf_listen_equal(const struct conf_listen *a, const struct conf_listen *b)
+{
+	const struct sockaddr_in	*a4, *b4;
+	const struct sockaddr_in6	*a6, *b6;
+
+	if (a->ss.ss_family != b->ss.ss_family)
+		return (0);
+	switch (a->ss.ss_family) {
+	case AF_INET:
+		a4 = (const struct sockaddr_in *)&a->ss;
+		b4 = (const struct sockaddr_in *)&b->ss;
+		return (a4->sin_port == b4->sin_port &&
+		    a4->sin_addr.s_addr == b4->sin_addr.s_addr);
+	case AF_INET6:
+		a6 = (const struct sockaddr_in6 *)&a->ss;
+		b6 = (const struct sockaddr_in6 *)&b->ss;
+		return (a6->sin6_port == b6->sin6_port &&
+		    memcmp(&a6->sin6_addr, &b6->sin6_addr,
+		    sizeof(a6->sin6_addr)) == 0);
+	}
+	return (0);
+}
+
+/*
+ * Whether two listen addresses cannot both be bound: the same port (not
+ * 0, which the kernel picks afresh each time) and family, and the same
+ * address or either the wildcard.
+ */
+int
+conf_listen_clash(const struct conf_listen *a, const struct conf_listen *b)
+{
+	static const uint8_t	 zero[16];
+	const void		*aa, *ba;
+	size_t			 len;
+
+	if (a->ss.ss_family != b->ss.ss_family || conf_listen_port(a) == 0 ||
+	    conf_listen_port(a) != conf_listen_port(b))
+		return (0);
+	if (a->ss.ss_family == AF_INET) {
+		aa = &((const struct sockaddr_in *)&a->ss)->sin_addr;
+		ba = &((const struct sockaddr_in *)&b->ss)->sin_addr;
+		len = 4;
+	} else {
+		aa = &((const struct sockaddr_in6 *)&a->ss)->sin6_addr;
+		ba = &((const struct sockaddr_in6 *)&b->ss)->sin6_addr;
+		len = 16;
+	}
+	return (memcmp(aa, ba, len) == 0 || memcmp(aa, zero, len) == 0 ||
+	    memcmp(ba, zero, len) == 0);
 }
 
 /* Parse one HOST:PORT or [IPv6]:PORT to dial; the port may not be 0. */

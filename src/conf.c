@@ -5,13 +5,11 @@
  * the same into a fresh struct.  Nothing here logs: every error comes
  * back as a cause naming the key, and conf_load adds file:line.
  *
- * The syntax is the subset of sh that means the same to the shell and to
- * us, so an init script can source the file: no expansion, no escapes
- * outside double quotes, one value per line.
- *
- * This file holds the file side: the line syntax, loading, the role
- * checks and listen address comparison.  The key table and conf_set are
- * in conf-keys.c, the parsers for each kind of value in conf-value.c.
+ * This file holds the file side: loading, the secret file and the role
+ * checks, listen clashes among them.  It sits on top of the others (see
+ * conf-int.h): the line syntax is in conf-lex.c, the parsers for each
+ * kind of value in conf-value.c, the key table and conf_set in
+ * conf-keys.c.
  */
 #include "config.h"
 
@@ -40,237 +38,6 @@
 
 #define CONF_LINE_MAX		8192	/* bytes in one config line */
 #define CONF_SECRET_MAX		4096	/* bytes in the secret file's line */
-
-/* Wipe a string that may hold a secret, then free it; NULL is fine. */
-void
-conf_free_secret(char *s)
-{
-	if (s == NULL)
-		return;
-	sha256_explicit_bzero(s, strlen(s));
-	free(s);
-}
-
-/* Whether c is a blank between words: space or tab. */
-static int
-conf_isblank(int c)
-{
-	return (c == ' ' || c == '\t');
-}
-
-/* Whether c is a control character (TAB is allowed as a blank). */
-int
-conf_iscontrol(int c)
-{
-	return ((c >= 0 && c < 0x20 && c != '\t') || c == 0x7f);
-}
-
-/* Whether the rest of a line after a value is blank or a comment. */
-static int
-conf_rest_empty(const char *p)
-{
-	if (*p == '\0')
-		return (1);
-	if (!conf_isblank(*p))
-		return (0);
-	while (conf_isblank(*p))
-		p++;
-	return (*p == '\0' || *p == '#');
-}
-
-/* The cause for a '$' or '`' in a value. */
-static int
-conf_no_expansion(int c, char **cause)
-{
-	xasprintf(cause, "'%c' in a value: no expansion, the daemon never "
-	    "runs a shell", c);
-	return (-1);
-}
-
-/*
- * Take "KEY=" off the front of p, KEY being A-Z, 0-9 and _ and not
- * starting with a digit.  Returns what follows the '=' with *key
- * allocated, or NULL with a cause.
- */
-static const char *
-conf_parse_key(const char *p, char **key, char **cause)
-{
-	const char	*start = p, *keyend;
-
-	if (*p == '_' || (*p >= 'A' && *p <= 'Z')) {
-		while (*p == '_' || (*p >= 'A' && *p <= 'Z') ||
-		    (*p >= '0' && *p <= '9'))
-			p++;
-		if (*p == '=') {
-			*key = xstrndup(start, p - start);
-			return (p + 1);
-		}
-		if (*p == '\0' || conf_isblank(*p)) {
-			keyend = p;
-			while (conf_isblank(*p))
-				p++;
-			if (*p == '=')
-				xasprintf(cause, "no blanks allowed before "
-				    "'='");
-			else
-				xasprintf(cause, "want KEY=value, no '=' after "
-				    "%.*s", (int)(keyend - start > CONF_CLIP ?
-				    CONF_CLIP : keyend - start), start);
-			return (NULL);
-		}
-	}
-	for (p = start; *p != '\0' && *p != '=' && !conf_isblank(*p); p++)
-		/* nothing */;
-	xasprintf(cause, "want KEY=value with KEY of A-Z 0-9 _, not '%.*s'",
-	    (int)(p - start > CONF_CLIP ? CONF_CLIP : p - start), start);
-	return (NULL);
-}
-
-/*
- * End a quoted value: p is where its scan stopped, on the closing quote
- * or on the end of the line; after the quote only blanks or a comment.
- */
-static int
-conf_value_closed(const char *p, char quote, char **cause)
-{
-	if (*p == '\0') {
-		xasprintf(cause, "unterminated %c quote", quote);
-		return (-1);
-	}
-	if (!conf_rest_empty(p + 1)) {
-		xasprintf(cause, "text after closing quote");
-		return (-1);
-	}
-	return (0);
-}
-
-/*
- * A '...' value, p just past the opening quote: everything up to the
- * closing quote, taken as it is, as in sh.  Writes it to out.
- */
-static int
-conf_value_single(const char *p, char *out, char **cause)
-{
-	for (; *p != '\'' && *p != '\0'; p++)
-		*out++ = *p;
-	*out = '\0';
-	return (conf_value_closed(p, '\'', cause));
-}
-
-/*
- * A "..." value, p just past the opening quote: a backslash escapes
- * only " \ $ and `, as in sh, and since we never expand, an unescaped $
- * or ` is an error.  Writes the value to out.
- */
-static int
-conf_value_double(const char *p, char *out, char **cause)
-{
-	for (; *p != '"' && *p != '\0'; p++) {
-		if (*p == '$' || *p == '`')
-			return (conf_no_expansion(*p, cause));
-		if (*p == '\\' && p[1] != '\0' &&
-		    strchr("\"\\$`", p[1]) != NULL)
-			p++;
-		*out++ = *p;
-	}
-	*out = '\0';
-	return (conf_value_closed(p, '"', cause));
-}
-
-/*
- * A bare value: one word without the characters the shell would read
- * differently.  "KEY=" then blanks or a comment is empty, as in sh.
- * Writes the value to out.
- */
-static int
-conf_value_bare(const char *p, char *out, char **cause)
-{
-	*out = '\0';
-	if (conf_isblank(*p)) {
-		if (conf_rest_empty(p))
-			return (0);
-		xasprintf(cause, "no blanks allowed after '=' (quote the "
-		    "value)");
-		return (-1);
-	}
-	for (; *p != '\0' && !conf_isblank(*p); p++) {
-		if (*p == '$' || *p == '`')
-			return (conf_no_expansion(*p, cause));
-		if (strchr("'\"\\;&|<>()~", *p) != NULL) {
-			xasprintf(cause, "'%c' in an unquoted value (quote the "
-			    "value)", *p);
-			return (-1);
-		}
-		*out++ = *p;
-	}
-	*out = '\0';
-	if (!conf_rest_empty(p)) {
-		xasprintf(cause, "blank in an unquoted value (quote the "
-		    "value)");
-		return (-1);
-	}
-	return (0);
-}
-
-/*
- * Parse one line.  Returns 0 for a blank or comment line, 1 with key and
- * value allocated for KEY=value, or -1 with a cause.  A trailing newline
- * is ignored.  The copies may hold WORKER_SECRET: they are wiped.
- */
-int
-conf_parse_line(const char *line, char **key, char **value, char **cause)
-{
-	const char	*p;
-	char		*v;
-	size_t		 len;
-	int		 rc;
-
-	*key = *value = NULL;
-	len = strlen(line);
-	if (len > 0 && line[len - 1] == '\n')
-		len--;
-	for (p = line; p < line + len; p++) {
-		if (conf_iscontrol((unsigned char)*p)) {
-			xasprintf(cause, *p == '\r' ? "carriage return in line "
-			    "(DOS line ending?)" : "control character in line");
-			return (-1);
-		}
-	}
-	v = xstrndup(line, len);
-
-	p = v;
-	while (conf_isblank(*p))
-		p++;
-	if (*p == '\0' || *p == '#') {
-		conf_free_secret(v);
-		return (0);
-	}
-	if (strncmp(p, "export", 6) == 0 && conf_isblank(p[6])) {
-		p += 6;
-		while (conf_isblank(*p))
-			p++;
-	}
-	if ((p = conf_parse_key(p, key, cause)) == NULL) {
-		conf_free_secret(v);
-		return (-1);
-	}
-
-	*value = xcalloc(1, strlen(p) + 1);
-	if (*p == '\'')
-		rc = conf_value_single(p + 1, *value, cause);
-	else if (*p == '"')
-		rc = conf_value_double(p + 1, *value, cause);
-	else
-		rc = conf_value_bare(p, *value, cause);
-	conf_free_secret(v);
-	if (rc == -1) {
-		free(*key);
-		conf_free_secret(*value);
-		*key = *value = NULL;
-		return (-1);
-	}
-	return (1);
-}
 
 /*
  * Fail with a cause that starts where key was set ("path:line: " or
@@ -316,13 +83,15 @@ conf_new(void)
 void
 conf_free(struct conf *conf)
 {
+	enum conf_listen_kind	kind;
+
 	if (conf == NULL)
 		return;
 	free(conf->path);
 	conf_free_where(conf);
-	conf_free_listen(conf->socks_listen, conf->socks_listen_count);
-	conf_free_listen(conf->worker_listen, conf->worker_listen_count);
-	conf_free_listen(conf->stats_listen, conf->stats_listen_count);
+	for (kind = 0; kind < CONF_LISTEN_KINDS; kind++)
+		conf_free_listen(conf->listen[kind].addrs,
+		    conf->listen[kind].count);
 	cidr_list_free(&conf->client_allow);
 	cidr_list_free(&conf->stats_allow);
 	free(conf->password_file);
@@ -482,150 +251,86 @@ out:
 	return (rc);
 }
 
-/* Port of a listen address, host order. */
-static uint16_t
-conf_listen_port(const struct conf_listen *l)
-{
-	if (l->ss.ss_family == AF_INET)
-		return (ntohs(((const struct sockaddr_in *)&l->ss)->sin_port));
-	return (ntohs(((const struct sockaddr_in6 *)&l->ss)->sin6_port));
-}
-
-/*
- * Whether two listen addresses compare equal: same family, address and
- * port.
- */
-int
-conf_listen_equal(const struct conf_listen *a, const struct conf_listen *b)
-{
-	const struct sockaddr_in	*a4, *b4;
-	const struct sockaddr_in6	*a6, *b6;
-
-	if (a->ss.ss_family != b->ss.ss_family)
-		return (0);
-	switch (a->ss.ss_family) {
-	case AF_INET:
-		a4 = (const struct sockaddr_in *)&a->ss;
-		b4 = (const struct sockaddr_in *)&b->ss;
-		return (a4->sin_port == b4->sin_port &&
-		    a4->sin_addr.s_addr == b4->sin_addr.s_addr);
-	case AF_INET6:
-		a6 = (const struct sockaddr_in6 *)&a->ss;
-		b6 = (const struct sockaddr_in6 *)&b->ss;
-		return (a6->sin6_port == b6->sin6_port &&
-		    memcmp(&a6->sin6_addr, &b6->sin6_addr,
-		    sizeof(a6->sin6_addr)) == 0);
-	}
-	return (0);
-}
-
-/*
- * Whether two listen addresses cannot both be bound: the same port (not
- * 0, which the kernel picks afresh each time) and family, and the same
- * address or either the wildcard.
- */
-static int
-conf_listen_clash(const struct conf_listen *a, const struct conf_listen *b)
-{
-	static const uint8_t	 zero[16];
-	const void		*aa, *ba;
-	size_t			 len;
-
-	if (a->ss.ss_family != b->ss.ss_family || conf_listen_port(a) == 0 ||
-	    conf_listen_port(a) != conf_listen_port(b))
-		return (0);
-	if (a->ss.ss_family == AF_INET) {
-		aa = &((const struct sockaddr_in *)&a->ss)->sin_addr;
-		ba = &((const struct sockaddr_in *)&b->ss)->sin_addr;
-		len = 4;
-	} else {
-		aa = &((const struct sockaddr_in6 *)&a->ss)->sin6_addr;
-		ba = &((const struct sockaddr_in6 *)&b->ss)->sin6_addr;
-		len = 16;
-	}
-	return (memcmp(aa, ba, len) == 0 || memcmp(aa, zero, len) == 0 ||
-	    memcmp(ba, zero, len) == 0);
-}
+/* A listen address and the kind whose key set it. */
+struct conf_listen_ref {
+	enum conf_listen_kind		 kind;
+	const struct conf_listen	*addr;
+};
 
 /*
  * Name one side of a listen clash: "KEY ADDR", after where KEY was set
- * when it was set somewhere.
+ * when it was set somewhere and located says to.
  */
 static char *
-conf_clash_side(const struct conf *conf, const char *key,
-    const struct conf_listen *l)
+conf_clash_side(const struct conf *conf, const struct conf_listen_ref *r,
+    int located)
 {
-	const char	*where = conf_where(conf, key);
+	const char	*key = conf_listen_key(r->kind);
+	const char	*where = located ? conf_where(conf, key) : NULL;
 	char		*s;
 
 	if (where != NULL)
-		xasprintf(&s, "%s: %s %s", where, key, l->text);
+		xasprintf(&s, "%s: %s %s", where, key, r->addr->text);
 	else
-		xasprintf(&s, "%s %s", key, l->text);
+		xasprintf(&s, "%s %s", key, r->addr->text);
 	return (s);
 }
 
 /*
- * Check that no two server listen addresses clash.  The cause names the
- * line of each key, the one set in the file first, and the line only once
- * for two addresses of one key.
+ * The cause for a clash of a and b, a the earlier: the line of each key,
+ * the one set in the file first, and the line only once for two
+ * addresses of one key.  Returns -1.
+ */
+static int
+conf_clash_fail(const struct conf *conf, const struct conf_listen_ref *a,
+    const struct conf_listen_ref *b, char **cause)
+{
+	char	*sa, *sb;
+
+	sa = conf_clash_side(conf, a, 1);
+	sb = conf_clash_side(conf, b, b->kind != a->kind);
+	if (conf_where(conf, conf_listen_key(a->kind)) == NULL &&
+	    conf_where(conf, conf_listen_key(b->kind)) != NULL)
+		xasprintf(cause, "%s and %s cannot both be bound", sb, sa);
+	else
+		xasprintf(cause, "%s and %s cannot both be bound", sa, sb);
+	free(sa);
+	free(sb);
+	return (-1);
+}
+
+/*
+ * Check that no two server listen addresses clash, comparing each with
+ * every later one of all kinds.  Returns 0, or -1 with a cause from
+ * conf_clash_fail.
  */
 static int
 conf_check_listen_clash(struct conf *conf, char **cause)
 {
-	struct {
-		const char		*name;
-		struct conf_listen	*l;
-		size_t			 n;
-	} sets[] = {
-		{ "SOCKS_LISTEN", conf->socks_listen,
-		    conf->socks_listen_count },
-		{ "WORKER_LISTEN", conf->worker_listen,
-		    conf->worker_listen_count },
-		{ "STATS_LISTEN", conf->stats_listen,
-		    conf->stats_listen_count },
-	};
-	size_t	si, sj, i, j;
-	char	*a, *b;
+	struct conf_listen_ref	*all;
+	enum conf_listen_kind	 kind;
+	size_t			 n = 0, i, j;
+	int			 rc = 0;
 
-	for (si = 0; si < nitems(sets); si++) {
-		for (i = 0; i < sets[si].n; i++) {
-			for (sj = si; sj < nitems(sets); sj++) {
-				for (j = (sj == si ? i + 1 : 0);
-				    j < sets[sj].n; j++) {
-					if (!conf_listen_clash(&sets[si].l[i],
-					    &sets[sj].l[j]))
-						continue;
-					a = conf_clash_side(conf,
-					    sets[si].name, &sets[si].l[i]);
-					if (sj == si)
-						xasprintf(&b, "%s %s",
-						    sets[sj].name,
-						    sets[sj].l[j].text);
-					else
-						b = conf_clash_side(conf,
-						    sets[sj].name,
-						    &sets[sj].l[j]);
-					/* A located side first. */
-					if (conf_where(conf,
-					    sets[si].name) == NULL &&
-					    conf_where(conf,
-					    sets[sj].name) != NULL)
-						xasprintf(cause, "%s and %s "
-						    "cannot both be bound", b,
-						    a);
-					else
-						xasprintf(cause, "%s and %s "
-						    "cannot both be bound", a,
-						    b);
-					free(a);
-					free(b);
-					return (-1);
-				}
-			}
+	for (kind = 0; kind < CONF_LISTEN_KINDS; kind++)
+		n += conf->listen[kind].count;
+	all = xcalloc(n + 1, sizeof(*all));
+	n = 0;
+	for (kind = 0; kind < CONF_LISTEN_KINDS; kind++) {
+		for (i = 0; i < conf->listen[kind].count; i++) {
+			all[n].kind = kind;
+			all[n++].addr = &conf->listen[kind].addrs[i];
 		}
 	}
-	return (0);
+	for (i = 0; i < n && rc == 0; i++) {
+		for (j = i + 1; j < n && rc == 0; j++) {
+			if (conf_listen_clash(all[i].addr, all[j].addr))
+				rc = conf_clash_fail(conf, &all[i], &all[j],
+				    cause);
+		}
+	}
+	free(all);
+	return (rc);
 }
 
 /*
@@ -681,7 +386,7 @@ conf_finish(struct conf *conf, enum conf_role role, char **cause)
 		return (0);
 	}
 
-	if (conf->socks_listen_count == 0)
+	if (conf->listen[CONF_LISTEN_SOCKS].count == 0)
 		return (conf_fail_at(conf, "SOCKS_LISTEN", cause,
 		    "SOCKS_LISTEN is empty: a server needs an address for "
 		    "clients"));

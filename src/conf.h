@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "cidr.h"
+#include "compat.h"
 
 /* The longest worker name, in WORKER_NAME and in a worker's RGST. */
 #define CONF_WORKER_NAME_MAX	127
@@ -31,11 +32,25 @@ enum conf_auth {
 	CONF_AUTH_PASSWORD
 };
 
+/* What a server listens for: one *_LISTEN key each. */
+enum conf_listen_kind {
+	CONF_LISTEN_SOCKS,		/* SOCKS_LISTEN: clients */
+	CONF_LISTEN_WORKER,		/* WORKER_LISTEN: worker links */
+	CONF_LISTEN_STATS		/* STATS_LISTEN: /metrics, /status */
+};
+#define CONF_LISTEN_KINDS	3
+
 /* One numeric listen address, e.g. 127.0.0.1:1080 or [::]:1080. */
 struct conf_listen {
 	struct sockaddr_storage	 ss;
 	socklen_t		 sslen;
 	char			*text;		/* as written in the config */
+};
+
+/* The addresses of one *_LISTEN key. */
+struct conf_listen_list {
+	struct conf_listen	*addrs;
+	size_t			 count;
 };
 
 /* One host:port to dial (SERVERS); the host may be a name. */
@@ -49,12 +64,7 @@ struct conf {
 	char			*path;		/* file it came from, or NULL */
 	char			**where;	/* by key: "path:line", "-o KEY" */
 
-	struct conf_listen	*socks_listen;
-	size_t			 socks_listen_count;
-	struct conf_listen	*worker_listen;
-	size_t			 worker_listen_count;
-	struct conf_listen	*stats_listen;
-	size_t			 stats_listen_count;
+	struct conf_listen_list	 listen[CONF_LISTEN_KINDS]; /* by kind */
 	int			 listen_backlog;
 	enum conf_no_worker	 no_worker;
 	uint64_t		 worker_idle_close;	/* ms */
@@ -108,6 +118,8 @@ int		 conf_set(struct conf *, const char *key, const char *value,
 void		 conf_set_where(struct conf *, const char *key,
 		    const char *where);
 const char	*conf_where(const struct conf *, const char *key);
+int		 conf_fail_at(const struct conf *, const char *key,
+		    char **cause, const char *, ...) PRINTFLIKE(4, 5);
 struct conf	*conf_load(const char *path, char **cause);
 int		 conf_absolute_paths(struct conf *, const char *dir,
 		    char **cause);
@@ -116,6 +128,7 @@ int		 conf_verify(struct conf *, enum conf_role, char **cause);
 void		 conf_warnings(const struct conf *, enum conf_role,
 		    void (*)(const char *, void *), void *);
 const char	*conf_role_name(enum conf_role);
+const char	*conf_listen_key(enum conf_listen_kind);
 int		 conf_listen_equal(const struct conf_listen *,
 		    const struct conf_listen *);
 int		 conf_valid_worker_name(const char *);

@@ -47,10 +47,11 @@
 #define SERVER_PASSWORD_THREADS	2
 #define SERVER_PASSWORD_QUEUED	32
 
+/* A listener's kind is the kind of the config key that set it. */
 enum server_kind {
-	SERVER_SOCKS,
-	SERVER_WORKER,
-	SERVER_STATS
+	SERVER_SOCKS = CONF_LISTEN_SOCKS,
+	SERVER_WORKER = CONF_LISTEN_WORKER,
+	SERVER_STATS = CONF_LISTEN_STATS
 };
 
 struct listener {
@@ -117,42 +118,32 @@ server_listener_find(struct listener_list *list, enum server_kind kind,
 static int
 server_bind_all(struct conf *conf, struct listener_list *out, char **cause)
 {
-	struct {
-		enum server_kind	 kind;
-		const char		*key;
-		struct conf_listen	*addrs;
-		size_t			 count;
-	} sets[] = {
-		{ SERVER_SOCKS, "SOCKS_LISTEN", conf->socks_listen,
-		    conf->socks_listen_count },
-		{ SERVER_WORKER, "WORKER_LISTEN", conf->worker_listen,
-		    conf->worker_listen_count },
-		{ SERVER_STATS, "STATS_LISTEN", conf->stats_listen,
-		    conf->stats_listen_count },
-	};
-	char		*why;
-	struct listener	*l, *old;
-	size_t		 i, j;
-	int		 fd;
+	const struct conf_listen	*a;
+	const char			*key;
+	char				*why;
+	struct listener			*l, *old;
+	enum conf_listen_kind		 kind;
+	size_t				 j;
+	int				 fd;
 
 	TAILQ_INIT(out);
-	for (i = 0; i < nitems(sets); i++) {
-		for (j = 0; j < sets[i].count; j++) {
-			const struct conf_listen *a = &sets[i].addrs[j];
-
+	for (kind = 0; kind < CONF_LISTEN_KINDS; kind++) {
+		for (j = 0; j < conf->listen[kind].count; j++) {
+			a = &conf->listen[kind].addrs[j];
 			old = server_listener_find(&server_listeners,
-			    sets[i].kind, a);
+			    (enum server_kind)kind, a);
 			if (old != NULL)
 				fd = -2;	/* adopted below */
 			else if ((fd = sock_listen((struct sockaddr *)&a->ss,
 			    a->sslen, conf->listen_backlog, &why)) == -1) {
-				xasprintf(cause, "%s: %s", sets[i].key, why);
+				key = conf_listen_key(kind);
+				xasprintf(cause, "%s: %s", key, why);
 				free(why);
 				goto fail;
 			}
 			l = xcalloc(1, sizeof(*l));
 			l->fd = fd;
-			l->kind = sets[i].kind;
+			l->kind = (enum server_kind)kind;
 			l->addr = *a;
 			l->addr.text = xstrdup(a->text);
 			TAILQ_INSERT_TAIL(out, l, entry);

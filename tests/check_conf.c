@@ -1,7 +1,8 @@
 /*
- * Unit tests for the config parser (src/conf.c): the line syntax, every
- * key's good and bad values, files with file:line errors, -o style
- * overrides, the defaults and the role checks of conf_finish.
+ * Unit tests for the config parser: the line syntax (src/conf-lex.c, the
+ * "line" cases), every key's good and bad values (conf-value.c,
+ * conf-keys.c), files with file:line errors, -o style overrides, the
+ * defaults and the role checks of conf_finish (conf.c).
  */
 #include "config.h"
 
@@ -26,6 +27,11 @@
 #include "checklib.h"
 
 #define nelem(a)	(sizeof(a) / sizeof((a)[0]))
+
+/* The listen addresses of each kind, for short assertions. */
+#define SOCKS(c)	((c)->listen[CONF_LISTEN_SOCKS])
+#define WORKER(c)	((c)->listen[CONF_LISTEN_WORKER])
+#define STATS(c)	((c)->listen[CONF_LISTEN_STATS])
 
 /* Temp files made by a test, removed by the teardown. */
 static char	*temp_paths[16];
@@ -323,20 +329,40 @@ START_TEST(test_line_key_errors)
 }
 END_TEST
 
+START_TEST(test_line_controls_and_clipping)
+{
+	char	 line[200], want[80];
+
+	/* TAB is a blank, quoted or not; DEL and a newline inside are not. */
+	line_ok("KEY='a\tb'", "KEY", "a\tb");
+	line_ok("\tKEY=v\t# c", "KEY", "v");
+	line_bad("KEY=a\177", "control character in line");
+	line_bad("KEY=a\nb", "control character in line");
+	line_bad("KEY='a\nb'", "control character in line");
+	/* A bad key is quoted in the cause, clipped to 64 bytes. */
+	memset(line, 'k', sizeof(line));
+	memcpy(line + 150, "=v", 3);
+	memcpy(want, "not '", 5);
+	memset(want + 5, 'k', 64);
+	memcpy(want + 69, "'", 2);
+	line_bad(line, want);
+}
+END_TEST
+
 START_TEST(test_defaults)
 {
 	struct conf	*c = conf_new();
 	char		 buf[64];
 
 	ck_assert_ptr_null(c->path);
-	ck_assert_uint_eq(c->socks_listen_count, 1);
-	ck_assert_str_eq(c->socks_listen[0].text, "127.0.0.1:1080");
-	ck_assert_str_eq(listen_addr(&c->socks_listen[0], buf, sizeof(buf)),
+	ck_assert_uint_eq(SOCKS(c).count, 1);
+	ck_assert_str_eq(SOCKS(c).addrs[0].text, "127.0.0.1:1080");
+	ck_assert_str_eq(listen_addr(&SOCKS(c).addrs[0], buf, sizeof(buf)),
 	    "127.0.0.1");
-	ck_assert_uint_eq(listen_port(&c->socks_listen[0]), 1080);
-	ck_assert_uint_eq(c->worker_listen_count, 1);
-	ck_assert_uint_eq(listen_port(&c->worker_listen[0]), 8081);
-	ck_assert_uint_eq(c->stats_listen_count, 0);
+	ck_assert_uint_eq(listen_port(&SOCKS(c).addrs[0]), 1080);
+	ck_assert_uint_eq(WORKER(c).count, 1);
+	ck_assert_uint_eq(listen_port(&WORKER(c).addrs[0]), 8081);
+	ck_assert_uint_eq(STATS(c).count, 0);
 	ck_assert_int_eq(c->listen_backlog, 1024);
 	ck_assert_int_eq(c->no_worker, CONF_NO_WORKER_DIRECT);
 	ck_assert_uint_eq(c->worker_idle_close, 60000);
@@ -614,32 +640,32 @@ START_TEST(test_set_listen)
 
 	set_ok(c, "SOCKS_LISTEN", "127.0.0.1:1080 [::1]:1081\t*:1082 "
 	    "[::]:0");
-	ck_assert_uint_eq(c->socks_listen_count, 4);
-	ck_assert_int_eq(c->socks_listen[0].ss.ss_family, AF_INET);
-	ck_assert_uint_eq(c->socks_listen[0].sslen,
+	ck_assert_uint_eq(SOCKS(c).count, 4);
+	ck_assert_int_eq(SOCKS(c).addrs[0].ss.ss_family, AF_INET);
+	ck_assert_uint_eq(SOCKS(c).addrs[0].sslen,
 	    sizeof(struct sockaddr_in));
-	ck_assert_int_eq(c->socks_listen[1].ss.ss_family, AF_INET6);
-	ck_assert_uint_eq(c->socks_listen[1].sslen,
+	ck_assert_int_eq(SOCKS(c).addrs[1].ss.ss_family, AF_INET6);
+	ck_assert_uint_eq(SOCKS(c).addrs[1].sslen,
 	    sizeof(struct sockaddr_in6));
-	ck_assert_str_eq(listen_addr(&c->socks_listen[1], buf, sizeof(buf)),
+	ck_assert_str_eq(listen_addr(&SOCKS(c).addrs[1], buf, sizeof(buf)),
 	    "::1");
-	ck_assert_uint_eq(listen_port(&c->socks_listen[1]), 1081);
-	ck_assert_str_eq(c->socks_listen[1].text, "[::1]:1081");
-	ck_assert_int_eq(c->socks_listen[2].ss.ss_family, AF_INET);
-	ck_assert_str_eq(listen_addr(&c->socks_listen[2], buf, sizeof(buf)),
+	ck_assert_uint_eq(listen_port(&SOCKS(c).addrs[1]), 1081);
+	ck_assert_str_eq(SOCKS(c).addrs[1].text, "[::1]:1081");
+	ck_assert_int_eq(SOCKS(c).addrs[2].ss.ss_family, AF_INET);
+	ck_assert_str_eq(listen_addr(&SOCKS(c).addrs[2], buf, sizeof(buf)),
 	    "0.0.0.0");
-	ck_assert_uint_eq(listen_port(&c->socks_listen[2]), 1082);
-	ck_assert_str_eq(c->socks_listen[2].text, "*:1082");
-	ck_assert_uint_eq(listen_port(&c->socks_listen[3]), 0);
+	ck_assert_uint_eq(listen_port(&SOCKS(c).addrs[2]), 1082);
+	ck_assert_str_eq(SOCKS(c).addrs[2].text, "*:1082");
+	ck_assert_uint_eq(listen_port(&SOCKS(c).addrs[3]), 0);
 
 	set_ok(c, "WORKER_LISTEN", "192.0.2.1:65535");
-	ck_assert_uint_eq(c->worker_listen_count, 1);
-	ck_assert_uint_eq(listen_port(&c->worker_listen[0]), 65535);
+	ck_assert_uint_eq(WORKER(c).count, 1);
+	ck_assert_uint_eq(listen_port(&WORKER(c).addrs[0]), 65535);
 	set_ok(c, "STATS_LISTEN", "127.0.0.1:9100");
-	ck_assert_uint_eq(c->stats_listen_count, 1);
+	ck_assert_uint_eq(STATS(c).count, 1);
 	set_ok(c, "STATS_LISTEN", "");
-	ck_assert_uint_eq(c->stats_listen_count, 0);
-	ck_assert_ptr_null(c->stats_listen);
+	ck_assert_uint_eq(STATS(c).count, 0);
+	ck_assert_ptr_null(STATS(c).addrs);
 
 	set_bad(c, "SOCKS_LISTEN", "127.0.0.1", "bad value for SOCKS_LISTEN: "
 	    "'127.0.0.1'");
@@ -658,8 +684,8 @@ START_TEST(test_set_listen)
 	set_bad(c, "WORKER_LISTEN", "127.0.0.1:8081 nope", "WORKER_LISTEN: "
 	    "'nope'");
 	/* The failures above left the earlier value alone. */
-	ck_assert_uint_eq(c->socks_listen_count, 4);
-	ck_assert_uint_eq(c->worker_listen_count, 1);
+	ck_assert_uint_eq(SOCKS(c).count, 4);
+	ck_assert_uint_eq(WORKER(c).count, 1);
 
 	ck_assert_int_eq(conf_set(c, "SOCKS_LISTEN",
 	    "127.0.0.1:1080 [::1]:1080 127.0.0.1:1080", &cause), -1);
@@ -757,8 +783,8 @@ START_TEST(test_set_replaces_earlier_value)
 	/* Under ASan a forgotten free of the old value shows as a leak. */
 	set_ok(c, "SOCKS_LISTEN", "127.0.0.1:1 127.0.0.1:2");
 	set_ok(c, "SOCKS_LISTEN", "127.0.0.1:3");
-	ck_assert_uint_eq(c->socks_listen_count, 1);
-	ck_assert_str_eq(c->socks_listen[0].text, "127.0.0.1:3");
+	ck_assert_uint_eq(SOCKS(c).count, 1);
+	ck_assert_str_eq(SOCKS(c).addrs[0].text, "127.0.0.1:3");
 	set_ok(c, "SERVERS", "a:1 b:2");
 	set_ok(c, "SERVERS", "c:3");
 	ck_assert_uint_eq(c->servers_count, 1);
@@ -797,7 +823,7 @@ START_TEST(test_load_file)
 	if (c == NULL)
 		ck_abort_msg("%s", cause);
 	ck_assert_str_eq(c->path, path);
-	ck_assert_uint_eq(c->socks_listen_count, 2);
+	ck_assert_uint_eq(SOCKS(c).count, 2);
 	/* The later line wins. */
 	ck_assert_uint_eq(c->connect_timeout, 7500);
 	ck_assert_int_eq(c->no_worker, CONF_NO_WORKER_REFUSE);
@@ -805,7 +831,7 @@ START_TEST(test_load_file)
 	ck_assert_str_eq(c->worker_name, "box7");
 	ck_assert_ptr_null(c->user);
 	/* Keys not in the file keep their defaults. */
-	ck_assert_uint_eq(c->worker_listen_count, 1);
+	ck_assert_uint_eq(WORKER(c).count, 1);
 	ck_assert_uint_eq(c->handshake_timeout, 10000);
 	ck_assert_int_eq(c->log_access, 1);
 
@@ -1450,20 +1476,20 @@ START_TEST(test_listen_equal)
 	set_ok(c, "SOCKS_LISTEN", "*:1080 0.0.0.0:1081 127.0.0.1:1080 "
 	    "[::]:1080 [::1]:1080 [::1]:1081");
 	set_ok(c, "WORKER_LISTEN", "0.0.0.0:1080 [0:0::1]:1080");
-	ck_assert(conf_listen_equal(&c->socks_listen[0],
-	    &c->worker_listen[0]));
-	ck_assert(conf_listen_equal(&c->socks_listen[4],
-	    &c->worker_listen[1]));
-	ck_assert(!conf_listen_equal(&c->socks_listen[0],
-	    &c->socks_listen[1]));		/* port */
-	ck_assert(!conf_listen_equal(&c->socks_listen[0],
-	    &c->socks_listen[2]));		/* address */
-	ck_assert(!conf_listen_equal(&c->socks_listen[0],
-	    &c->socks_listen[3]));		/* family */
-	ck_assert(!conf_listen_equal(&c->socks_listen[4],
-	    &c->socks_listen[5]));
-	ck_assert(!conf_listen_equal(&c->socks_listen[3],
-	    &c->socks_listen[4]));
+	ck_assert(conf_listen_equal(&SOCKS(c).addrs[0],
+	    &WORKER(c).addrs[0]));
+	ck_assert(conf_listen_equal(&SOCKS(c).addrs[4],
+	    &WORKER(c).addrs[1]));
+	ck_assert(!conf_listen_equal(&SOCKS(c).addrs[0],
+	    &SOCKS(c).addrs[1]));		/* port */
+	ck_assert(!conf_listen_equal(&SOCKS(c).addrs[0],
+	    &SOCKS(c).addrs[2]));		/* address */
+	ck_assert(!conf_listen_equal(&SOCKS(c).addrs[0],
+	    &SOCKS(c).addrs[3]));		/* family */
+	ck_assert(!conf_listen_equal(&SOCKS(c).addrs[4],
+	    &SOCKS(c).addrs[5]));
+	ck_assert(!conf_listen_equal(&SOCKS(c).addrs[3],
+	    &SOCKS(c).addrs[4]));
 	conf_free(c);
 }
 END_TEST
@@ -1483,6 +1509,7 @@ conf_suite(void)
 	tcase_add_test(tc, test_line_double_quotes);
 	tcase_add_test(tc, test_line_bare_errors);
 	tcase_add_test(tc, test_line_key_errors);
+	tcase_add_test(tc, test_line_controls_and_clipping);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("keys");

@@ -1,8 +1,9 @@
 /*
- * libFuzzer target for the config parser (src/conf.c), through its
- * public interface only: the input is split into lines, each line goes
- * through conf_parse_line, and every KEY=value it yields is stored with
- * conf_set into one struct conf, which is freed at the end (so leaks
+ * libFuzzer target for the config parser (the line syntax of
+ * src/conf-lex.c, the keys and values of conf-keys.c and conf-value.c),
+ * through its public interface only: the input is split into lines,
+ * each line goes through conf_parse_line, and every KEY=value it yields
+ * is stored with conf_set into one struct conf, which is freed at the end (so leaks
  * show under LeakSanitizer).
  */
 #include "config.h"
