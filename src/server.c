@@ -113,7 +113,8 @@ server_listener_find(struct listener_list *list, enum server_kind kind,
 /*
  * Build the listener set for conf into `out`, reusing sockets from the
  * current set where the address is unchanged.  On failure nothing in the
- * current set has been touched.
+ * current set has been touched, and the cause names the key and where it
+ * was set, as a config error would.
  */
 static int
 server_bind_all(struct conf *conf, struct listener_list *out, char **cause)
@@ -137,7 +138,8 @@ server_bind_all(struct conf *conf, struct listener_list *out, char **cause)
 			else if ((fd = sock_listen((struct sockaddr *)&a->ss,
 			    a->sslen, conf->listen_backlog, &why)) == -1) {
 				key = conf_listen_key(kind);
-				xasprintf(cause, "%s: %s", key, why);
+				conf_fail_at(conf, key, cause, "%s: %s", key,
+				    why);
 				free(why);
 				goto fail;
 			}
