@@ -402,6 +402,21 @@ pool_finish(struct pool_open *po, struct end *e, enum socks_failure why,
 	cb(e, why, bound, via, arg);
 }
 
+/*
+ * Tell whether an R is a draining worker's refusal of a request that
+ * crossed its DRAIN: the reason says so, or (a worker before esp/1's
+ * `draining`) a general failure after the worker's DRAIN.  Such a request
+ * never reached a destination, so it may be tried elsewhere.
+ */
+static int
+pool_refused_draining(struct pool_worker *w, const char *reason)
+{
+	if (reason != NULL && strcmp(reason, "draining") == 0)
+		return (1);
+	return (w->draining &&
+	    socks_failure_from_name(reason) == SOCKS_FAIL_FAILURE);
+}
+
 /* The worker answered the request's session, or its link died. */
 static void
 pool_session_cb(struct mux_session *s, enum mux_event ev,
@@ -437,6 +452,14 @@ pool_session_cb(struct mux_session *s, enum mux_event ev,
 		return;
 	case MUX_SESSION_REJECTED:
 		mux_session_set_cb(s, NULL, NULL);
+		if (pool_refused_draining(po->worker, host_or_reason)) {
+			log_line(LOGC_SESSION, "request for %s:%u refused by "
+			    "draining worker %s; retrying", po->req.host,
+			    po->req.port, po->worker->name);
+			po->worker->draining = 1;
+			pool_try(po, SOCKS_FAIL_FAILURE);
+			return;
+		}
 		pool_finish(po, NULL, socks_failure_from_name(host_or_reason),
 		    NULL);
 		return;

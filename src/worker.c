@@ -627,8 +627,15 @@ worker_link_session(struct mux_link *l, struct mux_session *s,
 		mux_session_reject(s, "failure");
 		return;
 	}
-	if (worker_stopping || (cfg->worker_max_sessions > 0 &&
-	    worker_njobs >= cfg->worker_max_sessions)) {
+	if (worker_stopping) {
+		/* Sent before the server read our DRAIN: it tries elsewhere. */
+		log_line(LOGC_SESSION, "session %s:%d refused: draining",
+		    m->args[3], port);
+		mux_session_reject(s, "draining");
+		return;
+	}
+	if (cfg->worker_max_sessions > 0 &&
+	    worker_njobs >= cfg->worker_max_sessions) {
 		mux_session_reject(s, "failure");
 		return;
 	}

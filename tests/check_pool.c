@@ -497,6 +497,91 @@ START_TEST(registered_link_outlives_the_registration_deadline)
 }
 END_TEST
 
+/* Register the fake worker (esp/1, no secret) and wait for the OK. */
+static void
+fake_register(void)
+{
+	fake_connect();
+	checklib_run_until(fake_got_helo);
+	fake_sendf("RGST 0 0 box esp/1 %s -\r\n", NONCE);
+	checklib_run_for(50);
+	ck_assert_int_eq(fake_count("100", "OK"), 1);
+}
+
+static int
+fake_got_sess(void)
+{
+	return (fake_count("SESS", "1") >= 1);
+}
+
+/* Open a request to example.com:443 and wait until the worker has it. */
+static void
+open_request(void)
+{
+	struct socks_request	 req;
+
+	memset(&req, 0, sizeof(req));
+	strlcpy(req.host, "example.com", sizeof(req.host));
+	req.port = 443;
+	ck_assert_ptr_nonnull(pool_open(&req, open_cb, NULL));
+	open_returned = 1;
+	checklib_run_until(fake_got_sess);
+}
+
+/*
+ * The worker's answer to a request that crossed its DRAIN, for each
+ * line: the request is tried elsewhere (here there is no one else, so
+ * the caller hears SOCKS_FAIL_NONE and applies NO_WORKER), not failed.
+ */
+static void
+check_drain_race(const char *lines)
+{
+	fake_register();
+	open_request();
+	fake_sendf("%s", lines);
+	checklib_run_until(outcome_reported);
+	ck_assert_int_eq(outcome.calls, 1);
+	ck_assert_ptr_null(outcome.end);
+	ck_assert_msg(outcome.why == SOCKS_FAIL_NONE, "%s: reported %s, want "
+	    "a retry", lines, socks_failure_name(outcome.why));
+	ck_assert(!pool_has_worker());
+}
+
+START_TEST(request_refused_as_draining_is_retried)
+{
+	check_drain_race("SESS 1 0 1 R draining\r\n");
+}
+END_TEST
+
+START_TEST(request_failed_after_drain_is_retried)
+{
+	/* A worker that knows no `draining` answers `failure`. */
+	check_drain_race("DRAIN 0 0\r\nSESS 1 0 1 R failure\r\n");
+}
+END_TEST
+
+START_TEST(request_refused_by_destination_after_drain_is_reported)
+{
+	fake_register();
+	open_request();
+	fake_sendf("DRAIN 0 0\r\nSESS 1 0 1 R refused\r\n");
+	checklib_run_until(outcome_reported);
+	ck_assert_int_eq(outcome.why, SOCKS_FAIL_REFUSED);
+	ck_assert_str_eq(outcome.via, "box");
+}
+END_TEST
+
+START_TEST(request_failed_without_drain_is_reported)
+{
+	fake_register();
+	open_request();
+	fake_sendf("SESS 1 0 1 R failure\r\n");
+	checklib_run_until(outcome_reported);
+	ck_assert_int_eq(outcome.why, SOCKS_FAIL_FAILURE);
+	ck_assert(pool_has_worker());
+}
+END_TEST
+
 /* The pool's test cases. */
 static Suite *
 pool_suite(void)
@@ -511,6 +596,11 @@ pool_suite(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, open_with_no_worker_reports_from_the_loop);
 	tcase_add_test(tc, open_cancelled_before_the_loop_reports_nothing);
+	tcase_add_test(tc, request_refused_as_draining_is_retried);
+	tcase_add_test(tc, request_failed_after_drain_is_retried);
+	tcase_add_test(tc,
+	    request_refused_by_destination_after_drain_is_reported);
+	tcase_add_test(tc, request_failed_without_drain_is_reported);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("registration");
