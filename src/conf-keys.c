@@ -65,6 +65,8 @@ static const struct conf_key conf_keys[] = {
 	{ "NO_WORKER", CONF_NO_WORKER, F(no_worker), 0, 0, 0, "direct" },
 	{ "WORKER_IDLE_CLOSE", CONF_TIME, F(worker_idle_close), 0, 1,
 	    CONF_TIME_MAX, "60" },
+	{ "WORKER_RESPONSE_TIMEOUT", CONF_TIME, F(worker_response_timeout),
+	    0, 0, CONF_TIME_MAX, "3" },
 	{ "CLIENT_ALLOW", CONF_CIDR, F(client_allow), 0, 0, 0,
 	    "127.0.0.0/8 ::1/128" },
 	{ "AUTH", CONF_AUTH, F(auth), 0, 0, 0, "none" },

@@ -68,6 +68,7 @@ struct conf {
 	int			 listen_backlog;
 	enum conf_no_worker	 no_worker;
 	uint64_t		 worker_idle_close;	/* ms */
+	uint64_t		 worker_response_timeout; /* ms, 0 = off */
 	struct cidr_list	 client_allow;
 	struct cidr_list	 stats_allow;
 	enum conf_auth		 auth;

@@ -75,6 +75,8 @@ struct mux_link {
 	struct ev_timer		 resume_timer;	/* parse what is buffered */
 	char			*close_why;
 	uint64_t		 last_rx, last_tx;
+	int			 awaiting;	/* sent what wants an answer */
+	uint64_t		 await_since;	/* ...and nothing came since */
 	uint64_t		 bytes_rx, bytes_tx;
 };
 

@@ -142,6 +142,30 @@ mux_link_last_tx(struct mux_link *l)
 	return (l->last_tx);
 }
 
+/*
+ * Expect the peer to send something: a live peer answers a SESS frame
+ * or a request (a command with a tid) sooner or later, and a ping at
+ * once.  Anything received ends the wait; mux_link_awaiting says since
+ * when the link has waited (pool.c's liveness deadline).
+ */
+void
+mux_link_expect(struct mux_link *l)
+{
+	if (!l->awaiting) {
+		l->awaiting = 1;
+		l->await_since = ev_now();
+	}
+}
+
+/* Tell whether the link waits for the peer, and since when (ms). */
+int
+mux_link_awaiting(struct mux_link *l, uint64_t *since)
+{
+	if (l->awaiting && since != NULL)
+		*since = l->await_since;
+	return (l->awaiting);
+}
+
 /* Bytes sent (sent != 0) or received on the link. */
 uint64_t
 mux_link_bytes(struct mux_link *l, int sent)
@@ -216,6 +240,9 @@ mux_link_send_message(struct mux_link *l, const char *code, uint64_t tid,
 	hlen = textnet_format(hdr, sizeof(hdr), code, tid, blen, nargs, args);
 	if (hlen == 0)
 		fatalx("mux: header for %s does not fit", code);
+	/* A command with a tid wants an answer: SESS, a ping (not 100). */
+	if (tid != 0 && code[0] >= 'A' && code[0] <= 'Z')
+		mux_link_expect(l);
 	mux_link_send_frame(l, hdr, hlen, body, blen);
 }
 
@@ -306,6 +333,7 @@ mux_link_read(struct mux_link *l)
 		return;
 	}
 	l->last_rx = ev_now();
+	l->awaiting = 0;
 	l->bytes_rx += n;
 	mux_link_parse(l);
 }

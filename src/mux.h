@@ -79,6 +79,8 @@ void		 mux_link_close_after_flush(struct mux_link *,
 size_t		 mux_link_sessions(struct mux_link *);
 uint64_t	 mux_link_last_rx(struct mux_link *);
 uint64_t	 mux_link_last_tx(struct mux_link *);
+void		 mux_link_expect(struct mux_link *);
+int		 mux_link_awaiting(struct mux_link *, uint64_t *since);
 uint64_t	 mux_link_bytes(struct mux_link *, int sent);
 
 struct mux_session *mux_session_open(struct mux_link *, const char *host,

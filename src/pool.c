@@ -6,6 +6,11 @@
  * registered worker with the fewest active sessions, ties round-robin.
  * A request whose worker dies or stays silent before answering is tried
  * again elsewhere, so a lost worker costs only the tunnels it carried.
+ * A link that owes the server an answer (a request or session frame
+ * sent, nothing received since) is pinged, and one still silent after
+ * WORKER_RESPONSE_TIMEOUT is unresponsive: chosen for nothing, its
+ * pending requests tried elsewhere at once, until frames flow again
+ * (esp/1 workers only: a legacy one answers no ping).
  */
 #include "config.h"
 
@@ -39,6 +44,9 @@
 /* A worker's name, as via= in the access log. */
 #define POOL_NAME_SIZE		(CONF_WORKER_NAME_MAX + 1)
 
+struct pool_open;
+TAILQ_HEAD(pool_open_list, pool_open);
+
 struct pool_worker {
 	struct mux_link			*link;
 	char				 addr[SOCK_ADDRSTRLEN];
@@ -48,6 +56,12 @@ struct pool_worker {
 	int				 esp;
 	int				 draining;
 	int				 dead;
+	int				 unresponsive;
+	uint64_t			 unresponsive_at;	/* ms */
+	uint64_t			 watch_since;		/* ms */
+	uint64_t			 pinged_at;		/* ms */
+	struct pool_open_list		 pending;	/* sent, unanswered */
+	struct ev_timer			 live_timer;
 	unsigned int			 max_sessions;	/* 0 = no cap */
 	uint64_t			 last_pick;
 	uint64_t			 sessions_total;
@@ -68,6 +82,8 @@ struct pool_open {
 	int			 tries;
 	enum socks_failure	 failure;	/* to report, if no session */
 	char			 via[POOL_NAME_SIZE];
+	int			 is_pending;	/* on worker->pending */
+	TAILQ_ENTRY(pool_open)	 pending_entry;
 };
 
 static struct pool_worker_list	pool_workers =
@@ -83,6 +99,7 @@ static void	pool_link_session(struct mux_link *, struct mux_session *,
 static void	pool_link_closed(struct mux_link *, const char *);
 static void	pool_idle_cb(void *);
 static void	pool_register_cb(void *);
+static void	pool_live_cb(void *);
 static void	pool_try(struct pool_open *, enum socks_failure);
 
 static const struct mux_link_ops pool_link_ops = {
@@ -110,6 +127,8 @@ pool_link_accept(int fd, const struct sockaddr *sa, socklen_t salen)
 	/* Pings keep a link from idling out, not from registering. */
 	ev_timer_init(&w->register_timer, pool_register_cb, w);
 	ev_timer_start(&w->register_timer, cfg->handshake_timeout);
+	TAILQ_INIT(&w->pending);
+	ev_timer_init(&w->live_timer, pool_live_cb, w);
 
 	args[0] = "esp/1";
 	args[1] = w->nonce;
@@ -133,6 +152,7 @@ pool_link_closed(struct mux_link *l, const char *why)
 	w->dead = 1;
 	ev_timer_stop(&w->idle_timer);
 	ev_timer_stop(&w->register_timer);
+	ev_timer_stop(&w->live_timer);
 	if (w->registered) {
 		pool_registered--;
 		log_info("worker %s (%s) left the pool: %s", w->name,
@@ -329,7 +349,7 @@ pool_link_session(struct mux_link *l, struct mux_session *s,
 static int
 pool_can_take(struct pool_worker *w)
 {
-	if (!w->registered || w->draining || w->dead)
+	if (!w->registered || w->draining || w->dead || w->unresponsive)
 		return (0);
 	/* A session counts from S until both F are seen or it is reset. */
 	return (w->max_sessions == 0 ||
@@ -379,12 +399,154 @@ pool_worker_count(void)
 	return (pool_registered);
 }
 
+/* Registered workers marked unresponsive (for the metrics). */
+size_t
+pool_unresponsive_count(void)
+{
+	struct pool_worker	*w;
+	size_t			 n = 0;
+
+	TAILQ_FOREACH(w, &pool_workers, entry)
+		if (w->registered && !w->dead && w->unresponsive)
+			n++;
+	return (n);
+}
+
+/* Take a request off its worker's list of unanswered requests. */
+static void
+pool_pending_remove(struct pool_open *po)
+{
+	if (po->is_pending) {
+		TAILQ_REMOVE(&po->worker->pending, po, pending_entry);
+		po->is_pending = 0;
+	}
+}
+
 /* Forget a request without reporting anything. */
 static void
 pool_open_free(struct pool_open *po)
 {
+	pool_pending_remove(po);
 	ev_timer_stop(&po->timer);
 	free(po);
+}
+
+/* Frames flow again on an unresponsive link: choose it again. */
+static void
+pool_responsive(struct pool_worker *w)
+{
+	w->unresponsive = 0;
+	log_line(LOGC_EVENT, "worker %s (%s) responsive again after %llu ms",
+	    w->name, w->addr,
+	    (unsigned long long)(ev_now() - w->unresponsive_at));
+}
+
+/*
+ * No frame for WORKER_RESPONSE_TIMEOUT while the link owed one (a frozen
+ * or cut-off worker): choose it for nothing, and send the requests that
+ * wait for its answer elsewhere now rather than after CONNECT_TIMEOUT.
+ */
+static void
+pool_unresponsive(struct pool_worker *w, uint64_t quiet)
+{
+	struct pool_open	*po;
+	struct mux_session	*s;
+	size_t			 pending = 0;
+
+	TAILQ_FOREACH(po, &w->pending, pending_entry)
+		pending++;
+	w->unresponsive = 1;
+	w->unresponsive_at = ev_now();
+	log_line(LOGC_EVENT, "worker %s (%s) unresponsive: nothing received "
+	    "for %llu ms (WORKER_RESPONSE_TIMEOUT %llu ms), %zu requests "
+	    "pending, %zu sessions; not choosing it", w->name, w->addr,
+	    (unsigned long long)quiet,
+	    (unsigned long long)cfg->worker_response_timeout, pending,
+	    mux_link_sessions(w->link));
+	while ((po = TAILQ_FIRST(&w->pending)) != NULL) {
+		pool_pending_remove(po);
+		log_line(LOGC_SESSION, "request for %s:%u: worker %s is "
+		    "unresponsive; retrying", po->req.host, po->req.port,
+		    w->name);
+		s = po->session;
+		po->session = NULL;
+		if (s != NULL)
+			mux_session_cancel(s);
+		pool_try(po, SOCKS_FAIL_TIMEOUT);
+	}
+}
+
+/*
+ * Watch a link that owes the server an answer: ping it halfway to the
+ * deadline (a live peer answers a ping at once, even while its requests
+ * wait for slow destinations), mark it unresponsive at the deadline, and
+ * responsive again once anything arrives.  Runs while the link has
+ * sessions, owes an answer or is unresponsive.
+ */
+static void
+pool_live_check(struct pool_worker *w)
+{
+	uint64_t	 limit = cfg->worker_response_timeout;
+	uint64_t	 now = ev_now(), since, quiet, next;
+
+	if (w->dead || !w->registered)
+		return;
+	if (limit == 0) {
+		/* Turned off by a reload. */
+		if (w->unresponsive)
+			pool_responsive(w);
+		return;
+	}
+	if (w->unresponsive &&
+	    mux_link_last_rx(w->link) > w->unresponsive_at)
+		pool_responsive(w);
+	/* A request outstanding: the link owes an answer, whatever came. */
+	if (!TAILQ_EMPTY(&w->pending))
+		mux_link_expect(w->link);
+	next = limit / 4;
+	if (mux_link_awaiting(w->link, &since)) {
+		/* Count from when we watched, not from a stale frame. */
+		if (since < w->watch_since)
+			since = w->watch_since;
+		quiet = now > since ? now - since : 0;
+		if (quiet >= limit) {
+			if (!w->unresponsive)
+				pool_unresponsive(w, quiet);
+		} else if (quiet >= limit / 2) {
+			if (w->pinged_at <= since) {
+				w->pinged_at = now;
+				mux_link_send(w->link, "PING",
+				    mux_link_next_tid(w->link), 0, NULL);
+			}
+			next = limit - quiet;
+		} else
+			next = limit / 2 - quiet;
+	} else if (mux_link_sessions(w->link) == 0 && !w->unresponsive)
+		return;
+	if (next > limit / 4)
+		next = limit / 4;
+	ev_timer_start(&w->live_timer, next > 0 ? next : 1);
+}
+
+/* The liveness timer of a link. */
+static void
+pool_live_cb(void *arg)
+{
+	pool_live_check(arg);
+}
+
+/*
+ * A request went to w: watch its link if no one does yet.  Not a legacy
+ * worker's: it answers no ping (the Node library takes PING silently).
+ */
+static void
+pool_live_watch(struct pool_worker *w)
+{
+	if (cfg->worker_response_timeout == 0 || !w->esp ||
+	    ev_timer_pending(&w->live_timer))
+		return;
+	w->watch_since = ev_now();
+	pool_live_check(w);
 }
 
 /* Report the outcome to the caller and forget the request. */
@@ -430,6 +592,7 @@ pool_session_cb(struct mux_session *s, enum mux_event ev,
 	int			 p = 0;
 
 	po->session = NULL;
+	pool_pending_remove(po);
 	switch (ev) {
 	case MUX_SESSION_ACCEPTED:
 		memset(&ss, 0, sizeof(ss));
@@ -489,6 +652,7 @@ pool_timer_cb(void *arg)
 		pool_finish(po, NULL, po->failure, NULL);
 		return;
 	}
+	pool_pending_remove(po);
 	if (!po->worker->esp) {
 		/* A legacy worker sends no A: connected as far as we know. */
 		po->session = NULL;
@@ -516,6 +680,7 @@ pool_try(struct pool_open *po, enum socks_failure failed)
 {
 	struct pool_worker	*w = NULL;
 
+	pool_pending_remove(po);
 	if (po->tries < POOL_MAX_TRIES)
 		w = pool_pick(po->worker);
 	if (w == NULL) {
@@ -534,8 +699,11 @@ pool_try(struct pool_open *po, enum socks_failure failed)
 	po->worker = w;
 	po->session = mux_session_open(w->link, po->req.host, po->req.port,
 	    "connect", pool_session_cb, po);
+	TAILQ_INSERT_TAIL(&w->pending, po, pending_entry);
+	po->is_pending = 1;
 	ev_timer_start(&po->timer, w->esp ? cfg->connect_timeout +
 	    POOL_ANSWER_MARGIN_MS : 0);
+	pool_live_watch(w);
 }
 
 /*
@@ -581,6 +749,9 @@ pool_foreach(void (*fn)(const struct pool_info *, void *), void *arg)
 		info.registered = w->registered;
 		info.esp = w->esp;
 		info.draining = w->draining;
+		info.state = !w->registered ? "registering" :
+		    w->unresponsive ? "unresponsive" :
+		    w->draining ? "draining" : "up";
 		info.up_since = w->registered ? (long long)w->up_since : 0;
 		info.sessions = mux_link_sessions(w->link);
 		info.sessions_total = w->sessions_total;

@@ -1,7 +1,7 @@
 /*
  * The server's worker pool: registered worker links, and the choice of
  * which one carries a new SOCKS request (fewest active sessions, ties
- * round-robin; draining, full and dead workers get none).
+ * round-robin; draining, full, unresponsive and dead workers get none).
  */
 #ifndef POOL_H
 #define POOL_H
@@ -33,6 +33,7 @@ typedef void	(*pool_open_cb)(struct end *e, enum socks_failure why,
 void		 pool_link_accept(int fd, const struct sockaddr *, socklen_t);
 int		 pool_has_worker(void);
 size_t		 pool_worker_count(void);
+size_t		 pool_unresponsive_count(void);
 
 /* What the status page and metrics show of one worker link. */
 struct pool_info {
@@ -41,6 +42,7 @@ struct pool_info {
 	int		 registered;
 	int		 esp;
 	int		 draining;
+	const char	*state;		/* registering, unresponsive, ... */
 	long long	 up_since;	/* time(3), 0 if not registered */
 	size_t		 sessions;
 	uint64_t	 sessions_total;

@@ -514,8 +514,7 @@ server_log_worker(const struct pool_info *w, void *arg)
 {
 	log_info("counters: worker=%s addr=%s state=%s sessions=%zu "
 	    "sessions_total=%llu bytes_sent=%llu bytes_received=%llu",
-	    w->name, w->addr, !w->registered ? "registering" :
-	    w->draining ? "draining" : "up", w->sessions,
+	    w->name, w->addr, w->state, w->sessions,
 	    (unsigned long long)w->sessions_total,
 	    (unsigned long long)w->bytes_sent,
 	    (unsigned long long)w->bytes_received);

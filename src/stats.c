@@ -236,6 +236,9 @@ stats_render_metrics(struct buf *b)
 	} globals[] = {
 		{ "esocksd_workers_registered", "gauge",
 		    "Workers registered in the pool.", pool_worker_count() },
+		{ "esocksd_workers_unresponsive", "gauge",
+		    "Registered workers that owe an answer past "
+		    "WORKER_RESPONSE_TIMEOUT.", pool_unresponsive_count() },
 		{ "esocksd_clients_active", "gauge",
 		    "SOCKS client connections open now.",
 		    stats.clients_active },
@@ -319,7 +322,7 @@ stats_status_row(const struct pool_info *w, void *arg)
 	    (unsigned long long)w->sessions_total,
 	    (unsigned long long)w->bytes_sent,
 	    (unsigned long long)w->bytes_received,
-	    !w->registered ? "registering" : w->draining ? "draining" : "up",
+	    w->state,
 	    w->registered && !w->esp ? " legacy" : "");
 }
 

@@ -366,6 +366,7 @@ START_TEST(test_defaults)
 	ck_assert_int_eq(c->listen_backlog, 1024);
 	ck_assert_int_eq(c->no_worker, CONF_NO_WORKER_DIRECT);
 	ck_assert_uint_eq(c->worker_idle_close, 60000);
+	ck_assert_uint_eq(c->worker_response_timeout, 3000);
 	ck_assert_uint_eq(c->client_allow.count, 2);
 	ck_assert_int_eq(c->client_allow.rules[0].family, AF_INET);
 	ck_assert_uint_eq(c->client_allow.rules[0].prefix, 8);
@@ -411,12 +412,14 @@ START_TEST(test_set_times)
 	struct conf	*c = conf_new();
 	const char	*keys[] = {
 		"WORKER_IDLE_CLOSE", "HANDSHAKE_TIMEOUT", "PING_INTERVAL",
-		"RECONNECT_INTERVAL", "CONNECT_TIMEOUT", "IDLE_TIMEOUT",
+		"RECONNECT_INTERVAL", "CONNECT_TIMEOUT",
+		"WORKER_RESPONSE_TIMEOUT", "IDLE_TIMEOUT",
 	};
 	uint64_t	*fields[] = {
 		&c->worker_idle_close, &c->handshake_timeout,
 		&c->ping_interval, &c->reconnect_interval,
-		&c->connect_timeout, &c->idle_timeout,
+		&c->connect_timeout, &c->worker_response_timeout,
+		&c->idle_timeout,
 	};
 	size_t		 i;
 	char		*cause = NULL;
@@ -456,11 +459,16 @@ START_TEST(test_set_times)
 	    "bad value for CONNECT_TIMEOUT: 'abc' (want seconds)");
 	free(cause);
 
-	/* Zero means "none" only for IDLE_TIMEOUT. */
+	/*
+	 * Zero means "none" only for the last two: IDLE_TIMEOUT, and
+	 * WORKER_RESPONSE_TIMEOUT (no liveness check).
+	 */
 	set_ok(c, "IDLE_TIMEOUT", "0");
 	ck_assert_uint_eq(c->idle_timeout, 0);
 	set_ok(c, "IDLE_TIMEOUT", "0.000");
-	for (i = 0; i < nelem(keys) - 1; i++) {
+	set_ok(c, "WORKER_RESPONSE_TIMEOUT", "0");
+	ck_assert_uint_eq(c->worker_response_timeout, 0);
+	for (i = 0; i < nelem(keys) - 2; i++) {
 		set_bad(c, keys[i], "0", "more than 0");
 		set_bad(c, keys[i], "0.0", "more than 0");
 	}

@@ -582,6 +582,115 @@ START_TEST(request_failed_without_drain_is_reported)
 }
 END_TEST
 
+static int
+worker_chosen_again(void)
+{
+	return (pool_has_worker());
+}
+
+START_TEST(silent_worker_is_unresponsive_and_its_request_retried)
+{
+	uint64_t	start;
+
+	cfg->worker_response_timeout = 300;
+	fake_register();
+	start = ev_now();
+	open_request();
+	checklib_run_until(outcome_reported);
+	/* Retried at the deadline, not after CONNECT_TIMEOUT + 5 s. */
+	ck_assert_uint_ge(ev_now() - start, 300);
+	ck_assert_uint_lt(ev_now() - start, 1000);
+	ck_assert_int_eq(outcome.why, SOCKS_FAIL_NONE);
+	ck_assert_msg(fake_count("PING", NULL) == 1,
+	    "the pool sent %d pings before the deadline, want 1",
+	    fake_count("PING", NULL));
+	ck_assert(!pool_has_worker());
+	ck_assert(!fake.eof);
+	/* Anything from the worker: chosen again. */
+	fake_sendf("PING 0 0\r\n");
+	checklib_run_until(worker_chosen_again);
+}
+END_TEST
+
+static int	 pongs;
+
+/* The fake worker answers each new ping of the pool, and only those. */
+static void
+pong_cb(void *arg)
+{
+	struct ev_timer	*t = arg;
+
+	while (pongs < fake_count("PING", NULL)) {
+		pongs++;
+		fake_sendf("100 0 0\r\n");
+	}
+	ev_timer_start(t, 20);
+}
+
+START_TEST(worker_answering_pings_stays_chosen_while_it_dials)
+{
+	struct ev_timer	pong;
+
+	cfg->worker_response_timeout = 200;
+	fake_register();
+	pongs = 0;
+	ev_timer_init(&pong, pong_cb, &pong);
+	ev_timer_start(&pong, 0);
+	open_request();
+	/* Its dial takes long: no A or R, but it answers pings. */
+	checklib_run_for(1000);
+	ev_timer_stop(&pong);
+	ck_assert_int_eq(outcome.calls, 0);
+	ck_assert(pool_has_worker());
+	ck_assert_int_ge(pongs, 2);
+}
+END_TEST
+
+START_TEST(idle_worker_is_neither_pinged_nor_marked)
+{
+	cfg->worker_response_timeout = 100;
+	fake_register();
+	checklib_run_for(500);
+	ck_assert_int_eq(fake_count("PING", NULL), 0);
+	ck_assert(pool_has_worker());
+}
+END_TEST
+
+START_TEST(zero_response_timeout_waits_for_the_answer_deadline)
+{
+	cfg->worker_response_timeout = 0;
+	fake_register();
+	open_request();
+	checklib_run_for(500);
+	ck_assert_int_eq(outcome.calls, 0);
+	ck_assert_int_eq(fake_count("PING", NULL), 0);
+	ck_assert(pool_has_worker());
+}
+END_TEST
+
+START_TEST(legacy_worker_is_never_pinged_nor_marked)
+{
+	struct socks_request	 req;
+
+	/* The Node library takes PING silently: asking would mark it. */
+	cfg->worker_response_timeout = 100;
+	fake_connect();
+	checklib_run_until(fake_got_helo);
+	fake_sendf("RGST 0 0 box\r\n");
+	checklib_run_for(50);
+	ck_assert(pool_has_worker());
+	memset(&req, 0, sizeof(req));
+	strlcpy(req.host, "example.com", sizeof(req.host));
+	req.port = 443;
+	ck_assert_ptr_nonnull(pool_open(&req, open_cb, NULL));
+	checklib_run_until(outcome_reported);
+	ck_assert_ptr_nonnull(outcome.end);
+	checklib_run_for(500);
+	ck_assert_int_eq(fake_count("PING", NULL), 0);
+	ck_assert(pool_has_worker());
+}
+END_TEST
+
 /* The pool's test cases. */
 static Suite *
 pool_suite(void)
@@ -601,6 +710,17 @@ pool_suite(void)
 	tcase_add_test(tc,
 	    request_refused_by_destination_after_drain_is_reported);
 	tcase_add_test(tc, request_failed_without_drain_is_reported);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("liveness");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc,
+	    silent_worker_is_unresponsive_and_its_request_retried);
+	tcase_add_test(tc, worker_answering_pings_stays_chosen_while_it_dials);
+	tcase_add_test(tc, idle_worker_is_neither_pinged_nor_marked);
+	tcase_add_test(tc, zero_response_timeout_waits_for_the_answer_deadline);
+	tcase_add_test(tc, legacy_worker_is_never_pinged_nor_marked);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("registration");
