@@ -35,6 +35,7 @@
 #include "socks.h"
 #include "stats.h"
 #include "stream.h"
+#include "tunnel.h"
 #include "xmalloc.h"
 
 /* Greeting, RFC 1929 sub-negotiation and request fit with room to spare. */
@@ -66,12 +67,12 @@ struct client {
 	struct ev_timer		 timer;
 	struct socks_request	 req;
 	char			 user[256];
-	char			 via[128];
+	char			 via[TUNNEL_VIA_SIZE];
 	uint64_t		 start;
 	struct dial		*dial;
 	struct pool_open	*pool;
 	struct job		*auth;		/* password check running */
-	struct relay		*relay;
+	struct tunnel		 tunnel;	/* once CLIENT_RELAYING */
 	TAILQ_ENTRY(client)	 entry;
 };
 TAILQ_HEAD(client_list, client);
@@ -543,30 +544,27 @@ client_parse(struct client *c)
 	}
 }
 
-/* The tunnel has ended: count it, log its access line, close. */
+/* The tunnel has ended: log it and its access line, close. */
 static void
-client_relay_done(struct relay *r, const char *result, void *arg)
+client_tunnel_done(struct tunnel *t, const char *result, void *arg)
 {
 	struct client	*c = arg;
 
-	stats_tunnel_done(c->via, r->bytes[0], r->bytes[1]);
 	log_line(LOGC_SESSION, "tunnel %s -> %s:%u via %s closed: %s",
 	    c->addrtext, c->req.host, c->req.port, c->via, result);
-	client_log_access(c, result, r->bytes[0], r->bytes[1]);
-	c->relay = NULL;
+	client_log_access(c, result, t->up, t->down);
 	client_close(c, NULL);
 }
 
 /*
- * The destination answered: join the client to its end dest, send the
- * success reply and the bytes the client sent early, start relaying.
+ * The destination answered: join the client to its end dest with the
+ * success reply, then the bytes the client sent early.
  */
 static void
 client_connected(struct client *c, struct end *dest,
     const struct sockaddr *bound)
 {
 	struct stream	*cs;
-	struct relay	*r;
 	uint8_t		 reply[SOCKS_REPLY_MAX];
 	size_t		 len;
 
@@ -579,30 +577,10 @@ client_connected(struct client *c, struct end *dest,
 	cs = stream_new(c->fd);
 	c->fd = -1;
 	c->state = CLIENT_RELAYING;
-	/*
-	 * Writing the reply or the early data can end the tunnel at once
-	 * (the client has reset): client_relay_done then clears c->relay,
-	 * so test the local copy, which stays valid until the round ends.
-	 */
-	r = relay_new(&cs->end, dest, client_relay_done, c);
-	c->relay = r;
-	stats_tunnel_open(c->via);
 	log_line(LOGC_SESSION, "tunnel %s -> %s:%u via %s open", c->addrtext,
 	    c->req.host, c->req.port, c->via);
-
-	cs->end.ops->write(&cs->end, reply, len);
-	if (relay_dead(r))
-		return;
-	if (buf_len(&c->in) > 0) {
-		relay_input(&cs->end, buf_head(&c->in), buf_len(&c->in));
-		buf_free(&c->in);
-		if (relay_dead(r))
-			return;
-	}
-	relay_set_idle(r, cfg->idle_timeout);
-	stream_start(cs);
-	if (dest->ops->resume != NULL)
-		dest->ops->resume(dest);
+	tunnel_start(&c->tunnel, &cs->end, dest, c->via, reply, len, &c->in,
+	    client_tunnel_done, c);
 }
 
 /* The direct dial ended: relay to the new socket, or refuse. */
@@ -611,8 +589,6 @@ client_dial_cb(int fd, enum socks_failure why, void *arg)
 {
 	struct client		*c = arg;
 	struct sockaddr_storage	 ss;
-	socklen_t		 sslen = sizeof(ss);
-	struct stream		*ds;
 
 	c->dial = NULL;
 	if (fd == -1) {
@@ -622,13 +598,8 @@ client_dial_cb(int fd, enum socks_failure why, void *arg)
 		client_refuse(c, why);
 		return;
 	}
-	if (getsockname(fd, (struct sockaddr *)&ss, &sslen) == -1)
-		memset(&ss, 0, sizeof(ss));
-	ds = stream_new(fd);
-	client_connected(c, &ds->end, (struct sockaddr *)&ss);
-	/* stream_start of the destination: its reads feed the client. */
-	if (!relay_dead(ds->end.relay))
-		stream_start(ds);
+	sock_local(fd, &ss);
+	client_connected(c, &stream_new(fd)->end, (struct sockaddr *)&ss);
 }
 
 /* No worker can take the request: dial it ourselves, or refuse. */
@@ -702,8 +673,8 @@ client_abort_all(void)
 	struct client	*c, *next;
 
 	TAILQ_FOREACH_SAFE(c, &client_all, entry, next) {
-		if (c->relay != NULL)
-			relay_abort(c->relay, "shutdown");
+		if (c->tunnel.relay != NULL)
+			tunnel_abort(&c->tunnel, "shutdown");
 		else
 			client_close(c, "shutting down");
 	}

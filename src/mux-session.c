@@ -49,6 +49,7 @@ static const struct end_ops mux_session_ops = {
 	mux_session_end_pending,
 	mux_session_end_finish,
 	mux_session_end_resume,
+	mux_session_end_resume,	/* start: deliver what arrived meanwhile */
 	mux_session_end_reset,
 	mux_session_end_free
 };

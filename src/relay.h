@@ -37,6 +37,8 @@ struct end_ops {
 	void	(*finish)(struct end *);
 	/* Resume producing: the peer has room again. */
 	void	(*resume)(struct end *);
+	/* Start producing: the end now belongs to a running relay. */
+	void	(*start)(struct end *);
 	/* Abort: drop pending bytes, close; the end must not call back. */
 	void	(*reset)(struct end *);
 	/* Release the end's memory (its descriptor is already closed). */

@@ -175,6 +175,22 @@ sock_ntop_host(const struct sockaddr *sa, char *out, size_t len)
 	return (out);
 }
 
+/*
+ * The address a connected socket is bound to, for a SOCKS reply or a
+ * worker's A: 0.0.0.0:0 when the kernel will not say.
+ */
+void
+sock_local(int fd, struct sockaddr_storage *ss)
+{
+	socklen_t	len = sizeof(*ss);
+
+	memset(ss, 0, sizeof(*ss));
+	if (getsockname(fd, (struct sockaddr *)ss, &len) == -1) {
+		memset(ss, 0, sizeof(*ss));
+		ss->ss_family = AF_INET;
+	}
+}
+
 /* Format "host:port", with IPv6 hosts in brackets. */
 const char *
 sock_ntop(const struct sockaddr *sa, char *out, size_t len)

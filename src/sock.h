@@ -18,6 +18,7 @@ int		 sock_connect(const struct sockaddr *, socklen_t, int *fdp);
 int		 sock_connect_result(int);
 void		 sock_set_nodelay(int);
 const char	*sock_ntop(const struct sockaddr *, char *, size_t);
+void		 sock_local(int, struct sockaddr_storage *);
 const char	*sock_ntop_host(const struct sockaddr *, char *, size_t);
 int		 sock_port(const struct sockaddr *);
 socklen_t	 sock_len(const struct sockaddr *);

@@ -73,6 +73,7 @@ static void	stream_io_cb(int, int, void *);
 static void	stream_flush(struct stream *);
 static int	stream_again(int);
 static void	stream_fail(struct stream *, enum stream_dir);
+static void	stream_end_start(struct end *);
 #ifdef HAVE_SPLICE
 static int	stream_splice_in(struct stream *, struct stream *, size_t);
 static void	stream_pipe_release(struct stream *);
@@ -84,6 +85,7 @@ static const struct end_ops stream_ops = {
 	stream_pending,
 	stream_finish,
 	stream_resume,
+	stream_end_start,
 	stream_reset,
 	stream_free
 };
@@ -132,6 +134,13 @@ stream_start(struct stream *s)
 {
 	if (s->fd != -1 && !s->end.eof)
 		ev_io_add(s->fd, EV_READ);
+}
+
+/* The relay's start: begin reading. */
+static void
+stream_end_start(struct end *e)
+{
+	stream_start((struct stream *)e);
 }
 
 /* The most a stream reads at once (for tests and the benchmark). */

@@ -26,10 +26,10 @@
 #include "log.h"
 #include "mux.h"
 #include "random.h"
-#include "relay.h"
 #include "sock.h"
 #include "stats.h"
 #include "stream.h"
+#include "tunnel.h"
 #include "worker.h"
 #include "xmalloc.h"
 
@@ -72,6 +72,7 @@ struct worker_job {
 	char			 host[256];
 	int			 port;
 	uint64_t		 start;
+	struct tunnel		 tunnel;	/* once the dial succeeded */
 	TAILQ_ENTRY(worker_job)	 entry;
 };
 TAILQ_HEAD(worker_job_list, worker_job);
@@ -545,16 +546,15 @@ worker_job_free(struct worker_job *job)
 	worker_stop_check();
 }
 
-/* A tunnel ended: count it, and close a removed server's idle link. */
+/* A tunnel ended: log it, and close a removed server's idle link. */
 static void
-worker_relay_done(struct relay *r, const char *result, void *arg)
+worker_tunnel_done(struct tunnel *t, const char *result, void *arg)
 {
 	struct worker_job	*job = arg;
 
-	stats_tunnel_done(NULL, r->bytes[0], r->bytes[1]);
 	log_line(LOGC_SESSION, "session %s:%d closed: %s up=%llu down=%llu "
 	    "ms=%llu", job->host, job->port, result,
-	    (unsigned long long)r->bytes[0], (unsigned long long)r->bytes[1],
+	    (unsigned long long)t->up, (unsigned long long)t->down,
 	    (unsigned long long)(ev_now() - job->start));
 	if (job->ws != NULL && job->ws->removed && job->ws->link != NULL &&
 	    mux_link_sessions(job->ws->link) == 0)
@@ -568,10 +568,6 @@ worker_dest_cb(int fd, enum socks_failure why, void *arg)
 {
 	struct worker_job	*job = arg;
 	struct sockaddr_storage	 ss;
-	socklen_t		 sslen = sizeof(ss);
-	struct stream		*ds;
-	struct relay		*r;
-	struct end		*se;
 
 	job->dial = NULL;
 	if (fd == -1) {
@@ -582,19 +578,12 @@ worker_dest_cb(int fd, enum socks_failure why, void *arg)
 		worker_job_free(job);
 		return;
 	}
-	memset(&ss, 0, sizeof(ss));
-	if (getsockname(fd, (struct sockaddr *)&ss, &sslen) == -1)
-		ss.ss_family = AF_INET;
+	sock_local(fd, &ss);
 	mux_session_accept(job->session, (struct sockaddr *)&ss);
-	ds = stream_new(fd);
-	se = mux_session_end(job->session);
-	r = relay_new(se, &ds->end, worker_relay_done, job);
-	stats_tunnel_open(NULL);
 	log_line(LOGC_SESSION, "session %s:%d open", job->host, job->port);
-	relay_set_idle(r, cfg->idle_timeout);
-	se->ops->resume(se);
-	if (!relay_dead(r))
-		stream_start(ds);
+	/* The worker counts totals only: no route. */
+	tunnel_start(&job->tunnel, mux_session_end(job->session),
+	    &stream_new(fd)->end, NULL, NULL, 0, NULL, worker_tunnel_done, job);
 }
 
 /* The session went away before its dial finished. */
