@@ -78,31 +78,93 @@ testlib_resolve(const char *host, const char *port, int passive,
 	return (0);
 }
 
-/* Open a listening socket on "ADDR:PORT"; port 0 picks a free one. */
+/*
+ * Where a listener asked for port 0 goes: a port drawn at random from
+ * 10000-19999, below free_port's 20000-31999 and the ephemeral range
+ * (from 32768).  bind(2) to port 0 takes an ephemeral port no socket
+ * holds, and a busy machine's outgoing connections can hold them all
+ * (connect shares a port between destinations, a listener cannot): the
+ * bind then fails with EADDRINUSE while thousands of ports are free.
+ */
+#define TESTLIB_ANY_LO		10000
+#define TESTLIB_ANY_COUNT	10000
+#define TESTLIB_ANY_TRIES	200
+
+/* Bind and listen; -1 and errno, with the failing call in *what. */
+static int
+testlib_bind_listen(const struct sockaddr_storage *ss, socklen_t sslen,
+    int backlog, const char **what)
+{
+	int	fd, one = 1, saved;
+
+	*what = "socket";
+	if ((fd = socket(ss->ss_family, SOCK_STREAM, 0)) == -1)
+		return (-1);
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	*what = "bind";
+	if (bind(fd, (const struct sockaddr *)ss, sslen) == -1)
+		goto fail;
+	*what = "listen";
+	if (listen(fd, backlog) == -1)
+		goto fail;
+	return (fd);
+fail:
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return (-1);
+}
+
+/* Set the port of an IPv4 or IPv6 address. */
+static void
+testlib_set_port(struct sockaddr_storage *ss, int port)
+{
+	if (ss->ss_family == AF_INET)
+		((struct sockaddr_in *)ss)->sin_port = htons(port);
+	else if (ss->ss_family == AF_INET6)
+		((struct sockaddr_in6 *)ss)->sin6_port = htons(port);
+}
+
+/*
+ * Open a listening socket on "ADDR:PORT"; port 0 picks a free one, outside
+ * the ephemeral range while one of TESTLIB_ANY_TRIES draws binds.
+ */
 int
 testlib_listen(const char *spec, int backlog, char **cause)
 {
 	struct sockaddr_storage	 ss;
 	socklen_t		 sslen;
+	const char		*what;
 	char			*host, *port;
-	int			 fd, one = 1, rc;
+	uint32_t		 x;
+	int			 fd, any, i, rc;
 
 	if (testlib_split_hostport(spec, &host, &port, cause) == -1)
 		return (-1);
+	any = atoi(port) == 0;
 	rc = testlib_resolve(host, port, 1, &ss, &sslen, cause);
 	free(host);
 	free(port);
 	if (rc == -1)
 		return (-1);
-	if ((fd = socket(ss.ss_family, SOCK_STREAM, 0)) == -1) {
-		xasprintf(cause, "%s: socket: %s", spec, strerror(errno));
-		return (-1);
+	if (any) {
+		x = testlib_seed();
+		for (i = 0; i < TESTLIB_ANY_TRIES; i++) {
+			x ^= x << 13;
+			x ^= x >> 17;
+			x ^= x << 5;
+			testlib_set_port(&ss,
+			    TESTLIB_ANY_LO + (int)(x % TESTLIB_ANY_COUNT));
+			if ((fd = testlib_bind_listen(&ss, sslen, backlog,
+			    &what)) != -1)
+				return (fd);
+			if (errno != EADDRINUSE && errno != EACCES)
+				break;
+		}
+		testlib_set_port(&ss, 0);
 	}
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(fd, (struct sockaddr *)&ss, sslen) == -1 ||
-	    listen(fd, backlog) == -1) {
-		xasprintf(cause, "%s: bind: %s", spec, strerror(errno));
-		close(fd);
+	if ((fd = testlib_bind_listen(&ss, sslen, backlog, &what)) == -1) {
+		xasprintf(cause, "%s: %s: %s", spec, what, strerror(errno));
 		return (-1);
 	}
 	return (fd);

@@ -23,8 +23,9 @@
  * system's random source, else the nanosecond clock mixed with the PID.
  * (getpid() ^ time() is not: two PIDs one apart either side of a second
  * boundary give the same seed, hence the same "free" port twice.)
+ * testlib_listen draws its port-0 ports with it too.
  */
-static uint32_t
+uint32_t
 testlib_seed(void)
 {
 	struct timespec	ts;

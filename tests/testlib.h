@@ -104,6 +104,7 @@ void		 testlib_format_addr(const struct sockaddr *, socklen_t,
 		     char *, size_t);
 int		 testlib_local_port(int);
 int		 testlib_free_port(const char *, char **);
+uint32_t	 testlib_seed(void);
 int		 testlib_write_portfile(const char *, int, char **);
 int		 testlib_set_nonblock(int, int);
 int		 testlib_write_full(int, const void *, size_t);
