@@ -4,11 +4,17 @@
 # mode, and the PID files' directory exists; a second install keeps a
 # config the operator edited and puts the shipped one beside it as
 # .sample; uninstall removes everything else, our directories included,
-# and leaves the edited config.
+# and leaves the edited config.  DESTDIR is the only variable given to
+# make: the directories are the configured ones, so nothing is rebuilt,
+# and the build tree's esocksd must come out byte for byte as it went in
+# (a test must never change what the build installs).
 
 : "${TOP_SRCDIR:=$(cd "$(dirname "$0")/.." && pwd)}"
 : "${TOP_BUILDDIR:=$(pwd)}"
 : "${MAKE:=make}"
+
+# The configured directories, from make check (contrib/ops.am).
+[ -n "$INST_SBINDIR" ] || { echo "SKIP: run by make check"; exit 77; }
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/t-install.XXXXXX") || exit 99
 trap 'rm -rf "$tmp"' EXIT
@@ -26,58 +32,60 @@ fail()
 unset MAKEFLAGS MFLAGS GNUMAKEFLAGS
 
 dest=$tmp/dest
-p=/opt/esocks
-# Every directory is given so that a tree configured with, say,
-# --sysconfdir=/etc still installs under $p (and under $dest in any case).
-dirs="prefix=$p exec_prefix=$p bindir=$p/bin sbindir=$p/sbin
-sysconfdir=$p/etc localstatedir=$p/var runstatedir=$p/var/run
-datarootdir=$p/share datadir=$p/share mandir=$p/share/man
-docdir=$p/share/doc/esocksd"
+built=$TOP_BUILDDIR/src/esocksd
+cp -p "$built" "$tmp/esocksd.before" || exit 99
 
 # run_make TARGET LOG: make TARGET into $dest, output in LOG.
 run_make()
 {
-	# $dirs is split into words on purpose.
-	# shellcheck disable=SC2086
-	if ! $MAKE -C "$TOP_BUILDDIR" "$1" DESTDIR="$dest" $dirs >"$2" 2>&1
+	if ! $MAKE -C "$TOP_BUILDDIR" "$1" DESTDIR="$dest" >"$2" 2>&1
 	then
 		cat "$2"
 		echo "FAIL: make $1 failed"
 		exit 1
 	fi
+	cmp -s "$tmp/esocksd.before" "$built" ||
+	    fail "make $1 DESTDIR=... changed the build tree's $built"
 }
 
-d=$dest$p
-conf=$d/etc/esocksd
-contrib=$d/share/esocksd/contrib
+conf=$dest$INST_CONFDIR
+contrib=$dest$INST_CONTRIBDIR
+doc=$dest$INST_DOCDIR
 
 # 1. A fresh install.
 run_make install "$tmp/install1.log"
-for f in "$d/sbin/esocksd" "$contrib/esocksd-server" \
+for f in "$dest$INST_SBINDIR/esocksd" "$contrib/esocksd-server" \
     "$contrib/esocksd-worker" "$contrib/esocksd.rc"; do
 	[ -f "$f" ] && [ -x "$f" ] || fail "$f missing or not executable"
 done
 for f in "$conf/local.conf" "$conf/dev.conf" "$conf/live.conf" \
     "$contrib/esocksd-server.default" "$contrib/esocksd-worker.default" \
     "$contrib/esocksd-server.service" "$contrib/esocksd-worker@.service" \
-    "$d/share/man/man8/esocksd.8" "$d/share/man/man5/esocksd.conf.5" \
-    "$d/share/doc/esocksd/operations.md"; do
+    "$dest$INST_MAN8DIR/esocksd.8" "$dest$INST_MAN5DIR/esocksd.conf.5" \
+    "$doc/operations.md" "$doc/README.md" "$doc/LICENSE"; do
 	[ -f "$f" ] || fail "$f missing"
 done
 for c in local dev live; do
 	cmp -s "$TOP_BUILDDIR/etc/$c.conf" "$conf/$c.conf" ||
 	    fail "$conf/$c.conf differs from the shipped etc/$c.conf"
 done
-# The PID files' directory: nothing else makes $p/var/run, and without it
-# the daemon cannot start.
-[ -d "$d/var/run" ] || fail "install did not create the run dir $p/var/run"
+cmp -s "$built" "$dest$INST_SBINDIR/esocksd" ||
+    fail "the installed esocksd is not the build tree's"
+# The PID files' directory: under the default prefix nothing else makes
+# /usr/local/var/run, and without it the daemon cannot start.
+[ -d "$dest$INST_RUNSTATEDIR" ] ||
+    fail "install did not create the run dir $INST_RUNSTATEDIR"
 if ls "$conf"/*.sample >/dev/null 2>&1; then
 	fail "a fresh install made .sample files: $(ls "$conf")"
 fi
-# Nothing outside the prefix: no /etc/init.d or systemd directory.
-find "$dest" -type f | sed "s|^$dest||" | grep -v "^$p/" >"$tmp/outside"
+# Nothing outside our directories: no /etc/init.d or systemd directory.
+find "$dest" -type f | sed "s|^$dest||" | grep -v \
+    -e "^$INST_SBINDIR/esocksd\$" -e "^$INST_CONFDIR/" \
+    -e "^$INST_PKGDATADIR/" -e "^$INST_DOCDIR/" \
+    -e "^$INST_MAN5DIR/esocksd\.conf\.5\$" \
+    -e "^$INST_MAN8DIR/esocksd\.8\$" >"$tmp/outside"
 if [ -s "$tmp/outside" ]; then
-	fail "installed outside $p:"
+	fail "installed outside esocksd's directories:"
 	cat "$tmp/outside"
 fi
 
@@ -107,7 +115,7 @@ cmp -s "$tmp/live.edited" "$conf/live.conf" ||
 # 3. Uninstall removes everything but the edited config.
 run_make uninstall "$tmp/uninstall.log"
 find "$dest" -type f | sed "s|^$dest||" >"$tmp/left"
-echo "$p/etc/esocksd/live.conf" >"$tmp/want"
+echo "$INST_CONFDIR/live.conf" >"$tmp/want"
 if ! cmp -s "$tmp/want" "$tmp/left"; then
 	fail "after uninstall, files left other than the edited live.conf:"
 	cat "$tmp/left"
@@ -115,15 +123,19 @@ fi
 cmp -s "$tmp/live.edited" "$conf/live.conf" ||
     fail "uninstall changed the edited live.conf"
 # Nor any directory of ours but the one holding that config.
-find "$dest" -path '*esocksd*' | sed "s|^$dest||" | sort >"$tmp/left"
-printf '%s\n' "$p/etc/esocksd" "$p/etc/esocksd/live.conf" >"$tmp/want"
+for d in "$INST_PKGDATADIR" "$INST_DOCDIR"; do
+	[ ! -e "$dest$d" ] || fail "uninstall left $d: $(ls -R "$dest$d")"
+done
+(cd "$dest$INST_CONFDIR" && find . | sort) >"$tmp/left"
+printf '%s\n' . ./live.conf >"$tmp/want"
 if ! cmp -s "$tmp/want" "$tmp/left"; then
-	fail "after uninstall, esocksd paths left other than the edited" \
-	    "live.conf and its directory:"
+	fail "after uninstall, $INST_CONFDIR holds more than the edited" \
+	    "live.conf:"
 	cat "$tmp/left"
 fi
 # The run dir may be a shared one (/run): uninstall leaves it.
-[ -d "$d/var/run" ] || fail "no run dir $p/var/run after uninstall"
+[ -d "$dest$INST_RUNSTATEDIR" ] ||
+    fail "no run dir $INST_RUNSTATEDIR after uninstall"
 grep -q "note: kept your edited .*live.conf" "$tmp/uninstall.log" ||
     fail "uninstall did not tell about the kept live.conf"
 
