@@ -6,6 +6,12 @@
  * process.  The parent of the fork waits on a pipe until the child
  * reports, and exits with the child's status, so whoever started us (an
  * init script) learns whether the daemon really runs.
+ *
+ * Beside the PID file the daemon keeps a reload status file, opened with
+ * it (before privileges are dropped) and rewritten after every SIGHUP:
+ * one line, "PID N ok" or "PID N failed: CAUSE", N counting the reloads
+ * since start (0, "started", at start).  esocksd -r sends the SIGHUP and
+ * waits for N to move, so that an init script's reload says how it went.
  */
 #include "config.h"
 
@@ -17,11 +23,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <limits.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "daemon.h"
@@ -30,9 +38,98 @@
 /* Bytes of a failed child's message that reach the parent's stderr. */
 #define DAEMON_MESSAGE_MAX	1024
 
-static int	 daemon_pid_fd = -1;
-static char	*daemon_pid_path;
-static int	 daemon_ready_fd = -1;	/* the child's end, until it reports */
+/* The longest reload status line, and how often esocksd -r looks at it. */
+#define DAEMON_STATUS_MAX	1024
+#define DAEMON_STATUS_POLL_MS	50
+
+static int		 daemon_pid_fd = -1;
+static char		*daemon_pid_path;
+static int		 daemon_ready_fd = -1;	/* the child's end */
+static int		 daemon_status_fd = -1;
+static char		*daemon_status_file;
+static unsigned long	 daemon_reloads;
+
+/*
+ * The reload status file of a PID file: its name with ".pid" replaced by
+ * ".reload", or ".reload" appended.
+ */
+char *
+daemon_status_path(const char *pidfile)
+{
+	size_t	len = strlen(pidfile);
+	char	*path;
+
+	if (len > 4 && strcmp(pidfile + len - 4, ".pid") == 0)
+		xasprintf(&path, "%.*s.reload", (int)(len - 4), pidfile);
+	else
+		xasprintf(&path, "%s.reload", pidfile);
+	return (path);
+}
+
+/* Open (create) the reload status file of the PID file at path. */
+static int
+daemon_status_open(const char *path, char **cause)
+{
+	struct stat	st;
+	char		*file;
+	int		 fd;
+
+	file = daemon_status_path(path);
+	fd = open(file, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd == -1 || fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		xasprintf(cause, "reload status file %s: %s", file,
+		    fd == -1 ? strerror(errno) : "not a regular file");
+		if (fd != -1)
+			close(fd);
+		free(file);
+		return (-1);
+	}
+	if (daemon_status_fd != -1)
+		close(daemon_status_fd);
+	free(daemon_status_file);
+	daemon_status_fd = fd;
+	daemon_status_file = file;
+	return (0);
+}
+
+/* Replace the status file's line with "PID N TEXT"; errors are ignored. */
+static void
+daemon_status_write(const char *text)
+{
+	char	line[DAEMON_STATUS_MAX];
+	int	len;
+
+	if (daemon_status_fd == -1)
+		return;
+	/* Room for the newline; a cause is cut at its own first one. */
+	if (snprintf(line, sizeof(line) - 1, "%ld %lu %s", (long)getpid(),
+	    daemon_reloads, text) < 0)
+		return;
+	line[strcspn(line, "\n")] = '\0';
+	len = strlen(line);
+	line[len++] = '\n';
+	if (ftruncate(daemon_status_fd, 0) == 0)
+		(void)pwrite(daemon_status_fd, line, len, 0);
+}
+
+/*
+ * Record how the reload asked for by a SIGHUP ended: cause NULL for
+ * success, else why it failed and the old configuration stays.
+ */
+void
+daemon_reload_done(const char *cause)
+{
+	char	*text;
+
+	daemon_reloads++;
+	if (cause == NULL) {
+		daemon_status_write("ok");
+		return;
+	}
+	xasprintf(&text, "failed: %s", cause);
+	daemon_status_write(text);
+	free(text);
+}
 
 /*
  * Open and lock the PID file.  It is never followed through a symlink and
@@ -71,13 +168,21 @@ daemon_pidfile_lock(const char *path, char **cause)
 		close(fd);
 		return (-1);
 	}
+	if (daemon_status_open(path, cause) == -1) {
+		close(fd);
+		return (-1);
+	}
 	daemon_pid_fd = fd;
 	free(daemon_pid_path);
 	daemon_pid_path = xstrdup(path);
 	return (0);
 }
 
-/* Write our PID into the locked file (after detaching). */
+/*
+ * Write our PID into the locked file (after detaching), and "started"
+ * into the reload status file first, so that whoever reads the PID finds
+ * a status of this process.
+ */
 int
 daemon_pidfile_write(char **cause)
 {
@@ -86,6 +191,7 @@ daemon_pidfile_write(char **cause)
 
 	if (daemon_pid_fd == -1)
 		return (0);
+	daemon_status_write("started");
 	len = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
 	if (ftruncate(daemon_pid_fd, 0) == -1 ||
 	    pwrite(daemon_pid_fd, buf, len, 0) != len) {
@@ -112,6 +218,14 @@ daemon_pidfile_remove(void)
 	daemon_pid_fd = -1;
 	free(daemon_pid_path);
 	daemon_pid_path = NULL;
+	if (daemon_status_fd != -1) {
+		if (unlink(daemon_status_file) == -1)
+			(void)ftruncate(daemon_status_fd, 0);
+		close(daemon_status_fd);
+		daemon_status_fd = -1;
+	}
+	free(daemon_status_file);
+	daemon_status_file = NULL;
 }
 
 /*
@@ -331,4 +445,130 @@ daemon_drop_privileges(const char *user, const char *group, char **cause)
 		return (-1);
 	}
 	return (0);
+}
+
+/* Read up to size - 1 bytes of path into buf; -1 and errno on error. */
+static ssize_t
+daemon_read_file(const char *path, char *buf, size_t size)
+{
+	ssize_t	n;
+	int	fd, saved;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1)
+		return (-1);
+	n = read(fd, buf, size - 1);
+	saved = errno;
+	close(fd);
+	errno = saved;
+	if (n >= 0)
+		buf[n] = '\0';
+	return (n);
+}
+
+/*
+ * Read the reload status file: the PID and reload count of its line, and
+ * in *text what follows them.  -1 when it is missing, empty or garbled.
+ */
+static int
+daemon_status_read(const char *file, long *pid, unsigned long *n,
+    char *buf, size_t size, const char **text)
+{
+	char	*p, *end;
+
+	if (daemon_read_file(file, buf, size) <= 0)
+		return (-1);
+	buf[strcspn(buf, "\n")] = '\0';
+	errno = 0;
+	*pid = strtol(buf, &end, 10);
+	if (end == buf || *end != ' ' || errno != 0)
+		return (-1);
+	p = end + 1;
+	*n = strtoul(p, &end, 10);
+	if (end == p || *end != ' ' || errno != 0)
+		return (-1);
+	*text = end + 1;
+	return (0);
+}
+
+/*
+ * esocksd -r: send SIGHUP to the daemon named by pidfile and wait up to
+ * timeout_ms for its reload status to move.  0 when it reloaded, -1 and
+ * a cause when it is not running, its reload failed (the cause is the
+ * daemon's) or it gave no answer.
+ */
+int
+daemon_reload_request(const char *pidfile, int timeout_ms, char **cause)
+{
+	struct timespec	 ts = { 0, DAEMON_STATUS_POLL_MS * 1000000L };
+	char		 buf[DAEMON_STATUS_MAX], *file, *end;
+	const char	*text;
+	unsigned long	 n, before = 0;
+	long		 pid, spid;
+	int		 waited, rc = -1;
+
+	if (daemon_read_file(pidfile, buf, 32) == -1) {
+		xasprintf(cause, "PID file %s: %s: not running", pidfile,
+		    strerror(errno));
+		return (-1);
+	}
+	errno = 0;
+	pid = strtol(buf, &end, 10);
+	if (end == buf || (*end != '\n' && *end != '\0') || errno != 0 ||
+	    pid <= 1 || pid > INT_MAX) {
+		xasprintf(cause, "PID file %s names no process: not running",
+		    pidfile);
+		return (-1);
+	}
+	if (kill((pid_t)pid, 0) == -1) {
+		xasprintf(cause, "pid %ld (from %s): %s", pid, pidfile,
+		    errno == ESRCH ? "not running" : strerror(errno));
+		return (-1);
+	}
+	file = daemon_status_path(pidfile);
+	if (daemon_status_read(file, &spid, &n, buf, sizeof(buf), &text) == 0 &&
+	    spid == pid)
+		before = n;
+	else if (access(file, F_OK) == -1) {
+		/* A daemon from before reload statuses: HUP, cannot tell. */
+		if (kill((pid_t)pid, SIGHUP) == -1)
+			xasprintf(cause, "pid %ld: SIGHUP: %s", pid,
+			    strerror(errno));
+		else
+			xasprintf(cause, "sent SIGHUP to pid %ld, which keeps "
+			    "no %s: see its log for how the reload went", pid,
+			    file);
+		free(file);
+		return (-1);
+	}
+	if (kill((pid_t)pid, SIGHUP) == -1) {
+		xasprintf(cause, "pid %ld: SIGHUP: %s", pid, strerror(errno));
+		free(file);
+		return (-1);
+	}
+	for (waited = 0; waited <= timeout_ms;
+	    waited += DAEMON_STATUS_POLL_MS) {
+		if (daemon_status_read(file, &spid, &n, buf, sizeof(buf),
+		    &text) == 0 && spid == pid && n > before) {
+			if (strcmp(text, "ok") == 0)
+				rc = 0;
+			else if (strncmp(text, "failed: ", 8) == 0)
+				xasprintf(cause, "%s", text + 8);
+			else
+				xasprintf(cause, "pid %ld: reload status "
+				    "'%s' in %s", pid, text, file);
+			free(file);
+			return (rc);
+		}
+		if (kill((pid_t)pid, 0) == -1 && errno == ESRCH) {
+			xasprintf(cause, "pid %ld exited during the reload",
+			    pid);
+			free(file);
+			return (-1);
+		}
+		nanosleep(&ts, NULL);
+	}
+	xasprintf(cause, "pid %ld gave no reload status in %s within %d s: "
+	    "see its log", pid, file, timeout_ms / 1000);
+	free(file);
+	return (-1);
 }

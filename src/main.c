@@ -29,6 +29,8 @@
 
 /* How long SIGTERM lets tunnels finish (DESIGN.md). */
 #define MAIN_GRACE_MS	10000
+/* How long esocksd -r waits for the daemon to say how its reload went. */
+#define MAIN_RELOAD_WAIT_MS	10000
 
 /* What main asks of a role; each role is one of these. */
 struct role {
@@ -75,6 +77,7 @@ static int		 main_noverrides;
 static int		 main_foreground;	/* -f */
 static int		 main_verbose;		/* -d */
 static int		 main_configtest;	/* -t */
+static int		 main_reload;		/* -r */
 static int		 main_stopping;
 static struct ev_timer	 main_grace_timer;
 
@@ -87,6 +90,8 @@ main_usage(void)
 	    "[-o key=value]... server|worker\n"
 	    "       esocksd -t [-c file | -e env] [-o key=value]... "
 	    "server|worker\n"
+	    "       esocksd -r [-c file | -e env] [-p pidfile] "
+	    "[-o key=value]... server|worker\n"
 	    "       esocksd -V\n");
 	exit(2);
 }
@@ -203,18 +208,22 @@ main_sighup(int signo, void *arg)
 	struct conf	*conf;
 	char		*cause;
 
-	if (main_stopping)
+	if (main_stopping) {
+		daemon_reload_done("stopping: not reloaded");
 		return;
+	}
 	log_info("reloading %s", main_conf_path);
 	if ((conf = main_load(&cause)) == NULL) {
 		log_warnx("reload failed, keeping the old configuration: %s",
 		    cause);
+		daemon_reload_done(cause);
 		free(cause);
 		return;
 	}
 	if (main_role_ops->reload(conf, &cause) == -1) {
 		log_warnx("reload failed, keeping the old configuration: %s",
 		    cause);
+		daemon_reload_done(cause);
 		free(cause);
 		conf_free(conf);
 		return;
@@ -227,6 +236,7 @@ main_sighup(int signo, void *arg)
 	cfg_replace(conf);
 	main_apply_logging(cfg);
 	log_info("reloaded %s", main_conf_path);
+	daemon_reload_done(NULL);
 }
 
 /*
@@ -332,7 +342,7 @@ main_parse_args(int argc, char **argv)
 	const char	*file = NULL, *env = NULL;
 	int		 ch;
 
-	while ((ch = getopt(argc, argv, "c:de:fo:p:tV")) != -1) {
+	while ((ch = getopt(argc, argv, "c:de:fo:p:rtV")) != -1) {
 		switch (ch) {
 		case 'c':
 			file = optarg;
@@ -354,6 +364,9 @@ main_parse_args(int argc, char **argv)
 		case 'p':
 			main_pidfile = optarg;
 			break;
+		case 'r':
+			main_reload = 1;
+			break;
 		case 't':
 			main_configtest = 1;
 			break;
@@ -366,7 +379,8 @@ main_parse_args(int argc, char **argv)
 	}
 	argc -= optind;
 	argv += optind;
-	if (argc != 1 || (file != NULL && env != NULL))
+	if (argc != 1 || (file != NULL && env != NULL) ||
+	    (main_reload && main_configtest))
 		main_usage();
 	if (strcmp(argv[0], "server") == 0)
 		main_role = CONF_ROLE_SERVER;
@@ -468,6 +482,18 @@ main(int argc, char **argv)
 		    main_conf_path, conf_role_name(main_role));
 		main_free();
 		return (0);
+	}
+	if (main_reload) {
+		/* The config is good for us; now ask the daemon. */
+		rc = daemon_reload_request(cfg->pidfile, MAIN_RELOAD_WAIT_MS,
+		    &cause);
+		if (rc == -1) {
+			fprintf(stderr, "esocksd: reload failed: %s\n", cause);
+			free(cause);
+		} else
+			printf("esocksd: %s: reloaded\n", cfg->pidfile);
+		main_free();
+		return (rc == -1 ? 1 : 0);
 	}
 	main_apply_logging(cfg);
 

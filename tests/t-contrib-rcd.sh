@@ -4,7 +4,8 @@
 # its arguments, and checks what it would run: the variables it reads
 # follow its name, so a copy renamed esocksd_worker is enabled, configured
 # and given a PID file of its own beside the original; configtest keeps
-# the -o options of the flags; a failed config test stops a start.
+# the -o options of the flags; a failed config test stops a start; reload
+# runs esocksd -r and fails with it.
 
 : "${TOP_SRCDIR:=$(cd "$(dirname "$0")/.." && pwd)}"
 : "${TOP_BUILDDIR:=$(pwd)}"
@@ -37,6 +38,7 @@ cat >"$tmp/esocksd" <<'EOS'
 echo "$*" >>"$FAKE_CALLS"
 case " $* " in
 *" -t "*BAD=1*)	echo "BAD=1: unknown key" >&2; exit 2 ;;
+*" -r "*NOLOAD=1*)	echo "reload failed: the daemon said no" >&2; exit 1 ;;
 esac
 exit 0
 EOS
@@ -75,6 +77,13 @@ run_rc_command()
 		echo "required_files=$required_files" ;;
 	configtest)
 		$configtest_cmd ;;
+	reload)
+		${reload_precmd:-:} || return 1
+		if [ -n "$reload_cmd" ]; then
+			$reload_cmd
+		else
+			echo "kill -$sig_reload" >>"$FAKE_CALLS"
+		fi ;;
 	start)
 		checkyesno "$rcvar" || return 0
 		$start_precmd || return 1
@@ -170,6 +179,26 @@ fi
 echo "-t -e live -o BAD=1 server" >"$tmp/want"
 cmp -s "$tmp/want" "$FAKE_CALLS" ||
     fail "start with a bad config ran: $(cat "$FAKE_CALLS")"
+
+# 4. reload runs esocksd -r with the PID file and the -o options, and
+# fails when it does (the daemon kept its old configuration).
+cat >"$tmp/rc.conf" <<EOC
+esocksd_enable=YES
+esocksd_program=$tmp/esocksd
+esocksd_flags="-d -o LOG_SESSION=yes"
+EOC
+: >"$FAKE_CALLS"
+rcd esocksd.rc reload || fail "reload failed: $(cat "$tmp/out")"
+echo "-r -e live -p $rundir/esocksd-server.pid -o LOG_SESSION=yes server" \
+    >"$tmp/want"
+cmp -s "$tmp/want" "$FAKE_CALLS" ||
+    fail "reload ran '$(cat "$FAKE_CALLS")', not '$(cat "$tmp/want")'"
+echo 'esocksd_flags="-o NOLOAD=1"' >>"$tmp/rc.conf"
+if rcd esocksd.rc reload; then
+	fail "reload succeeded although esocksd -r failed"
+fi
+grep -q "the daemon said no" "$tmp/out" ||
+    fail "reload does not pass on why: $(cat "$tmp/out")"
 
 [ "$status" -eq 0 ] && echo "rc.d script behaves, under its name and as a copy"
 exit $status

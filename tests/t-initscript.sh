@@ -4,7 +4,7 @@
 # DESTDIR, points a defaults file ($ESOCKSD_DEFAULTS) at a config on free
 # loopback ports, and checks start, status, reload, restart, stop and the
 # LSB exit codes, once with plain kill and once with start-stop-daemon
-# when it is installed.  Traffic goes through the proxy in direct mode to
+# when it is installed; a reload the daemon fails is reported as failed.  Traffic goes through the proxy in direct mode to
 # a tsink echo server.
 
 : "${TOP_SRCDIR:=$(cd "$(dirname "$0")/.." && pwd)}"
@@ -241,6 +241,20 @@ for mode in $modes; do
 	    fail "reload ($mode): old listener $sport no longer served"
 	expect 0 status
 
+	# A reload the daemon itself fails (the config is good, but the
+	# echo server holds the new port): exit 1, saying why, and the
+	# daemon keeps its old listeners.
+	write_conf "127.0.0.1:$sport 127.0.0.1:$sport2 127.0.0.1:$eport"
+	expect 1 reload
+	grep -q "reload failed: .*127.0.0.1:$eport.*in use" "$tmp/out" ||
+	    fail "failed reload ($mode) does not say why"
+	grep -q "reload failed, the old configuration stays" "$tmp/out" ||
+	    fail "failed reload ($mode) does not say the old config stays"
+	[ "$(live_pid)" = "$pid" ] || fail "failed reload ($mode) hurt the daemon"
+	serves "$sport2" || fail "failed reload ($mode): $sport2 no longer served"
+	write_conf "127.0.0.1:$sport 127.0.0.1:$sport2"
+	expect 0 reload
+
 	# force-reload with a broken config: refused, the daemon untouched.
 	printf 'NO_SUCH_KEY=1\n' >"$tmp/bad.conf"
 	write_defaults "$mode" "$tmp/bad.conf"
@@ -303,6 +317,34 @@ for mode in $modes; do
 	expect 3 status
 	write_defaults "$mode"
 done
+
+# 4. The case of the field report: the daemon runs as nobody and its
+# secret is root's alone.  Root's config test passes; the daemon's own
+# reload cannot read the secret, and reload must say so.  Root only.
+if [ "$(id -u)" -eq 0 ] && id nobody >/dev/null 2>&1; then
+	mode=nobody
+	echo "== USER=nobody, secret readable by root only"
+	chmod 755 "$tmp"
+	umask 077
+	echo "the shared secret" >"$tmp/secret"
+	umask 022
+	write_conf "127.0.0.1:$sport"
+	printf 'USER=nobody\nWORKER_SECRET_FILE=%s\n' "$tmp/secret" >>"$conf"
+	chmod 644 "$conf"
+	write_defaults no
+	expect 0 start
+	if pid=$(live_pid); then
+		pids="$pids $pid"
+		expect 1 reload
+		grep -q "reload failed: .*$tmp/secret" "$tmp/out" ||
+		    fail "the reload as nobody does not name the secret"
+		[ "$(live_pid)" = "$pid" ] || fail "failed reload hurt the daemon"
+		serves "$sport" || fail "no longer served after the failed reload"
+		expect 0 stop
+	else
+		fail "start as nobody: no live PID in $pidfile"
+	fi
+fi
 
 expect 2 no-such-action
 # One list of actions, with no blank inside it.
