@@ -5,7 +5,8 @@
  * reload, so a config that cannot run is a config error (exit 2, file
  * and line) and never a daemon that dies after forking.  conf_warnings
  * lists what works but deserves an operator's look, for -t to print and
- * for a start or reload to log.
+ * for a start or reload to log, among them the "SET THIS" placeholders
+ * live.conf ships with (conf_placeholders).
  */
 #include "config.h"
 
@@ -21,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "conf.h"
 #include "conf-int.h"
@@ -135,11 +137,112 @@ conf_loopback(const struct conf_listen *l)
 	return (0);
 }
 
+/* CLIENT_ALLOW as live.conf ships it, "SET THIS": every RFC 1918 network. */
+static const char *const conf_shipped_client_allow[] = {
+	"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"
+};
+
+/* Whether two rules are the same network and ports. */
+static int
+conf_same_rule(const struct cidr *a, const struct cidr *b)
+{
+	size_t	len = a->family == AF_INET ? 4 : 16;
+
+	return (a->family == b->family && a->prefix == b->prefix &&
+	    a->port_lo == b->port_lo && a->port_hi == b->port_hi &&
+	    memcmp(a->addr, b->addr, len) == 0);
+}
+
+/* Whether CLIENT_ALLOW still is the placeholder live.conf ships. */
+static int
+conf_client_allow_shipped(const struct cidr_list *list)
+{
+	struct cidr	rule;
+	char		*cause;
+	size_t		 i, n = sizeof(conf_shipped_client_allow) /
+			    sizeof(conf_shipped_client_allow[0]);
+
+	if (list->count != n)
+		return (0);
+	for (i = 0; i < n; i++) {
+		if (cidr_parse(conf_shipped_client_allow[i], 0, &rule,
+		    &cause) == -1) {
+			free(cause);
+			return (0);
+		}
+		if (!conf_same_rule(&rule, &list->rules[i]))
+			return (0);
+	}
+	return (1);
+}
+
+/*
+ * Whether a host name lies under a top-level domain reserved never to
+ * resolve (RFC 2606, RFC 6761): .example, as live.conf's placeholder
+ * esocks-server.example does, and .invalid.
+ */
+static int
+conf_reserved_name(const char *host)
+{
+	static const char *const tld[] = { "example", "invalid" };
+	size_t		 len = strlen(host), i, n;
+
+	if (len > 0 && host[len - 1] == '.')
+		len--;
+	for (i = 0; i < sizeof(tld) / sizeof(tld[0]); i++) {
+		n = strlen(tld[i]);
+		if (len >= n && strncasecmp(host + len - n, tld[i], n) == 0 &&
+		    (len == n || host[len - n - 1] == '.'))
+			return (1);
+	}
+	return (0);
+}
+
+/*
+ * Hand warn each "SET THIS" placeholder of live.conf still in the config
+ * that role would use: CLIENT_ALLOW for a server, SERVERS for a worker.
+ * conf_warnings runs it for the role; -t runs it for the other role too,
+ * since one file serves both.
+ */
+void
+conf_placeholders(const struct conf *conf, enum conf_role role,
+    void (*warn)(const char *, void *), void *arg)
+{
+	const char	*where;
+	char		*msg;
+	size_t		 i;
+
+	if (role == CONF_ROLE_SERVER) {
+		if (!conf_client_allow_shipped(&conf->client_allow))
+			return;
+		where = conf_where(conf, "CLIENT_ALLOW");
+		xasprintf(&msg, "%s%sCLIENT_ALLOW is still the shipped "
+		    "placeholder, every RFC 1918 network: list the networks "
+		    "your clients are in", where != NULL ? where : "",
+		    where != NULL ? ": " : "");
+		warn(msg, arg);
+		free(msg);
+		return;
+	}
+	for (i = 0; i < conf->servers_count; i++) {
+		if (!conf_reserved_name(conf->servers[i].host))
+			continue;
+		where = conf_where(conf, "SERVERS");
+		xasprintf(&msg, "%s%sSERVERS %s is a placeholder: the name "
+		    "never resolves, so a worker never reaches a server; set "
+		    "your servers' addresses", where != NULL ? where : "",
+		    where != NULL ? ": " : "", conf->servers[i].text);
+		warn(msg, arg);
+		free(msg);
+	}
+}
+
 /*
  * Hand each warning about a configuration that works but deserves an
  * operator's look to warn: secrets or hashes in files others than the
- * daemon can read, and a worker port beyond loopback that anyone may
- * register on.  Run after conf_verify, which notes the files' modes.
+ * daemon can read, a worker port beyond loopback that anyone may
+ * register on, and the role's placeholders still unset.  Run after
+ * conf_verify, which notes the files' modes.
  */
 void
 conf_warnings(const struct conf *conf, enum conf_role role,
@@ -154,6 +257,7 @@ conf_warnings(const struct conf *conf, enum conf_role role,
 		warn(msg, arg);
 		free(msg);
 	}
+	conf_placeholders(conf, role, warn, arg);
 	if (role != CONF_ROLE_SERVER)
 		return;
 	if (conf->auth == CONF_AUTH_PASSWORD && conf->password_file_insecure) {

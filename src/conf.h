@@ -128,6 +128,8 @@ int		 conf_finish(struct conf *, enum conf_role, char **cause);
 int		 conf_verify(struct conf *, enum conf_role, char **cause);
 void		 conf_warnings(const struct conf *, enum conf_role,
 		    void (*)(const char *, void *), void *);
+void		 conf_placeholders(const struct conf *, enum conf_role,
+		    void (*)(const char *, void *), void *);
 const char	*conf_role_name(enum conf_role);
 const char	*conf_listen_key(enum conf_listen_kind);
 int		 conf_listen_equal(const struct conf_listen *,

@@ -386,8 +386,11 @@ main_parse_args(int argc, char **argv)
 		main_role = CONF_ROLE_SERVER;
 	else if (strcmp(argv[0], "worker") == 0)
 		main_role = CONF_ROLE_WORKER;
-	else
+	else {
+		fprintf(stderr, "esocksd: unknown role '%s': want server or "
+		    "worker\n", argv[0]);
 		main_usage();
+	}
 	main_role_ops = &main_roles[main_role];
 
 	main_cwd = getcwd(NULL, 0);
@@ -478,6 +481,9 @@ main(int argc, char **argv)
 	}
 	conf_warnings(cfg, main_role, main_warn, NULL);
 	if (main_configtest) {
+		/* One file serves both roles: the other's placeholders too. */
+		conf_placeholders(cfg, main_role == CONF_ROLE_SERVER ?
+		    CONF_ROLE_WORKER : CONF_ROLE_SERVER, main_warn, NULL);
 		printf("esocksd: %s: configuration OK for %s\n",
 		    main_conf_path, conf_role_name(main_role));
 		main_free();

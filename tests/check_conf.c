@@ -1477,6 +1477,58 @@ START_TEST(test_warnings_name_what_to_look_at)
 }
 END_TEST
 
+/* live.conf's "SET THIS" placeholders are warned about, and nothing else. */
+START_TEST(test_warnings_placeholders)
+{
+	struct conf	*c;
+	char		*w;
+
+	c = conf_new();
+	set_ok(c, "CLIENT_ALLOW", "10.0.0.0/8 172.16.0.0/12 192.168.0.0/16");
+	set_ok(c, "SERVERS", "esocks-server.example:8081 10.1.1.1:8081");
+	finish_ok(c, CONF_ROLE_SERVER);
+	w = warnings_of(c, CONF_ROLE_SERVER);
+	ck_assert_str_eq(w, "CLIENT_ALLOW is still the shipped placeholder, "
+	    "every RFC 1918 network: list the networks your clients are "
+	    "in\n");
+	free(w);
+	finish_ok(c, CONF_ROLE_WORKER);
+	w = warnings_of(c, CONF_ROLE_WORKER);
+	ck_assert_str_eq(w, "SERVERS esocks-server.example:8081 is a "
+	    "placeholder: the name never resolves, so a worker never reaches "
+	    "a server; set your servers' addresses\n");
+	free(w);
+
+	/* Names under .invalid, any case, a trailing dot: placeholders. */
+	set_ok(c, "SERVERS", "a.INVALID.:8081 example:8081 b.example.com:1");
+	finish_ok(c, CONF_ROLE_WORKER);
+	w = warnings_of(c, CONF_ROLE_WORKER);
+	ck_assert_ptr_nonnull(strstr(w, "SERVERS a.INVALID.:8081 is a "));
+	ck_assert_ptr_nonnull(strstr(w, "SERVERS example:8081 is a "));
+	ck_assert_ptr_null(strstr(w, "b.example.com"));
+	free(w);
+
+	/* Any other CLIENT_ALLOW, a part of it or more, is the operator's. */
+	set_ok(c, "CLIENT_ALLOW", "10.0.0.0/8 172.16.0.0/12");
+	finish_ok(c, CONF_ROLE_SERVER);
+	w = warnings_of(c, CONF_ROLE_SERVER);
+	ck_assert_str_eq(w, "");
+	free(w);
+	set_ok(c, "CLIENT_ALLOW",
+	    "10.0.0.0/8 172.16.0.0/12 192.168.0.0/16 127.0.0.1");
+	finish_ok(c, CONF_ROLE_SERVER);
+	w = warnings_of(c, CONF_ROLE_SERVER);
+	ck_assert_str_eq(w, "");
+	free(w);
+	set_ok(c, "CLIENT_ALLOW", "10.0.0.0/8 172.16.0.0/12 192.168.0.0/24");
+	finish_ok(c, CONF_ROLE_SERVER);
+	w = warnings_of(c, CONF_ROLE_SERVER);
+	ck_assert_str_eq(w, "");
+	free(w);
+	conf_free(c);
+}
+END_TEST
+
 START_TEST(test_listen_equal)
 {
 	struct conf	*c = conf_new();
@@ -1559,6 +1611,7 @@ conf_suite(void)
 	tcase_add_checked_fixture(tc, NULL, temp_teardown);
 	tcase_add_test(tc, test_verify_password_file_user_and_group);
 	tcase_add_test(tc, test_warnings_name_what_to_look_at);
+	tcase_add_test(tc, test_warnings_placeholders);
 	suite_add_tcase(s, tc);
 	return (s);
 }
