@@ -1,9 +1,13 @@
 /*
- * Log sink for the whole daemon.  Under -f lines go to stderr, otherwise
- * to syslog with the configured facility.  Helpers never log their own
+ * Log sink for the whole daemon.  Under -f lines go to stderr, each
+ * started with the local time (log_stamp_stderr), otherwise to syslog
+ * with the configured facility, which stamps them itself.  Helpers never log their own
  * errors; they hand a cause to the caller, who logs it here once.
  */
 #include "config.h"
+
+#include <sys/types.h>
+#include <sys/stat.h>
 
 #include <errno.h>
 #include <stdio.h>
@@ -11,6 +15,7 @@
 #include <string.h>
 #include <syslog.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "log.h"
 
@@ -18,6 +23,7 @@ static int	log_foreground = 1;
 static int	log_verbose;
 static int	log_facility = LOG_DAEMON;
 static int	log_opened;
+static int	log_stamp;	/* stderr lines start with the time */
 static int	log_classes[LOGC_MAX] = { 1, 0, 0, 1, 1 };
 
 static void	log_vlog(int, const char *, va_list, int);
@@ -34,6 +40,46 @@ log_init(int foreground, int verbose, int facility)
 		openlog("esocksd", LOG_PID | LOG_NDELAY, facility);
 		log_opened = 1;
 	}
+}
+
+/*
+ * Whether stderr is the systemd journal's stream: $JOURNAL_STREAM holds
+ * its device and inode, and the journal stamps each line itself.
+ */
+static int
+log_stderr_is_journal(void)
+{
+	struct stat		 st;
+	const char		*env = getenv("JOURNAL_STREAM");
+	char			*end;
+	unsigned long long	 dev, ino;
+
+	if (env == NULL || fstat(STDERR_FILENO, &st) == -1)
+		return (0);
+	errno = 0;
+	dev = strtoull(env, &end, 10);
+	if (*end != ':' || errno != 0)
+		return (0);
+	ino = strtoull(end + 1, &end, 10);
+	if (*end != '\0' || errno != 0)
+		return (0);
+	return ((unsigned long long)st.st_dev == dev &&
+	    (unsigned long long)st.st_ino == ino);
+}
+
+/*
+ * A daemon in the foreground (-f) calls this once: from then on each
+ * stderr line starts with the local time, to the millisecond, unless
+ * stderr is the systemd journal or ESOCKSD_LOG_TIME=no (a supervisor
+ * whose logger stamps lines, the test suite) asks for none.
+ */
+void
+log_stamp_stderr(void)
+{
+	const char	*env = getenv("ESOCKSD_LOG_TIME");
+
+	log_stamp = !(env != NULL && strcmp(env, "no") == 0) &&
+	    !log_stderr_is_journal();
 }
 
 /* Switch the syslog facility on reload (SYSLOG_FACILITY). */
@@ -109,6 +155,22 @@ log_escape(char *dst, size_t size, const char *src)
 	return (dst);
 }
 
+/* Print the local time as 2026-12-07T11:20:53.123+0000 and a blank. */
+static void
+log_print_time(FILE *f)
+{
+	struct timespec	ts;
+	struct tm	tm;
+	char		date[32], zone[8];
+
+	if (clock_gettime(CLOCK_REALTIME, &ts) == -1 ||
+	    localtime_r(&ts.tv_sec, &tm) == NULL ||
+	    strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm) == 0 ||
+	    strftime(zone, sizeof(zone), "%z", &tm) == 0)
+		return;
+	fprintf(f, "%s.%03ld%s ", date, ts.tv_nsec / 1000000L, zone);
+}
+
 /* Write one line at priority pri, with errno's text if asked. */
 static void
 log_vlog(int pri, const char *fmt, va_list ap, int with_errno)
@@ -125,6 +187,8 @@ log_vlog(int pri, const char *fmt, va_list ap, int with_errno)
 		    strerror(saved_errno));
 	}
 	if (log_foreground) {
+		if (log_stamp)
+			log_print_time(stderr);
 		fprintf(stderr, "%s\n", line);
 		fflush(stderr);
 	} else

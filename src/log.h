@@ -25,6 +25,7 @@ enum log_class {
 #define LOG_ESCAPE_SIZE(n)	(3 * (n) + 1)
 
 void	log_init(int foreground, int verbose, int facility);
+void	log_stamp_stderr(void);
 void	log_set_facility(int);
 void	log_class_enable(enum log_class, int);
 int	log_class_enabled(enum log_class);

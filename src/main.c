@@ -502,6 +502,8 @@ main(int argc, char **argv)
 		return (rc == -1 ? 1 : 0);
 	}
 	main_apply_logging(cfg);
+	if (main_foreground)
+		log_stamp_stderr();
 
 	main_start();
 	rc = ev_run();

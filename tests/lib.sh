@@ -57,6 +57,10 @@
 : "${ESOCKSD:=$TOP_BUILDDIR/src/esocksd}"
 : "${SOCKSC:=$TOP_BUILDDIR/tests/socksc}"
 : "${TSINK:=$TOP_BUILDDIR/tests/tsink}"
+# Daemon log lines under -f without their timestamp, so that patterns
+# can anchor on the message (t-direct-log-time.sh checks the stamp).
+ESOCKSD_LOG_TIME=no
+export ESOCKSD_LOG_TIME
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/esocks-test.XXXXXX") || exit 99
 # Ports handed out by free_port, one directory each; reservations older
