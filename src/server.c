@@ -285,7 +285,8 @@ server_abort_all(void)
 		server_stop();
 	client_abort_all();
 	pool_abort_all();
-	stats_close_all();
+	stats_http_close_all();
+	stats_free();
 }
 
 /* The work of a password check in the pool, and whom to tell. */

@@ -1,6 +1,6 @@
 /*
- * The daemon's counters (stats.c) and the stats listener's HTTP side
- * (stats-http.c).  The totals are what SIGUSR1 logs and /metrics shows;
+ * The daemon's counters (stats.c), the pages rendered from them
+ * (stats-render.c) and the stats listener's HTTP side (stats-http.c).  The totals are what SIGUSR1 logs and /metrics shows;
  * every module counts through the stats_* calls below and reads them
  * back with stats_totals().  On the server every tunnel is also counted
  * under the route that carried it: a worker's name, or "direct" for the
@@ -38,6 +38,17 @@ struct stats_totals {
 	uint64_t	link_reconnects;
 };
 
+/* The counters of one route (a worker's name, "direct", "none"). */
+struct stats_route {
+	char			 name[128];
+	uint64_t		 active;
+	uint64_t		 total;
+	uint64_t		 bytes_up;
+	uint64_t		 bytes_down;
+	uint64_t		 failures[SOCKS_FAIL_FAILURE + 1];
+	struct stats_route	*next;
+};
+
 /* stats.c */
 const struct stats_totals *stats_totals(void);
 uint64_t stats_connect_failures(void);
@@ -51,8 +62,11 @@ void	stats_link_reconnect(void);
 void	stats_tunnel_open(const char *via);
 void	stats_tunnel_done(const char *via, uint64_t up, uint64_t down);
 void	stats_connect_failed(const char *via, enum socks_failure);
+const struct stats_route *stats_route_first(void);
+void	stats_free(void);
+
+/* stats-render.c */
 void	stats_render_metrics(struct buf *);
 void	stats_render_status(struct buf *);
-void	stats_close_all(void);
 
 #endif
