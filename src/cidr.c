@@ -5,8 +5,9 @@
  * accept/dial paths call it.
  *
  * Deny rules see through the IPv6 forms that carry an IPv4 address
- * (mapped, compatible, NAT64, 6to4), so that an IPv4 deny rule cannot be
- * sidestepped by writing the destination in IPv6.  Allow rules take
+ * (mapped, SIIT, compatible, NAT64 and local-use NAT64, 6to4), so that
+ * an IPv4 deny rule cannot be sidestepped by writing the destination in
+ * IPv6.  Allow rules take
  * only the mapped form (::ffff:a.b.c.d, an IPv4 peer on a dual-stack
  * socket) as the IPv4 address: anyone can send from a 6to4 or NAT64
  * address that embeds an allowed IPv4 one.
@@ -304,17 +305,25 @@ cidr_list_copy(struct cidr_list *dst, const struct cidr_list *src)
 
 /*
  * If the IPv6 address embeds an IPv4 address, copy it to v4 and return 1:
- * ::ffff:0:0/96 (mapped), ::/96 apart from :: and ::1 (compatible),
- * 64:ff9b::/96 (NAT64, RFC 6052) and 2002::/16 (6to4, bits 16..47).
+ * ::ffff:0:0/96 (mapped), ::ffff:0:0:0/96 (SIIT's IPv4-translated form,
+ * RFC 2765), ::/96 apart from :: and ::1 (compatible), 64:ff9b::/96
+ * (NAT64, RFC 6052), 64:ff9b:1::/48 (local-use NAT64, RFC 8215) and
+ * 2002::/16 (6to4, bits 16..47).  A local-use NAT64 prefix may be cut
+ * anywhere inside its /48; the IPv4 address is taken from the last 32
+ * bits, where the /96 prefixes that DNS64 synthesizes put it.
  */
 static int
 cidr_embedded_v4(const uint8_t *a, uint8_t *v4)
 {
 	static const uint8_t	zero[12];
+	static const uint8_t	siit[12] = { [8] = 0xff, [9] = 0xff };
 	static const uint8_t	nat64[12] = { 0, 0x64, 0xff, 0x9b };
+	static const uint8_t	nat64_local[6] = { 0, 0x64, 0xff, 0x9b, 0, 1 };
 
 	if (memcmp(a, cidr_mapped_prefix, 12) == 0 ||
-	    memcmp(a, nat64, 12) == 0) {
+	    memcmp(a, siit, 12) == 0 ||
+	    memcmp(a, nat64, 12) == 0 ||
+	    memcmp(a, nat64_local, 6) == 0) {
 		memcpy(v4, a + 12, 4);
 		return (1);
 	}

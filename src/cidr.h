@@ -10,11 +10,13 @@
  * A missing /LEN means a single host (/32 or /128).
  *
  * Matching normalizes the address first.  For a deny rule an IPv4-mapped
- * (::ffff:a.b.c.d), IPv4-compatible (::a.b.c.d), NAT64 (64:ff9b::/96) or
- * 6to4 (2002::/16) IPv6 address also matches as the IPv4 address it
- * embeds, so a deny rule for 127.0.0.0/8 catches ::ffff:127.0.0.1 and
- * 2002:7f00:1::1 too.  For an allow rule only the mapped form counts as
- * its IPv4 address: a client at 2002:a00:1::1 is not in 10.0.0.0/8.  A
+ * (::ffff:a.b.c.d), IPv4-translated (::ffff:0:a.b.c.d, SIIT),
+ * IPv4-compatible (::a.b.c.d), NAT64 (64:ff9b::/96), local-use NAT64
+ * (64:ff9b:1::/48, IPv4 in the last 32 bits) or 6to4 (2002::/16) IPv6
+ * address also matches as the IPv4 address it embeds, so a deny rule
+ * for 127.0.0.0/8 catches ::ffff:127.0.0.1 and 2002:7f00:1::1 too.  For
+ * an allow rule only the mapped form counts as its IPv4 address: a
+ * client at 2002:a00:1::1 or ::ffff:0:10.0.0.1 is not in 10.0.0.0/8.  A
  * rule written inside ::ffff:0:0/96 with a prefix of 96 or more also
  * matches the plain IPv4 addresses it maps.  An empty list matches
  * nothing; cidr_dest_allowed treats an empty allow list as "everything"
@@ -43,7 +45,7 @@ struct cidr_list {
 /* How a rule is used: which embedded IPv4 addresses it sees. */
 enum cidr_sense {
 	CIDR_ALLOW,	/* only ::ffff:a.b.c.d counts as a.b.c.d */
-	CIDR_DENY	/* mapped, compatible, NAT64 and 6to4 all do */
+	CIDR_DENY	/* every embedded form does (see above) */
 };
 
 int	cidr_parse(const char *, int allow_port, struct cidr *, char **cause);

@@ -377,17 +377,29 @@ START_TEST(match_embedded_ipv4)
 	struct cidr	lo4, lo6, doc;
 
 	lo4 = rule_ok("127.0.0.0/8", 1);
-	/* Mapped, compatible, NAT64, 6to4. */
+	/* Mapped, SIIT, compatible, NAT64, local-use NAT64, 6to4. */
 	ck_assert(cidr_match(&lo4, SA("::ffff:127.0.0.1", 80), CIDR_DENY));
+	ck_assert(cidr_match(&lo4, SA("::ffff:0:127.0.0.1", 80), CIDR_DENY));
 	ck_assert(cidr_match(&lo4, SA("::127.0.0.1", 80), CIDR_DENY));
 	ck_assert(cidr_match(&lo4, SA("64:ff9b::7f00:1", 80), CIDR_DENY));
+	ck_assert(cidr_match(&lo4, SA("64:ff9b:1::7f00:1", 80), CIDR_DENY));
+	/* A local-use prefix may be any /96 inside 64:ff9b:1::/48. */
+	ck_assert(cidr_match(&lo4, SA("64:ff9b:1:ffff:ffff:ffff:7f00:1", 80),
+	    CIDR_DENY));
 	ck_assert(cidr_match(&lo4, SA("2002:7f00:1::1", 80), CIDR_DENY));
 	ck_assert(cidr_match(&lo4, SA("2002:7f00:1:ffff:ffff::", 80),
 	    CIDR_DENY));
 	ck_assert(!cidr_match(&lo4, SA("::ffff:128.0.0.1", 80), CIDR_DENY));
 	ck_assert(!cidr_match(&lo4, SA("2002:8000:1::1", 80), CIDR_DENY));
-	ck_assert(!cidr_match(&lo4, SA("64:ff9b:1::7f00:1", 80), CIDR_DENY));
+	ck_assert(!cidr_match(&lo4, SA("::ffff:0:128.0.0.1", 80), CIDR_DENY));
+	ck_assert(!cidr_match(&lo4, SA("64:ff9b:1::8000:1", 80), CIDR_DENY));
 	ck_assert(!cidr_match(&lo4, SA("2001:db8::7f00:1", 80), CIDR_DENY));
+	/* Neighbours of the embedding prefixes embed nothing. */
+	ck_assert(!cidr_match(&lo4, SA("::ffff:1:7f00:1", 80), CIDR_DENY));
+	ck_assert(!cidr_match(&lo4, SA("::fffe:0:7f00:1", 80), CIDR_DENY));
+	ck_assert(!cidr_match(&lo4, SA("64:ff9b:2::7f00:1", 80), CIDR_DENY));
+	ck_assert(!cidr_match(&lo4, SA("64:ff9b:0:1::7f00:1", 80),
+	    CIDR_DENY));
 	/* :: and ::1 are not IPv4-compatible addresses. */
 	ck_assert(!cidr_match(&lo4, SA("::1", 80), CIDR_DENY));
 	lo4 = rule_ok("0.0.0.0/8", 1);
@@ -413,7 +425,8 @@ START_TEST(allow_sees_only_mapped_ipv4)
 	struct cidr	ten, six;
 	const char	*embedded[] = {
 		"::10.1.2.3", "64:ff9b::a01:203", "2002:a01:203::1",
-		"2002:a00:1::1",
+		"2002:a00:1::1", "::ffff:0:10.1.2.3", "64:ff9b:1::a01:203",
+		"64:ff9b:1:ab:cd:ef:a01:203",
 	};
 	size_t		 i;
 
@@ -451,6 +464,8 @@ START_TEST(client_allow_is_not_bypassed_by_6to4)
 	ck_assert(!cidr_list_allows(&l, SA("2002:a00:1::1", 1)));
 	ck_assert(!cidr_list_allows(&l, SA("64:ff9b::a00:1", 1)));
 	ck_assert(!cidr_list_allows(&l, SA("::10.0.0.1", 1)));
+	ck_assert(!cidr_list_allows(&l, SA("::ffff:0:10.0.0.1", 1)));
+	ck_assert(!cidr_list_allows(&l, SA("64:ff9b:1::a00:1", 1)));
 	cidr_list_free(&l);
 }
 END_TEST
@@ -467,6 +482,10 @@ START_TEST(dest_allow_sees_only_mapped_ipv4)
 	ck_assert(!cidr_dest_allowed(&allow, &deny, SA("64:ff9b::a01:101",
 	    80)));
 	ck_assert(!cidr_dest_allowed(&allow, &deny, SA("::10.1.1.1", 80)));
+	ck_assert(!cidr_dest_allowed(&allow, &deny, SA("::ffff:0:10.1.1.1",
+	    80)));
+	ck_assert(!cidr_dest_allowed(&allow, &deny, SA("64:ff9b:1::a01:101",
+	    80)));
 	cidr_list_free(&allow);
 
 	/* Deny still sees through all of them, with or without an allow. */
@@ -475,6 +494,10 @@ START_TEST(dest_allow_sees_only_mapped_ipv4)
 	ck_assert(!cidr_dest_allowed(&allow, &deny, SA("64:ff9b::a01:101",
 	    80)));
 	ck_assert(!cidr_dest_allowed(&allow, &deny, SA("::10.1.1.1", 80)));
+	ck_assert(!cidr_dest_allowed(&allow, &deny, SA("::ffff:0:10.1.1.1",
+	    80)));
+	ck_assert(!cidr_dest_allowed(&allow, &deny, SA("64:ff9b:1::a01:101",
+	    80)));
 	cidr_list_free(&deny);
 }
 END_TEST
@@ -503,10 +526,13 @@ START_TEST(dest_deny_loopback_in_every_spelling)
 		"127.0.0.1", "127.255.0.9", "::1", "::ffff:127.0.0.1",
 		"::127.0.0.1", "2002:7f00:1::1", "64:ff9b::7f00:1",
 		"0.0.0.0", "::", "::ffff:0.0.0.0", "64:ff9b::", "2002::1",
+		"::ffff:0:127.0.0.1", "::ffff:0:0.0.0.0", "64:ff9b:1::7f00:1",
+		"64:ff9b:1:1234::7f00:1", "64:ff9b:1::",
 	};
 	const char		*allowed[] = {
 		"192.0.2.1", "2001:db8::1", "::ffff:192.0.2.1", "::2",
-		"128.0.0.1", "2002:c000:201::1",
+		"128.0.0.1", "2002:c000:201::1", "::ffff:0:192.0.2.1",
+		"64:ff9b:1::c000:201", "64:ff9b:2::7f00:1",
 	};
 	size_t			 i;
 

@@ -1,10 +1,10 @@
 #!/bin/sh
 # DEST_DENY, enforced by the role that dials: with DEST_DENY="127.0.0.0/8
 # ::1/128" and an empty DEST_ALLOW, every spelling of a loopback address
-# (127.1, 2130706433, 0177.0.0.1, 0.0.0.0, ::ffff:127.0.0.1, 6to4 and
-# NAT64 forms, localhost by name) is refused with SOCKS5 0x02 / SOCKS4
-# 0x5b, in direct mode and through a worker that carries the rule, and
-# the destination never sees a connection.
+# (127.1, 2130706433, 0177.0.0.1, 0.0.0.0, ::ffff:127.0.0.1, 6to4,
+# NAT64, local-use NAT64 and SIIT forms, localhost by name) is refused
+# with SOCKS5 0x02 / SOCKS4 0x5b, in direct mode and through a worker
+# that carries the rule, and the destination never sees a connection.
 #
 # If the rules failed, some of these addresses (2002:7f00:1::1, say)
 # would be dialled for real, beyond this machine.  So the script re-runs
@@ -47,7 +47,8 @@ if [ -r /proc/net/ipv6_route ] &&
 else
 	SAFE6=
 	echo "no private network namespace and IPv6 routes leave this" \
-	    "machine: the 6to4, NAT64 and IPv4-compatible cases are skipped" >&2
+	    "machine: the 6to4, NAT64, SIIT and IPv4-compatible cases are" \
+	    "skipped" >&2
 fi
 
 # Was there ever a TCP connection to or from PORT, other than its
@@ -82,6 +83,8 @@ CASES5='127.0.0.1
 -a localhost'
 CASES5_EMBED='2002:7f00:1::1
 64:ff9b::7f00:1
+64:ff9b:1::7f00:1
+::ffff:0:127.0.0.1
 ::127.0.0.1'
 CASES4='127.0.0.1
 0.0.0.0'
