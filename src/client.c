@@ -79,6 +79,8 @@ TAILQ_HEAD(client_list, client);
 
 static struct client_list	client_all = TAILQ_HEAD_INITIALIZER(client_all);
 static size_t			client_n;
+/* Clients by address, for MAX_CLIENTS_PER_IP. */
+struct ipcount			client_addrs;
 
 static void	client_read_cb(int, int, void *);
 static void	client_timeout_cb(void *);
@@ -104,7 +106,7 @@ client_accept(int fd, const struct sockaddr *sa, socklen_t salen)
 	/* Linux clones the listener's TCP_NODELAY into accepted sockets. */
 	sock_set_nodelay(fd);
 #endif
-	ipcount_add(sa);
+	ipcount_add(&client_addrs, sa);
 	TAILQ_INSERT_TAIL(&client_all, c, entry);
 	client_n++;
 	stats_client_open();
@@ -200,7 +202,7 @@ client_close(struct client *c, const char *why)
 		close(c->fd);
 		c->fd = -1;
 	}
-	ipcount_del((struct sockaddr *)&c->addr);
+	ipcount_del(&client_addrs, (struct sockaddr *)&c->addr);
 	TAILQ_REMOVE(&client_all, c, entry);
 	client_n--;
 	stats_client_close();

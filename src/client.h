@@ -9,6 +9,11 @@
 #include <sys/types.h>
 #include <sys/socket.h>
 
+struct ipcount;
+
+/* Clients on the server now, by address (MAX_CLIENTS_PER_IP). */
+extern struct ipcount	client_addrs;
+
 void	client_accept(int fd, const struct sockaddr *, socklen_t);
 size_t	client_count(void);
 void	client_shutdown(void);

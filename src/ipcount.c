@@ -1,6 +1,7 @@
 /*
- * The per-address connection counter behind ipcount.h: chained hashing
- * over a fixed bucket array, sized for tens of thousands of addresses.
+ * The per-address connection counters behind ipcount.h: chained hashing
+ * over a fixed bucket array per table, sized for tens of thousands of
+ * addresses.  client.c keeps one table, pool.c another.
  */
 #include "config.h"
 
@@ -15,15 +16,11 @@
 #include "ipcount.h"
 #include "xmalloc.h"
 
-#define IPCOUNT_BUCKETS	4096
-
 struct ipcount_entry {
 	uint8_t			 key[16];
 	unsigned int		 count;
 	struct ipcount_entry	*next;
 };
-
-static struct ipcount_entry	*ipcount_table[IPCOUNT_BUCKETS];
 
 /* The table key of an address: IPv4 as its mapped IPv6 form. */
 static void
@@ -44,7 +41,7 @@ ipcount_key(const struct sockaddr *sa, uint8_t key[16])
 
 /* Where the entry for key is, or would be linked in its bucket. */
 static struct ipcount_entry **
-ipcount_find(const uint8_t key[16])
+ipcount_find(struct ipcount *t, const uint8_t key[16])
 {
 	struct ipcount_entry	**ep;
 	uint32_t		  h = 2166136261u;
@@ -52,33 +49,33 @@ ipcount_find(const uint8_t key[16])
 
 	for (i = 0; i < 16; i++)
 		h = (h ^ key[i]) * 16777619u;
-	ep = &ipcount_table[h % IPCOUNT_BUCKETS];
+	ep = &t->buckets[h % IPCOUNT_BUCKETS];
 	while (*ep != NULL && memcmp((*ep)->key, key, 16) != 0)
 		ep = &(*ep)->next;
 	return (ep);
 }
 
-/* Connections currently counted for this address. */
+/* Connections currently counted for this address in t. */
 unsigned int
-ipcount_get(const struct sockaddr *sa)
+ipcount_get(struct ipcount *t, const struct sockaddr *sa)
 {
 	struct ipcount_entry	**ep;
 	uint8_t			  key[16];
 
 	ipcount_key(sa, key);
-	ep = ipcount_find(key);
+	ep = ipcount_find(t, key);
 	return (*ep != NULL ? (*ep)->count : 0);
 }
 
 /* Count one more connection from this address; returns the new count. */
 unsigned int
-ipcount_add(const struct sockaddr *sa)
+ipcount_add(struct ipcount *t, const struct sockaddr *sa)
 {
 	struct ipcount_entry	**ep;
 	uint8_t			  key[16];
 
 	ipcount_key(sa, key);
-	ep = ipcount_find(key);
+	ep = ipcount_find(t, key);
 	if (*ep == NULL) {
 		*ep = xcalloc(1, sizeof(**ep));
 		memcpy((*ep)->key, key, 16);
@@ -88,13 +85,13 @@ ipcount_add(const struct sockaddr *sa)
 
 /* Count one connection less; the entry goes when it reaches zero. */
 void
-ipcount_del(const struct sockaddr *sa)
+ipcount_del(struct ipcount *t, const struct sockaddr *sa)
 {
 	struct ipcount_entry	**ep, *e;
 	uint8_t			  key[16];
 
 	ipcount_key(sa, key);
-	ep = ipcount_find(key);
+	ep = ipcount_find(t, key);
 	if ((e = *ep) == NULL)
 		return;
 	if (--e->count == 0) {

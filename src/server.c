@@ -457,7 +457,7 @@ server_admit(struct listener *l, const struct sockaddr *sa, const char *addr)
 		return (0);
 	}
 	if (cfg->max_clients_per_ip > 0 &&
-	    ipcount_get(sa) >= cfg->max_clients_per_ip) {
+	    ipcount_get(&client_addrs, sa) >= cfg->max_clients_per_ip) {
 		log_line(LOGC_CONNECTION, "refused %s: MAX_CLIENTS_PER_IP "
 		    "(%u) reached", addr, cfg->max_clients_per_ip);
 		return (0);
