@@ -4,9 +4,11 @@
  * unchanged keeps its socket, new ones are bound first and, if any fails,
  * the reload is abandoned with the old set intact.  Accepting checks
  * CLIENT_ALLOW before a byte is read, then MAX_CLIENTS and
- * MAX_CLIENTS_PER_IP.  A spare descriptor is held so that running out of
- * descriptors (EMFILE) never leaves a listener spinning, and any accept
- * error that would repeat (EMFILE, ENOBUFS, ENOMEM...) pauses the
+ * MAX_CLIENTS_PER_IP.  Refusals are logged one per connection under
+ * LOG_CONNECTION, else under LOG_ERROR at most about once a second with
+ * a count of the rest.  A spare descriptor is held so that running out
+ * of descriptors (EMFILE) never leaves a listener spinning, and any
+ * accept error that would repeat (EMFILE, ENOBUFS, ENOMEM...) pauses the
  * listeners for a moment.
  */
 #include "config.h"
@@ -18,6 +20,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +49,8 @@
  */
 #define SERVER_PASSWORD_THREADS	2
 #define SERVER_PASSWORD_QUEUED	32
+/* Refusal lines of one kind under LOG_ERROR: one per this many ms. */
+#define SERVER_REFUSAL_LOG_MS	1000
 
 /* A listener's kind is the kind of the config key that set it. */
 enum server_kind {
@@ -62,6 +67,14 @@ struct listener {
 };
 TAILQ_HEAD(listener_list, listener);
 
+/* Refusals of one listener kind waiting to be summed up in one line. */
+struct server_refusals {
+	uint64_t		 logged;	/* ev_now() of the last line */
+	unsigned long		 suppressed;	/* since then, not logged */
+	char			 latest[256];	/* the last of those */
+	struct ev_timer		 timer;		/* logs the sum */
+};
+
 static struct listener_list	 server_listeners =
     TAILQ_HEAD_INITIALIZER(server_listeners);
 static struct passwd_db		*server_passwd;
@@ -70,11 +83,13 @@ static int			 server_spare_fd = -1;
 static uint64_t			 server_pause_logged;
 static struct ev_timer		 server_pause_timer;
 static int			 server_stopping;
+static struct server_refusals	 server_refusals[SERVER_STATS + 1];
 
 static const char *server_kind_names[] = { "socks", "worker", "stats" };
 
 static void	server_accept_cb(int, int, void *);
 static void	server_pause_cb(void *);
+static void	server_refusals_cb(void *);
 
 /* Hold the spare descriptor that EMFILE spends, if not held already. */
 static void
@@ -207,8 +222,12 @@ int
 server_start(struct conf *conf, char **cause)
 {
 	struct listener_list	next;
+	size_t			i;
 
 	ev_timer_init(&server_pause_timer, server_pause_cb, NULL);
+	for (i = 0; i < nitems(server_refusals); i++)
+		ev_timer_init(&server_refusals[i].timer, server_refusals_cb,
+		    &server_refusals[i]);
 	if (server_load_passwords(conf, &server_passwd, cause) == -1)
 		return (-1);
 	if (server_bind_all(conf, &next, cause) == -1)
@@ -247,8 +266,15 @@ void
 server_stop(void)
 {
 	struct listener	*l;
+	size_t		 i;
 
 	server_stopping = 1;
+	for (i = 0; i < nitems(server_refusals); i++) {
+		if (ev_timer_pending(&server_refusals[i].timer)) {
+			ev_timer_stop(&server_refusals[i].timer);
+			server_refusals_cb(&server_refusals[i]);
+		}
+	}
 	while ((l = TAILQ_FIRST(&server_listeners)) != NULL) {
 		TAILQ_REMOVE(&server_listeners, l, entry);
 		server_listener_free(l);
@@ -432,6 +458,61 @@ server_accept_failed_one(int error)
 	return (0);
 }
 
+/* Log the refusals held back since the last line, in one line. */
+static void
+server_refusals_cb(void *arg)
+{
+	struct server_refusals	*r = arg;
+
+	if (r->suppressed == 0)
+		return;
+	log_line(LOGC_ERROR, "%lu more connection%s refused on the %s port "
+	    "since the last such line; the latest: %s", r->suppressed,
+	    r->suppressed == 1 ? "" : "s",
+	    server_kind_names[r - server_refusals], r->latest);
+	r->suppressed = 0;
+	r->logged = ev_now();
+}
+
+/*
+ * Log a refused connection (fmt makes the line).  With LOG_CONNECTION
+ * on, it gets its own line as it always did; otherwise refusals go under
+ * LOG_ERROR, at most one line a second per listener kind and a line
+ * with the count of the others, so that a flood cannot flood the log.
+ */
+static void PRINTFLIKE(2, 3)
+server_refused(struct listener *l, const char *fmt, ...)
+{
+	struct server_refusals	*r = &server_refusals[l->kind];
+	va_list			 ap;
+	char			 line[sizeof(r->latest)];
+	uint64_t		 now = ev_now(), quiet;
+	int			 each;
+
+	each = log_class_enabled(LOGC_CONNECTION);
+	if (!each && !log_class_enabled(LOGC_ERROR))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (each) {
+		log_line(LOGC_CONNECTION, "%s", line);
+		return;
+	}
+	quiet = now - r->logged;
+	if (r->suppressed == 0 &&
+	    (r->logged == 0 || quiet >= SERVER_REFUSAL_LOG_MS)) {
+		log_line(LOGC_ERROR, "%s", line);
+		r->logged = now;
+		return;
+	}
+	r->suppressed++;
+	strlcpy(r->latest, line, sizeof(r->latest));
+	if (!ev_timer_pending(&r->timer))
+		ev_timer_start(&r->timer, quiet >= SERVER_REFUSAL_LOG_MS ? 0 :
+		    SERVER_REFUSAL_LOG_MS - quiet);
+}
+
 /*
  * Whether a connection from sa may stay: CLIENT_ALLOW or STATS_ALLOW,
  * then for SOCKS clients the caps; a refusal is logged.
@@ -444,7 +525,7 @@ server_admit(struct listener *l, const struct sockaddr *sa, const char *addr)
 	allow = l->kind == SERVER_STATS ? &cfg->stats_allow :
 	    &cfg->client_allow;
 	if (l->kind != SERVER_WORKER && !cidr_list_allows(allow, sa)) {
-		log_line(LOGC_CONNECTION, "refused %s on %s %s: not in %s",
+		server_refused(l, "refused %s on %s %s: not in %s",
 		    addr, server_kind_names[l->kind], l->addr.text,
 		    l->kind == SERVER_STATS ? "STATS_ALLOW" : "CLIENT_ALLOW");
 		return (0);
@@ -452,14 +533,14 @@ server_admit(struct listener *l, const struct sockaddr *sa, const char *addr)
 	if (l->kind != SERVER_SOCKS)
 		return (1);
 	if (cfg->max_clients > 0 && client_count() >= cfg->max_clients) {
-		log_line(LOGC_CONNECTION, "refused %s: MAX_CLIENTS (%u) "
-		    "reached", addr, cfg->max_clients);
+		server_refused(l, "refused %s: MAX_CLIENTS (%u) reached",
+		    addr, cfg->max_clients);
 		return (0);
 	}
 	if (cfg->max_clients_per_ip > 0 &&
 	    ipcount_get(&client_addrs, sa) >= cfg->max_clients_per_ip) {
-		log_line(LOGC_CONNECTION, "refused %s: MAX_CLIENTS_PER_IP "
-		    "(%u) reached", addr, cfg->max_clients_per_ip);
+		server_refused(l, "refused %s: MAX_CLIENTS_PER_IP (%u) "
+		    "reached", addr, cfg->max_clients_per_ip);
 		return (0);
 	}
 	return (1);
