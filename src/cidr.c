@@ -1,16 +1,15 @@
 /*
- * Address rules for CLIENT_ALLOW, STATS_ALLOW, DEST_ALLOW and DEST_DENY:
- * parsing "ADDR[/LEN][:PORT[-PORT]]" text and matching socket addresses
- * against it.  Pure: no I/O, no logging; the config parser and the
- * accept/dial paths call it.
+ * Address rules for CLIENT_ALLOW, STATS_ALLOW, WORKER_ALLOW, DEST_ALLOW
+ * and DEST_DENY: parsing "ADDR[/LEN][:PORT[-PORT]]" text and matching
+ * socket addresses against it.  Pure: no I/O, no logging; the config
+ * parser and the accept/dial paths call it.
  *
  * Deny rules see through the IPv6 forms that carry an IPv4 address
  * (mapped, SIIT, compatible, NAT64 and local-use NAT64, 6to4), so that
  * an IPv4 deny rule cannot be sidestepped by writing the destination in
- * IPv6.  Allow rules take
- * only the mapped form (::ffff:a.b.c.d, an IPv4 peer on a dual-stack
- * socket) as the IPv4 address: anyone can send from a 6to4 or NAT64
- * address that embeds an allowed IPv4 one.
+ * IPv6.  Allow rules take only the mapped form (::ffff:a.b.c.d, an IPv4
+ * peer on a dual-stack socket) as the IPv4 address: anyone can send from
+ * a 6to4 or NAT64 address that embeds an allowed IPv4 one.
  */
 #include "config.h"
 
@@ -449,8 +448,8 @@ cidr_list_match_addr(const struct cidr_list *list, int family,
 }
 
 /*
- * Whether an allow list (CLIENT_ALLOW, STATS_ALLOW) admits the socket
- * address; an empty list admits nothing.
+ * Whether an allow list (CLIENT_ALLOW, STATS_ALLOW, WORKER_ALLOW) admits
+ * the socket address; an empty list admits nothing.
  */
 int
 cidr_list_allows(const struct cidr_list *list, const struct sockaddr *sa)

@@ -1,7 +1,7 @@
 /*
  * Address rules: CIDR blocks with an optional port or port range, as used
- * by CLIENT_ALLOW, STATS_ALLOW, DEST_ALLOW and DEST_DENY.  Pure: parsing
- * and matching only, no I/O.
+ * by CLIENT_ALLOW, STATS_ALLOW, WORKER_ALLOW, DEST_ALLOW and DEST_DENY.
+ * Pure: parsing and matching only, no I/O.
  *
  * Syntax of one rule (lists are space-separated):
  *	ADDR[/LEN]			all ports

@@ -94,6 +94,7 @@ conf_free(struct conf *conf)
 		    conf->listen[kind].count);
 	cidr_list_free(&conf->client_allow);
 	cidr_list_free(&conf->stats_allow);
+	cidr_list_free(&conf->worker_allow);
 	free(conf->password_file);
 	conf_free_hostports(conf->servers, conf->servers_count);
 	free(conf->worker_name);

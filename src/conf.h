@@ -71,6 +71,7 @@ struct conf {
 	uint64_t		 worker_response_timeout; /* ms, 0 = off */
 	struct cidr_list	 client_allow;
 	struct cidr_list	 stats_allow;
+	struct cidr_list	 worker_allow;
 	enum conf_auth		 auth;
 	char			*password_file;
 	int			 password_file_insecure; /* by conf_verify */
@@ -78,6 +79,8 @@ struct conf {
 	uint64_t		 handshake_timeout;	/* ms */
 	unsigned int		 max_clients;		/* 0 = no cap */
 	unsigned int		 max_clients_per_ip;
+	unsigned int		 worker_pending_max;	/* 0 = no cap */
+	unsigned int		 worker_pending_per_ip;	/* 0 = no cap */
 	int			 open_proxy;
 
 	struct conf_hostport	*servers;

@@ -11,6 +11,8 @@
  * WORKER_RESPONSE_TIMEOUT is unresponsive: chosen for nothing, its
  * pending requests tried elsewhere at once, until frames flow again
  * (esp/1 workers only: a legacy one answers no ping).
+ * Links that have not registered yet are counted, in total and by
+ * address, for the server's WORKER_PENDING_MAX and _PER_IP caps.
  */
 #include "config.h"
 
@@ -29,6 +31,7 @@
 #include "cfg.h"
 #include "compat.h"
 #include "ev.h"
+#include "ipcount.h"
 #include "linkauth.h"
 #include "log.h"
 #include "mux.h"
@@ -49,6 +52,7 @@ TAILQ_HEAD(pool_open_list, pool_open);
 
 struct pool_worker {
 	struct mux_link			*link;
+	struct sockaddr_storage		 ss;	/* for pool_pending_addrs */
 	char				 addr[SOCK_ADDRSTRLEN];
 	char				 name[POOL_NAME_SIZE];
 	char				 nonce[LINKAUTH_NONCE_HEX];
@@ -90,6 +94,9 @@ static struct pool_worker_list	pool_workers =
     TAILQ_HEAD_INITIALIZER(pool_workers);
 static uint64_t			pool_picks;
 static size_t			pool_registered;
+/* Links not registered yet, in all and by address. */
+static size_t			pool_pending;
+static struct ipcount		pool_pending_addrs;
 
 static int	pool_link_message(struct mux_link *,
 		    const struct textnet_msg *, const unsigned char *,
@@ -116,7 +123,10 @@ pool_link_accept(int fd, const struct sockaddr *sa, socklen_t salen)
 	const char		*args[2];
 
 	w = xcalloc(1, sizeof(*w));
+	memcpy(&w->ss, sa, salen);
 	sock_ntop(sa, w->addr, sizeof(w->addr));
+	pool_pending++;
+	ipcount_add(&pool_pending_addrs, sa);
 	strlcpy(w->name, w->addr, sizeof(w->name));
 	w->link = mux_link_new(fd, MUX_ACCEPTOR, &pool_link_ops, w);
 	mux_link_set_name(w->link, w->addr);
@@ -136,6 +146,28 @@ pool_link_accept(int fd, const struct sockaddr *sa, socklen_t salen)
 	log_line(LOGC_EVENT, "worker link from %s", w->addr);
 }
 
+/* The link is no longer pending: it registered or it closed. */
+static void
+pool_pending_done(struct pool_worker *w)
+{
+	pool_pending--;
+	ipcount_del(&pool_pending_addrs, (struct sockaddr *)&w->ss);
+}
+
+/* Worker links that have not registered, in all. */
+size_t
+pool_pending_count(void)
+{
+	return (pool_pending);
+}
+
+/* Worker links from sa's address that have not registered. */
+unsigned int
+pool_pending_from(const struct sockaddr *sa)
+{
+	return (ipcount_get(&pool_pending_addrs, sa));
+}
+
 /* Release a worker record once the loop no longer uses it. */
 static void
 pool_worker_free(void *arg)
@@ -153,6 +185,8 @@ pool_link_closed(struct mux_link *l, const char *why)
 	ev_timer_stop(&w->idle_timer);
 	ev_timer_stop(&w->register_timer);
 	ev_timer_stop(&w->live_timer);
+	if (!w->registered)
+		pool_pending_done(w);
 	if (w->registered) {
 		pool_registered--;
 		log_info("worker %s (%s) left the pool: %s", w->name,
@@ -247,6 +281,7 @@ pool_register(struct pool_worker *w, const char *name, int esp)
 	if (name != NULL && *name != '\0')
 		strlcpy(w->name, name, sizeof(w->name));
 	ev_timer_stop(&w->register_timer);
+	pool_pending_done(w);
 	w->registered = 1;
 	w->esp = esp;
 	w->up_since = time(NULL);

@@ -4,7 +4,9 @@
  * unchanged keeps its socket, new ones are bound first and, if any fails,
  * the reload is abandoned with the old set intact.  Accepting checks
  * CLIENT_ALLOW before a byte is read, then MAX_CLIENTS and
- * MAX_CLIENTS_PER_IP.  Refusals are logged one per connection under
+ * MAX_CLIENTS_PER_IP; on the worker port WORKER_ALLOW, a reserve of
+ * descriptors kept for clients, then WORKER_PENDING_MAX and
+ * WORKER_PENDING_PER_IP.  Refusals are logged one per connection under
  * LOG_CONNECTION, else under LOG_ERROR at most about once a second with
  * a count of the rest.  A spare descriptor is held so that running out
  * of descriptors (EMFILE) never leaves a listener spinning, and any
@@ -14,12 +16,14 @@
 #include "config.h"
 
 #include <sys/types.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,6 +53,13 @@
  */
 #define SERVER_PASSWORD_THREADS	2
 #define SERVER_PASSWORD_QUEUED	32
+/*
+ * The worker port accepts a link only while its descriptor number stays
+ * below the limit less this share of it: descriptors are handed out
+ * lowest first, so worker links never hold more than the rest, and
+ * whatever else runs short, that share stays for SOCKS clients.
+ */
+#define SERVER_CLIENT_FD_SHARE	4	/* a quarter of RLIMIT_NOFILE */
 /* Refusal lines of one kind under LOG_ERROR: one per this many ms. */
 #define SERVER_REFUSAL_LOG_MS	1000
 
@@ -476,7 +487,8 @@ server_refusals_cb(void *arg)
 
 /*
  * Log a refused connection (fmt makes the line).  With LOG_CONNECTION
- * on, it gets its own line as it always did; otherwise refusals go under
+ * on, a client or stats connection gets its own line as it always did;
+ * otherwise, and always for the worker port, refusals go under
  * LOG_ERROR, at most one line a second per listener kind and a line
  * with the count of the others, so that a flood cannot flood the log.
  */
@@ -489,7 +501,7 @@ server_refused(struct listener *l, const char *fmt, ...)
 	uint64_t		 now = ev_now(), quiet;
 	int			 each;
 
-	each = log_class_enabled(LOGC_CONNECTION);
+	each = l->kind != SERVER_WORKER && log_class_enabled(LOGC_CONNECTION);
 	if (!each && !log_class_enabled(LOGC_ERROR))
 		return;
 	va_start(ap, fmt);
@@ -514,17 +526,78 @@ server_refused(struct listener *l, const char *fmt, ...)
 }
 
 /*
- * Whether a connection from sa may stay: CLIENT_ALLOW or STATS_ALLOW,
- * then for SOCKS clients the caps; a refusal is logged.
+ * Whether a worker-port connection on descriptor fd would leave fewer
+ * than the clients' share of RLIMIT_NOFILE free; *limit is the number
+ * of descriptors worker links may reach.
  */
 static int
-server_admit(struct listener *l, const struct sockaddr *sa, const char *addr)
+server_worker_fd_short(int fd, long long *limit)
+{
+	struct rlimit	rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1 ||
+	    rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > INT_MAX)
+		return (0);
+	*limit = (long long)rl.rlim_cur -
+	    (long long)rl.rlim_cur / SERVER_CLIENT_FD_SHARE;
+	return (fd >= *limit);
+}
+
+/*
+ * Whether a worker-port connection from sa on fd may stay: WORKER_ALLOW,
+ * the clients' descriptors, then the caps on links that have not
+ * registered.
+ */
+static int
+server_admit_worker(struct listener *l, int fd, const struct sockaddr *sa,
+    const char *addr)
+{
+	long long	limit;
+
+	if (!cidr_list_allows(&cfg->worker_allow, sa)) {
+		server_refused(l, "refused %s on worker %s: not in "
+		    "WORKER_ALLOW", addr, l->addr.text);
+		return (0);
+	}
+	if (server_worker_fd_short(fd, &limit)) {
+		server_refused(l, "refused %s on worker %s: worker links may "
+		    "use %lld descriptors, the rest are kept for clients",
+		    addr, l->addr.text, limit);
+		return (0);
+	}
+	if (cfg->worker_pending_max > 0 &&
+	    pool_pending_count() >= cfg->worker_pending_max) {
+		server_refused(l, "refused %s on worker %s: "
+		    "WORKER_PENDING_MAX (%u) reached", addr, l->addr.text,
+		    cfg->worker_pending_max);
+		return (0);
+	}
+	if (cfg->worker_pending_per_ip > 0 &&
+	    pool_pending_from(sa) >= cfg->worker_pending_per_ip) {
+		server_refused(l, "refused %s on worker %s: "
+		    "WORKER_PENDING_PER_IP (%u) reached", addr, l->addr.text,
+		    cfg->worker_pending_per_ip);
+		return (0);
+	}
+	return (1);
+}
+
+/*
+ * Whether a connection from sa on fd may stay: CLIENT_ALLOW or
+ * STATS_ALLOW, then for SOCKS clients the caps; the worker port has its
+ * own rules.  A refusal is logged.
+ */
+static int
+server_admit(struct listener *l, int fd, const struct sockaddr *sa,
+    const char *addr)
 {
 	const struct cidr_list	*allow;
 
+	if (l->kind == SERVER_WORKER)
+		return (server_admit_worker(l, fd, sa, addr));
 	allow = l->kind == SERVER_STATS ? &cfg->stats_allow :
 	    &cfg->client_allow;
-	if (l->kind != SERVER_WORKER && !cidr_list_allows(allow, sa)) {
+	if (!cidr_list_allows(allow, sa)) {
 		server_refused(l, "refused %s on %s %s: not in %s",
 		    addr, server_kind_names[l->kind], l->addr.text,
 		    l->kind == SERVER_STATS ? "STATS_ALLOW" : "CLIENT_ALLOW");
@@ -567,9 +640,11 @@ server_accept_cb(int lfd, int events, void *arg)
 		if (l->kind == SERVER_SOCKS)
 			stats_client_accepted();
 		sock_ntop((struct sockaddr *)&ss, addr, sizeof(addr));
-		if (!server_admit(l, (struct sockaddr *)&ss, addr)) {
+		if (!server_admit(l, fd, (struct sockaddr *)&ss, addr)) {
 			if (l->kind == SERVER_SOCKS)
 				stats_client_refused();
+			else if (l->kind == SERVER_WORKER)
+				stats_link_refused();
 			close(fd);
 			continue;
 		}
@@ -611,7 +686,7 @@ server_log_counters(void)
 	log_info("counters: workers=%zu clients=%llu tunnels=%llu "
 	    "tunnels_total=%llu bytes_up=%llu bytes_down=%llu "
 	    "accepted=%llu refused=%llu handshake_errors=%llu "
-	    "connect_failures=%llu link_errors=%llu",
+	    "connect_failures=%llu link_errors=%llu links_refused=%llu",
 	    pool_worker_count(),
 	    (unsigned long long)t->clients_active,
 	    (unsigned long long)t->tunnels_active,
@@ -622,6 +697,7 @@ server_log_counters(void)
 	    (unsigned long long)t->clients_refused,
 	    (unsigned long long)t->handshake_errors,
 	    (unsigned long long)stats_connect_failures(),
-	    (unsigned long long)t->link_errors);
+	    (unsigned long long)t->link_errors,
+	    (unsigned long long)t->links_refused);
 	pool_foreach(server_log_worker, NULL);
 }

@@ -90,6 +90,13 @@ stats_link_reconnect(void)
 	stats.link_reconnects++;
 }
 
+/* The server refused a connection to its worker port at accept. */
+void
+stats_link_refused(void)
+{
+	stats.links_refused++;
+}
+
 /*
  * The counters of route via, made on first use; past STATS_MAX_ROUTES
  * new names share the route "other".

@@ -36,6 +36,7 @@ struct stats_totals {
 	uint64_t	connect_failures[SOCKS_FAIL_FAILURE + 1];
 	uint64_t	link_errors;
 	uint64_t	link_reconnects;
+	uint64_t	links_refused;		/* worker port, at accept */
 };
 
 /* The counters of one route (a worker's name, "direct", "none"). */
@@ -59,6 +60,7 @@ void	stats_client_refused(void);
 void	stats_handshake_error(void);
 void	stats_link_error(void);
 void	stats_link_reconnect(void);
+void	stats_link_refused(void);
 void	stats_tunnel_open(const char *via);
 void	stats_tunnel_done(const char *via, uint64_t up, uint64_t down);
 void	stats_connect_failed(const char *via, enum socks_failure);

@@ -378,6 +378,13 @@ START_TEST(test_defaults)
 	ck_assert_uint_eq(c->max_clients, 0);
 	ck_assert_uint_eq(c->max_clients_per_ip, 0);
 	ck_assert_uint_eq(c->stats_allow.count, 2);
+	ck_assert_uint_eq(c->worker_allow.count, 2);
+	ck_assert_int_eq(c->worker_allow.rules[0].family, AF_INET);
+	ck_assert_uint_eq(c->worker_allow.rules[0].prefix, 8);
+	ck_assert_int_eq(c->worker_allow.rules[1].family, AF_INET6);
+	ck_assert_uint_eq(c->worker_allow.rules[1].prefix, 128);
+	ck_assert_uint_eq(c->worker_pending_max, 256);
+	ck_assert_uint_eq(c->worker_pending_per_ip, 16);
 	ck_assert_int_eq(c->open_proxy, 0);
 	ck_assert_uint_eq(c->servers_count, 1);
 	ck_assert_str_eq(c->servers[0].host, "127.0.0.1");
@@ -749,6 +756,16 @@ START_TEST(test_set_cidr_lists)
 	ck_assert_uint_eq(c->client_allow.count, 3);
 	set_ok(c, "STATS_ALLOW", "192.0.2.0/24");
 	ck_assert_uint_eq(c->stats_allow.count, 1);
+	set_ok(c, "WORKER_ALLOW", "198.51.100.0/24 2001:db8::/32");
+	ck_assert_uint_eq(c->worker_allow.count, 2);
+	set_bad(c, "WORKER_ALLOW", "198.51.100.7:8081", "WORKER_ALLOW: bad "
+	    "address rule '198.51.100.7:8081'");
+	ck_assert_uint_eq(c->worker_allow.count, 2);
+	set_ok(c, "WORKER_PENDING_MAX", "0");
+	ck_assert_uint_eq(c->worker_pending_max, 0);
+	set_ok(c, "WORKER_PENDING_PER_IP", "4");
+	ck_assert_uint_eq(c->worker_pending_per_ip, 4);
+	set_bad(c, "WORKER_PENDING_PER_IP", "-1", "WORKER_PENDING_PER_IP");
 	set_bad(c, "CLIENT_ALLOW", "10.0.0.0/8:22", "CLIENT_ALLOW: bad "
 	    "address rule '10.0.0.0/8:22'");
 	set_bad(c, "STATS_ALLOW", "[::1]:80", "STATS_ALLOW:");

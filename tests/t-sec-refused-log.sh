@@ -2,9 +2,10 @@
 # Refused connections are logged under LOG_ERROR when LOG_CONNECTION is
 # off (as in live.conf), without a flood of lines: a client refused by
 # CLIENT_ALLOW gets its line, and under a flood of refused connections
-# a line comes at most about once a second, followed by one that counts
-# the lines held back.  The lines and those counts add up to the
-# counter (refused=).  With LOG_ERROR off as well, nothing.
+# (SOCKS port, then worker port by WORKER_ALLOW) a line comes at most
+# about once a second per port, followed by one that counts the lines
+# held back.  The lines and those counts add up to the counters
+# (refused=, links_refused=).  With LOG_ERROR off as well, nothing.
 . "${TOP_SRCDIR:-$(dirname "$0")/..}/tests/lib.sh"
 
 # Stop every process still running, then fail on any sanitizer report
@@ -25,7 +26,7 @@ SP=$(free_port)
 WP=$(free_port)
 write_conf "$T/server.conf" "SOCKS_LISTEN=127.0.0.1:$SP" \
     "WORKER_LISTEN=127.0.0.1:$WP" "PIDFILE=$T/server.pid" \
-    LOG_CONNECTION=no CLIENT_ALLOW=127.0.0.2/32
+    LOG_CONNECTION=no CLIENT_ALLOW=127.0.0.2/32 WORKER_ALLOW=127.0.0.2/32
 start_esocksd server "$T/server.conf"
 LOG=$ESOCKSD_LOG
 PID=$ESOCKSD_PID
@@ -55,21 +56,29 @@ wait_log "$LOG" "^refused 127\\.0\\.0\\.1:[0-9]+ on socks 127\\.0\\.0\\.1:$SP: \
 not in CLIENT_ALLOW\$" 5 ||
     fail "no line for a client refused by CLIENT_ALLOW with LOG_CONNECTION=no"
 
-# --- A flood of refused clients.
-out=$("$TFLOOD" -t 127.0.0.1:$SP -n 10 -p 5 -d $SECS)
-echo "flood on $SP: $out" >&2
+# --- A flood of refused clients, then of refused worker links.
+for port in $SP $WP; do
+	out=$("$TFLOOD" -t 127.0.0.1:$port -n 10 -p 5 -d $SECS)
+	echo "flood on $port: $out" >&2
+done
 sleep 1.5
 socks=$(logged socks "127\\.0\\.0\\.1:$SP")
+links=$(logged worker "127\\.0\\.0\\.1:$WP")
 refused=$(counter refused 1)
-echo "socks: $socks refusals logged, refused=$refused" >&2
+links_refused=$(counter links_refused 1)
+echo "socks: $socks refusals logged, refused=$refused;" \
+    "worker: $links logged, links_refused=$links_refused" >&2
 [ "$refused" -gt 100 ] || fail "the flood made only $refused refusals"
 [ "$socks" -eq "$refused" ] ||
     fail "the log accounts for $socks refused clients, refused=$refused"
-# At most a line and a sum a second, and a few to spare.
+[ "$links" -eq "$links_refused" ] ||
+    fail "the log accounts for $links refused links," \
+    "links_refused=$links_refused"
+# At most a line and a sum a second for each port, and a few to spare.
 lines=$(grep -c -E '^refused |^[0-9]+ more connections* refused' "$LOG")
-max=$((2 * SECS + 4))
+max=$(( (2 * SECS + 4) * 2 ))
 [ "$lines" -le $max ] ||
-    fail "$lines refusal lines for a $SECS s flood (at most $max)"
+    fail "$lines refusal lines for two $SECS s floods (at most $max)"
 stop_pid $PID
 
 # --- With LOG_ERROR off too, refusals are not logged.
