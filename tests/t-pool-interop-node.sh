@@ -6,8 +6,10 @@
 #    WORKER_IDLE_CLOSE, and carries tunnels, several at once, both ways;
 #  - our worker registers with a legacy Node server (after waiting for a
 #    HELO that never comes) and relays the sessions that server opens.
-# The library is vendored under tests/interop/node_modules (see the
-# README there): no npm and no network.  Skips (77) without node.
+# The library is installed once, beside the scripts, by
+# `npm ci --prefix tests/interop` (README's first line and .ci/run do
+# it); the test itself needs no npm and no network, and skips (77)
+# without node or without that install.
 . "${TOP_SRCDIR:-$(dirname "$0")/..}/tests/lib.sh"
 
 [ -x "$ESOCKSD" ] && [ -x "$SOCKSC" ] && [ -x "$TSINK" ] ||
@@ -18,9 +20,12 @@ INTEROP=$TOP_SRCDIR/tests/interop
 # Node looks in tests/interop/node_modules, beside the scripts, first;
 # a NODE_PATH from the environment must not supply another copy.
 unset NODE_PATH
+[ -d "$INTEROP/node_modules/@dongmuni/nodejs-text-net" ] ||
+    skip "@dongmuni/nodejs-text-net is not installed:" \
+    "run 'npm ci --prefix tests/interop' once"
 node -e 'require(process.argv[1])' \
     "$INTEROP/node_modules/@dongmuni/nodejs-text-net" >"$T/node.log" 2>&1 ||
-    fail "the vendored @dongmuni/nodejs-text-net does not load:" \
+    fail "@dongmuni/nodejs-text-net in $INTEROP does not load:" \
     "$(tail -n 5 "$T/node.log")"
 
 start_sink echo
