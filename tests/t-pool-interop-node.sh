@@ -20,7 +20,7 @@ INTEROP=$TOP_SRCDIR/tests/interop
 # Node looks in tests/interop/node_modules, beside the scripts, first;
 # a NODE_PATH from the environment must not supply another copy.
 unset NODE_PATH
-[ -d "$INTEROP/node_modules/@dongmuni/nodejs-text-net" ] ||
+[ -r "$INTEROP/node_modules/@dongmuni/nodejs-text-net/package.json" ] ||
     skip "@dongmuni/nodejs-text-net is not installed:" \
     "run 'npm ci --prefix tests/interop' once"
 node -e 'require(process.argv[1])' \
