@@ -19,6 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "auth.h"
 #include "buf.h"
 #include "cfg.h"
 #include "client.h"
@@ -30,7 +31,6 @@
 #include "log.h"
 #include "pool.h"
 #include "relay.h"
-#include "server.h"
 #include "sock.h"
 #include "socks.h"
 #include "stats.h"
@@ -405,28 +405,28 @@ client_on_greeting(struct client *c)
 
 /* The password check is over: answer, then go on to the request. */
 static void
-client_password_cb(enum server_password result, void *arg)
+client_password_cb(enum auth_result result, void *arg)
 {
 	struct client	*c = arg;
 	uint8_t		 reply[2];
 	char		 user[LOG_ESCAPE_SIZE(sizeof(c->user))];
 
 	c->auth = NULL;
-	socks5_build_userpass_reply(reply, result == SERVER_PASSWORD_OK);
+	socks5_build_userpass_reply(reply, result == AUTH_OK);
 	if (client_send(c, reply, sizeof(reply)) == -1) {
 		client_close(c, "write failed");
 		return;
 	}
 	switch (result) {
-	case SERVER_PASSWORD_OK:
+	case AUTH_OK:
 		break;
-	case SERVER_PASSWORD_BAD:
+	case AUTH_BAD:
 		stats_client_refused();
 		log_line(LOGC_ERROR, "client %s: bad password for user %s",
 		    c->addrtext, log_escape(user, sizeof(user), c->user));
 		client_close(c, NULL);
 		return;
-	case SERVER_PASSWORD_BUSY:
+	case AUTH_BUSY:
 		stats_handshake_error();
 		log_line(LOGC_ERROR, "client %s: too many password checks "
 		    "waiting; refusing user %s", c->addrtext,
@@ -459,8 +459,7 @@ client_on_auth(struct client *c)
 
 	strlcpy(c->user, up.user, sizeof(c->user));
 	/* The answer comes from the loop later, never from in here. */
-	c->auth = server_password_check(up.user, up.pass, client_password_cb,
-	    c);
+	c->auth = auth_check(up.user, up.pass, client_password_cb, c);
 	explicit_bzero(&up, sizeof(up));
 	return (CLIENT_AUTH_CHECK);
 }

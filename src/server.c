@@ -30,6 +30,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "auth.h"
 #include "cfg.h"
 #include "cidr.h"
 #include "client.h"
@@ -37,7 +38,6 @@
 #include "conf.h"
 #include "ev.h"
 #include "ipcount.h"
-#include "job.h"
 #include "log.h"
 #include "passwd.h"
 #include "pool.h"
@@ -47,12 +47,6 @@
 #include "xmalloc.h"
 
 #define SERVER_ACCEPT_BURST	64
-/*
- * Password checks are CPU-bound: a thread per core or two is all that
- * helps, and checks waiting beyond the queue are refused at once.
- */
-#define SERVER_PASSWORD_THREADS	2
-#define SERVER_PASSWORD_QUEUED	32
 /*
  * The worker port accepts a link only while its descriptor number stays
  * below the limit less this share of it: descriptors are handed out
@@ -88,8 +82,6 @@ struct server_refusals {
 
 static struct listener_list	 server_listeners =
     TAILQ_HEAD_INITIALIZER(server_listeners);
-static struct passwd_db		*server_passwd;
-static struct job_pool		*server_password_pool;
 static int			 server_spare_fd = -1;
 static uint64_t			 server_pause_logged;
 static struct ev_timer		 server_pause_timer;
@@ -215,32 +207,21 @@ server_adopt(struct listener_list *next)
 	TAILQ_CONCAT(&server_listeners, next, entry);
 }
 
-/* Load the PASSWORD_FILE when AUTH=password; *out is NULL otherwise. */
-static int
-server_load_passwords(struct conf *conf, struct passwd_db **out,
-    char **cause)
-{
-	*out = NULL;
-	if (conf->auth != CONF_AUTH_PASSWORD)
-		return (0);
-	if ((*out = passwd_load(conf->password_file, cause)) == NULL)
-		return (-1);
-	return (0);
-}
-
 /* Bind every listener of conf and load its password file. */
 int
 server_start(struct conf *conf, char **cause)
 {
-	struct listener_list	next;
-	size_t			i;
+	struct listener_list	 next;
+	struct passwd_db	*db;
+	size_t			 i;
 
 	ev_timer_init(&server_pause_timer, server_pause_cb, NULL);
 	for (i = 0; i < nitems(server_refusals); i++)
 		ev_timer_init(&server_refusals[i].timer, server_refusals_cb,
 		    &server_refusals[i]);
-	if (server_load_passwords(conf, &server_passwd, cause) == -1)
+	if (auth_load(conf, &db, cause) == -1)
 		return (-1);
+	auth_set(db);
 	if (server_bind_all(conf, &next, cause) == -1)
 		return (-1);
 	server_adopt(&next);
@@ -258,7 +239,7 @@ server_reload(struct conf *conf, char **cause)
 	struct listener_list	 next;
 	struct passwd_db	*db;
 
-	if (server_load_passwords(conf, &db, cause) == -1)
+	if (auth_load(conf, &db, cause) == -1)
 		return (-1);
 	if (server_bind_all(conf, &next, cause) == -1) {
 		if (db != NULL)
@@ -266,9 +247,7 @@ server_reload(struct conf *conf, char **cause)
 		return (-1);
 	}
 	server_adopt(&next);
-	if (server_passwd != NULL)
-		passwd_free(server_passwd);
-	server_passwd = db;
+	auth_set(db);
 	return (0);
 }
 
@@ -291,10 +270,7 @@ server_stop(void)
 		server_listener_free(l);
 	}
 	client_shutdown();
-	if (server_passwd != NULL) {
-		passwd_free(server_passwd);
-		server_passwd = NULL;
-	}
+	auth_set(NULL);
 	if (server_spare_fd != -1) {
 		close(server_spare_fd);
 		server_spare_fd = -1;
@@ -324,69 +300,6 @@ server_abort_all(void)
 	pool_abort_all();
 	stats_http_close_all();
 	stats_free();
-}
-
-/* The work of a password check in the pool, and whom to tell. */
-struct server_password_job {
-	struct passwd_attempt	*attempt;
-	int			 ok;
-	server_password_cb	 cb;
-	void			*arg;
-};
-
-/* The hashing, in a pool thread, on copies: a reload may free the db. */
-static void
-server_password_work(void *arg)
-{
-	struct server_password_job	*pj = arg;
-
-	pj->ok = passwd_attempt_verify(pj->attempt);
-}
-
-/* The outcome, in the loop. */
-static void
-server_password_done(void *arg, enum job_result result)
-{
-	struct server_password_job	*pj = arg;
-
-	if (result == JOB_REFUSED)
-		pj->cb(SERVER_PASSWORD_BUSY, pj->arg);
-	else
-		pj->cb(pj->ok ? SERVER_PASSWORD_OK : SERVER_PASSWORD_BAD,
-		    pj->arg);
-}
-
-/* Release a check, answered or cancelled. */
-static void
-server_password_free(void *arg)
-{
-	struct server_password_job	*pj = arg;
-
-	passwd_attempt_free(pj->attempt);
-	free(pj);
-}
-
-/*
- * Check a user's password against PASSWORD_FILE off the loop: SHA-crypt
- * is slow by design, and every tunnel would wait for it.  cb is called
- * from the loop later, never from inside this call, unless the
- * returned job is cancelled first (job_cancel).
- */
-struct job *
-server_password_check(const char *user, const char *password,
-    server_password_cb cb, void *arg)
-{
-	struct server_password_job	*pj;
-
-	if (server_password_pool == NULL)
-		server_password_pool = job_pool_new("password checks",
-		    SERVER_PASSWORD_THREADS, SERVER_PASSWORD_QUEUED);
-	pj = xcalloc(1, sizeof(*pj));
-	pj->attempt = passwd_attempt_new(server_passwd, user, password);
-	pj->cb = cb;
-	pj->arg = arg;
-	return (job_run(server_password_pool, server_password_work,
-	    server_password_done, server_password_free, pj));
 }
 
 /* The pause is over: descriptors or memory may be free again. */
