@@ -161,6 +161,13 @@ pool_pending_count(void)
 	return (pool_pending);
 }
 
+/* Worker links open, registered or not (each holds a descriptor). */
+size_t
+pool_link_count(void)
+{
+	return (pool_registered + pool_pending);
+}
+
 /* Worker links from sa's address that have not registered. */
 unsigned int
 pool_pending_from(const struct sockaddr *sa)

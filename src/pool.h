@@ -32,6 +32,7 @@ typedef void	(*pool_open_cb)(struct end *e, enum socks_failure why,
 
 void		 pool_link_accept(int fd, const struct sockaddr *, socklen_t);
 size_t		 pool_pending_count(void);
+size_t		 pool_link_count(void);
 unsigned int	 pool_pending_from(const struct sockaddr *);
 int		 pool_has_worker(void);
 size_t		 pool_worker_count(void);

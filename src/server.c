@@ -48,10 +48,9 @@
 
 #define SERVER_ACCEPT_BURST	64
 /*
- * The worker port accepts a link only while its descriptor number stays
- * below the limit less this share of it: descriptors are handed out
- * lowest first, so worker links never hold more than the rest, and
- * whatever else runs short, that share stays for SOCKS clients.
+ * The worker port accepts a link only while the worker links open stay
+ * below the limit less this share of it, so that whatever the worker
+ * port is sent, that share stays for SOCKS clients.
  */
 #define SERVER_CLIENT_FD_SHARE	4	/* a quarter of RLIMIT_NOFILE */
 /* Refusal lines of one kind under LOG_ERROR: one per this many ms. */
@@ -439,12 +438,13 @@ server_refused(struct listener *l, const char *fmt, ...)
 }
 
 /*
- * Whether a worker-port connection on descriptor fd would leave fewer
- * than the clients' share of RLIMIT_NOFILE free; *limit is the number
- * of descriptors worker links may reach.
+ * Whether one more worker link would eat into the clients' share of
+ * RLIMIT_NOFILE; *limit is the number of links the worker port may hold.
+ * Counting links, not judging by the new descriptor's number, keeps a
+ * server busy with clients (low descriptors all taken) open to workers.
  */
 static int
-server_worker_fd_short(int fd, long long *limit)
+server_worker_fd_short(long long *limit)
 {
 	struct rlimit	rl;
 
@@ -453,16 +453,15 @@ server_worker_fd_short(int fd, long long *limit)
 		return (0);
 	*limit = (long long)rl.rlim_cur -
 	    (long long)rl.rlim_cur / SERVER_CLIENT_FD_SHARE;
-	return (fd >= *limit);
+	return ((long long)pool_link_count() + 1 > *limit);
 }
 
 /*
- * Whether a worker-port connection from sa on fd may stay: WORKER_ALLOW,
- * the clients' descriptors, then the caps on links that have not
- * registered.
+ * Whether a worker-port connection from sa may stay: WORKER_ALLOW, the
+ * clients' descriptors, then the caps on links that have not registered.
  */
 static int
-server_admit_worker(struct listener *l, int fd, const struct sockaddr *sa,
+server_admit_worker(struct listener *l, const struct sockaddr *sa,
     const char *addr)
 {
 	long long	limit;
@@ -472,7 +471,7 @@ server_admit_worker(struct listener *l, int fd, const struct sockaddr *sa,
 		    "WORKER_ALLOW", addr, l->addr.text);
 		return (0);
 	}
-	if (server_worker_fd_short(fd, &limit)) {
+	if (server_worker_fd_short(&limit)) {
 		server_refused(l, "refused %s on worker %s: worker links may "
 		    "use %lld descriptors, the rest are kept for clients",
 		    addr, l->addr.text, limit);
@@ -496,18 +495,18 @@ server_admit_worker(struct listener *l, int fd, const struct sockaddr *sa,
 }
 
 /*
- * Whether a connection from sa on fd may stay: CLIENT_ALLOW or
+ * Whether a connection from sa may stay: CLIENT_ALLOW or
  * STATS_ALLOW, then for SOCKS clients the caps; the worker port has its
  * own rules.  A refusal is logged.
  */
 static int
-server_admit(struct listener *l, int fd, const struct sockaddr *sa,
+server_admit(struct listener *l, const struct sockaddr *sa,
     const char *addr)
 {
 	const struct cidr_list	*allow;
 
 	if (l->kind == SERVER_WORKER)
-		return (server_admit_worker(l, fd, sa, addr));
+		return (server_admit_worker(l, sa, addr));
 	allow = l->kind == SERVER_STATS ? &cfg->stats_allow :
 	    &cfg->client_allow;
 	if (!cidr_list_allows(allow, sa)) {
@@ -553,7 +552,7 @@ server_accept_cb(int lfd, int events, void *arg)
 		if (l->kind == SERVER_SOCKS)
 			stats_client_accepted();
 		sock_ntop((struct sockaddr *)&ss, addr, sizeof(addr));
-		if (!server_admit(l, fd, (struct sockaddr *)&ss, addr)) {
+		if (!server_admit(l, (struct sockaddr *)&ss, addr)) {
 			if (l->kind == SERVER_SOCKS)
 				stats_client_refused();
 			else if (l->kind == SERVER_WORKER)

@@ -142,5 +142,23 @@ wait_for "[ \$(nfd) -le $BASE ]" 15 ||
 got=$(echo after | "$SOCKSC" -x 127.0.0.1:$SP -t 127.0.0.1:$ECHO -w 5 \
     2>/dev/null)
 [ "$got" = after ] || fail "no tunnel after the flood: '$got'"
+
+# --- A server busy with clients still takes a worker: it is the worker
+# links that are counted, not the number of the descriptor a new one
+# gets.  200 idle clients hold the low descriptors, past the 192 that
+# worker links may use; a worker must still join.
+"$TFLOOD" -t 127.0.0.1:$SP -n 200 -d 30 >"$T/clients.out" 2>&1 &
+CLIENTS_PID=$!
+track_pid $CLIENTS_PID
+wait_for "[ \$(nfd) -ge $((BASE + 200)) ]" 10 ||
+    fail "the idle clients did not reach the server ($(nfd) descriptors)"
+write_conf "$T/worker.conf" "SERVERS=127.0.0.1:$WP" WORKER_NAME=busy \
+    "PIDFILE=$T/worker.pid"
+start_esocksd worker "$T/worker.conf"
+wait_log "$LOG" 'worker busy \(.*\) joined the pool' 10 ||
+    fail "a worker could not join a server busy with clients" \
+    "($(nfd) descriptors): $(grep 'on worker' "$LOG" | tail -n 1)"
+kill $CLIENTS_PID
+wait $CLIENTS_PID
 sec_finish
 exit 0
