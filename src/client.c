@@ -302,12 +302,12 @@ client_read_waiting(struct client *c)
 	ssize_t	n;
 
 	if (room == 0) {
-		ev_io_remove(c->fd, EV_READ);
+		ev_io_disable(c->fd, EV_READ);
 		return;
 	}
 	n = buf_read_fd(&c->in, c->fd, room);
 	if (n == 0)
-		ev_io_remove(c->fd, EV_READ);
+		ev_io_disable(c->fd, EV_READ);
 	else if (n == -1 && errno != EAGAIN && errno != EWOULDBLOCK &&
 	    errno != EINTR) {
 		if (c->state == CLIENT_CONNECTING)
@@ -436,7 +436,7 @@ client_password_cb(enum auth_result result, void *arg)
 	}
 	/* Bytes sent meanwhile are in c->in; read on for the rest. */
 	c->state = CLIENT_REQUEST5;
-	ev_io_add(c->fd, EV_READ);
+	ev_io_enable(c->fd, EV_READ);
 	client_parse(c);
 }
 

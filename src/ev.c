@@ -214,16 +214,16 @@ ev_io_set(int fd, int events, ev_io_cb cb, void *arg)
 
 /* Add interest in events to fd's existing watcher. */
 void
-ev_io_add(int fd, int events)
+ev_io_enable(int fd, int events)
 {
 	if (fd < 0 || fd >= ev_ios_size || ev_ios[fd].cb == NULL)
-		fatalx("ev_io_add: no watcher on %d", fd);
+		fatalx("ev_io_enable: no watcher on %d", fd);
 	ev_apply(fd, ev_ios[fd].events | (events & (EV_READ | EV_WRITE)));
 }
 
 /* Drop interest in events from fd's watcher; the watcher stays. */
 void
-ev_io_remove(int fd, int events)
+ev_io_disable(int fd, int events)
 {
 	if (fd < 0 || fd >= ev_ios_size)
 		return;

@@ -37,8 +37,8 @@ uint64_t	 ev_now(void);
 void		 ev_update_now(void);
 
 void		 ev_io_set(int fd, int events, ev_io_cb cb, void *arg);
-void		 ev_io_add(int fd, int events);
-void		 ev_io_remove(int fd, int events);
+void		 ev_io_enable(int fd, int events);
+void		 ev_io_disable(int fd, int events);
 void		 ev_io_del(int fd);
 
 void		 ev_timer_init(struct ev_timer *, ev_timer_cb, void *);

@@ -217,7 +217,7 @@ mux_link_send_frame(struct mux_link *l, const char *hdr, size_t hlen,
 		}
 		if ((size_t)n == hlen + blen)
 			return;
-		ev_io_add(l->fd, EV_WRITE);
+		ev_io_enable(l->fd, EV_WRITE);
 	}
 	if ((size_t)n < hlen) {
 		buf_add(&l->out, hdr + n, hlen - n);
@@ -302,7 +302,7 @@ mux_link_dispatch(struct mux_link *l, const struct textnet_msg *m,
 void
 mux_link_unpause(struct mux_link *l)
 {
-	ev_io_add(l->fd, EV_READ);
+	ev_io_enable(l->fd, EV_READ);
 	ev_timer_start(&l->resume_timer, 0);
 }
 
@@ -400,7 +400,7 @@ mux_link_flush(struct mux_link *l)
 		return;
 	}
 	if (buf_len(&l->out) == 0) {
-		ev_io_remove(l->fd, EV_WRITE);
+		ev_io_disable(l->fd, EV_WRITE);
 		if (l->closing) {
 			mux_link_close(l, l->close_why);
 			return;
@@ -431,7 +431,7 @@ mux_link_flush_dirty(void)
 			continue;
 		mux_link_flush(l);
 		if (!l->dead && buf_len(&l->out) > 0)
-			ev_io_add(l->fd, EV_WRITE);
+			ev_io_enable(l->fd, EV_WRITE);
 	}
 }
 
@@ -449,7 +449,7 @@ mux_link_io_cb(int fd, int events, void *arg)
 	if ((events & EV_READ) && !l->closing)
 		mux_link_read(l);
 	if (!l->dead && l->write_failed)
-		ev_io_add(l->fd, EV_WRITE);
+		ev_io_enable(l->fd, EV_WRITE);
 }
 
 /* Release a closed link once the loop no longer uses it. */
@@ -557,10 +557,10 @@ mux_link_close_after_flush(struct mux_link *l, const char *why)
 		return;
 	l->closing = 1;
 	l->close_why = xstrdup(why != NULL ? why : "closed");
-	ev_io_remove(l->fd, EV_READ);
+	ev_io_disable(l->fd, EV_READ);
 	if (buf_len(&l->out) == 0) {
 		/* Nothing queued: close from the loop, not from under us. */
-		ev_io_add(l->fd, EV_WRITE);
+		ev_io_enable(l->fd, EV_WRITE);
 	}
 	ev_timer_init(&l->close_timer, mux_link_close_timer_cb, l);
 	ev_timer_start(&l->close_timer, MUX_CLOSE_GRACE_MS);

@@ -381,7 +381,7 @@ mux_session_credit(struct mux_session *s)
 		if (full && !(s->state & MUX_STATE_LEGACY_FULL)) {
 			s->state |= MUX_STATE_LEGACY_FULL;
 			if (l->legacy_full++ == 0)
-				ev_io_remove(l->fd, EV_READ);
+				ev_io_disable(l->fd, EV_READ);
 		} else if (!full && (s->state & MUX_STATE_LEGACY_FULL)) {
 			s->state &= ~MUX_STATE_LEGACY_FULL;
 			if (--l->legacy_full == 0 && !l->closing)

@@ -309,7 +309,7 @@ server_pause_cb(void *arg)
 
 	server_spare_open();
 	TAILQ_FOREACH(l, &server_listeners, entry)
-		ev_io_add(l->fd, EV_READ);
+		ev_io_enable(l->fd, EV_READ);
 }
 
 /*
@@ -346,7 +346,7 @@ server_pause(struct listener *l, int error)
 		}
 	}
 	TAILQ_FOREACH(each, &server_listeners, entry)
-		ev_io_remove(each->fd, EV_READ);
+		ev_io_disable(each->fd, EV_READ);
 	/* A listener added by a reload meanwhile does not prolong it. */
 	if (!ev_timer_pending(&server_pause_timer))
 		ev_timer_start(&server_pause_timer, 100);

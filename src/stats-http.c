@@ -87,8 +87,8 @@ stats_http_respond(struct stats_conn *c, const char *status, const char *type,
 	buf_add(&c->out, buf_head(body), buf_len(body));
 	buf_free(body);
 	c->state = STATS_WRITING;
-	ev_io_remove(c->fd, EV_READ);
-	ev_io_add(c->fd, EV_WRITE);
+	ev_io_disable(c->fd, EV_READ);
+	ev_io_enable(c->fd, EV_WRITE);
 }
 
 /*
@@ -104,8 +104,8 @@ stats_http_linger(struct stats_conn *c)
 		return;
 	}
 	c->state = STATS_DRAINING;
-	ev_io_remove(c->fd, EV_WRITE);
-	ev_io_add(c->fd, EV_READ);
+	ev_io_disable(c->fd, EV_WRITE);
+	ev_io_enable(c->fd, EV_READ);
 	ev_timer_stop(&c->timer);
 	ev_timer_start(&c->timer, STATS_DRAIN_MS);
 }

@@ -133,7 +133,7 @@ void
 stream_start(struct stream *s)
 {
 	if (s->fd != -1 && !s->end.eof)
-		ev_io_add(s->fd, EV_READ);
+		ev_io_enable(s->fd, EV_READ);
 }
 
 /* The relay's start: begin reading. */
@@ -231,7 +231,7 @@ stream_splice_in(struct stream *s, struct stream *d, size_t room)
 	if (len == 0) {
 		/* The pipe is full: wait for d to drain it. */
 		s->paused = 1;
-		ev_io_remove(s->fd, EV_READ);
+		ev_io_disable(s->fd, EV_READ);
 		d->pipe_full_at = d->piped;
 		return (1);
 	}
@@ -248,7 +248,7 @@ stream_splice_in(struct stream *s, struct stream *d, size_t room)
 	if (n == 0) {
 		if (d->piped == 0)
 			stream_pipe_release(d);
-		ev_io_remove(s->fd, EV_READ);
+		ev_io_disable(s->fd, EV_READ);
 		relay_eof(&s->end);
 		return (1);
 	}
@@ -265,7 +265,7 @@ stream_splice_in(struct stream *s, struct stream *d, size_t room)
 		 * when it is full by bytes, or select would wake at once.
 		 */
 		s->paused = 1;
-		ev_io_remove(s->fd, EV_READ);
+		ev_io_disable(s->fd, EV_READ);
 		d->pipe_full_at = d->piped;
 		return (1);
 	}
@@ -292,7 +292,7 @@ stream_read(struct stream *s)
 	room = relay_room(&s->end);
 	if (room == 0) {
 		s->paused = 1;
-		ev_io_remove(s->fd, EV_READ);
+		ev_io_disable(s->fd, EV_READ);
 		return;
 	}
 #ifdef HAVE_SPLICE
@@ -309,7 +309,7 @@ stream_read(struct stream *s)
 	if (n > 0)
 		relay_input(&s->end, stream_scratch, n);
 	else if (n == 0) {
-		ev_io_remove(s->fd, EV_READ);
+		ev_io_disable(s->fd, EV_READ);
 		relay_eof(&s->end);
 	} else if (!stream_again(errno))
 		stream_fail(s, STREAM_READING);
@@ -376,14 +376,14 @@ stream_flush(struct stream *s)
 			progress = 1;
 	}
 	if (s->piped == 0 && buf_len(&s->out) == 0) {
-		ev_io_remove(s->fd, EV_WRITE);
+		ev_io_disable(s->fd, EV_WRITE);
 		if (s->shut_pending) {
 			stream_shutdown(s);
 			if (relay_dead(s->end.relay))
 				return;
 		}
 	} else
-		ev_io_add(s->fd, EV_WRITE);
+		ev_io_enable(s->fd, EV_WRITE);
 	if (progress) {
 		relay_sent(&s->end);
 		if (stream_resume_due(s)) {
@@ -438,7 +438,7 @@ stream_write(struct end *e, const void *data, size_t len)
 		}
 		if ((size_t)n == len)
 			return;
-		ev_io_add(s->fd, EV_WRITE);
+		ev_io_enable(s->fd, EV_WRITE);
 	}
 	buf_add(&s->out, (const unsigned char *)data + n, len - n);
 }
@@ -474,7 +474,7 @@ stream_resume(struct end *e)
 
 	if (s->paused && s->fd != -1) {
 		s->paused = 0;
-		ev_io_add(s->fd, EV_READ);
+		ev_io_enable(s->fd, EV_READ);
 	}
 }
 

@@ -547,7 +547,7 @@ START_TEST(io_write_readiness)
 }
 END_TEST
 
-START_TEST(io_add_and_remove_change_interest)
+START_TEST(io_enable_and_disable_change_interest)
 {
 	struct watch	w;
 	int		sv[2];
@@ -557,13 +557,13 @@ START_TEST(io_add_and_remove_change_interest)
 	w.fd = sv[0];
 	w.drain = 1;
 	ev_io_set(sv[0], EV_READ, watch_cb, &w);
-	ev_io_add(sv[0], EV_WRITE);
+	ev_io_enable(sv[0], EV_WRITE);
 	checklib_run_for(20);
 	ck_assert_int_gt(w.calls, 0);
 	ck_assert_int_eq(w.events, EV_WRITE);
 
 	/* Without write interest, a writable socket makes no calls. */
-	ev_io_remove(sv[0], EV_WRITE);
+	ev_io_disable(sv[0], EV_WRITE);
 	w.calls = w.events = 0;
 	checklib_run_for(30);
 	ck_assert_int_eq(w.calls, 0);
@@ -573,16 +573,16 @@ START_TEST(io_add_and_remove_change_interest)
 	checklib_run_bounded();
 	ck_assert_int_eq(w.events, EV_READ);
 
-	/* Removing the last interest keeps the watcher but stops calls. */
-	ev_io_remove(sv[0], EV_READ);
+	/* Disabling the last interest keeps the watcher but stops calls. */
+	ev_io_disable(sv[0], EV_READ);
 	ck_assert_int_eq(write(sv[1], "y", 1), 1);
 	w.calls = w.events = 0;
 	w.break_after = 0;
 	checklib_run_for(30);
 	ck_assert_int_eq(w.calls, 0);
 
-	/* ev_io_add still finds the watcher. */
-	ev_io_add(sv[0], EV_READ);
+	/* ev_io_enable still finds the watcher. */
+	ev_io_enable(sv[0], EV_READ);
 	w.break_after = 1;
 	checklib_run_bounded();
 	ck_assert_int_eq(w.events, EV_READ);
@@ -663,7 +663,7 @@ lo_cb(int fd, int events, void *arg)
 	p->lo_calls++;
 	ev_io_del(p->lo);
 	if (p->remove_only) {
-		ev_io_remove(p->hi, EV_READ);
+		ev_io_disable(p->hi, EV_READ);
 		return;
 	}
 	ev_io_del(p->hi);
@@ -899,7 +899,7 @@ ev_suite(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, io_read_readiness);
 	tcase_add_test(tc, io_write_readiness);
-	tcase_add_test(tc, io_add_and_remove_change_interest);
+	tcase_add_test(tc, io_enable_and_disable_change_interest);
 	tcase_add_test(tc, io_del_forgets_descriptor);
 	tcase_add_test(tc, watcher_deleted_earlier_in_round_is_not_called);
 	tcase_add_test(tc, interest_removed_earlier_in_round_is_not_reported);

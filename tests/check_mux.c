@@ -319,13 +319,13 @@ raw_io_cb(int fd, int events, void *arg)
 			buf_free(&r->out);
 		}
 		if (buf_len(&r->out) == 0)
-			ev_io_remove(fd, EV_WRITE);
+			ev_io_disable(fd, EV_WRITE);
 	}
 	if (events & EV_READ) {
 		n = buf_read_fd(&r->in, fd, CHUNK);
 		if (n == 0 || (n == -1 && errno != EAGAIN)) {
 			r->eof = 1;
-			ev_io_remove(fd, EV_READ);
+			ev_io_disable(fd, EV_READ);
 		}
 	}
 }
@@ -351,7 +351,7 @@ static void
 raw_send(const void *data, size_t len)
 {
 	buf_add(&raw.out, data, len);
-	ev_io_add(raw.fd, EV_WRITE);
+	ev_io_enable(raw.fd, EV_WRITE);
 }
 
 /* Queue a formatted header for the raw peer to send. */
@@ -591,7 +591,7 @@ transfer_write_cb(int fd, int events, void *arg)
 		tr.written += n;
 		transfer_measure();
 	}
-	ev_io_remove(fd, EV_WRITE);
+	ev_io_disable(fd, EV_WRITE);
 }
 
 /* Read and check pattern bytes. */
@@ -606,7 +606,7 @@ transfer_read_cb(int fd, int events, void *arg)
 		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			return;
 		tr.reof = 1;
-		ev_io_remove(fd, EV_READ);
+		ev_io_disable(fd, EV_READ);
 		return;
 	}
 	for (i = 0; i < n && !tr.bad; i++) {
@@ -686,7 +686,7 @@ transfer_check(int wfd, int rfd, struct joined *j, size_t cap,
 	tr.reading = 1;
 	ev_io_set(rfd, EV_READ, transfer_read_cb, NULL);
 	if (tr.written < tr.total)
-		ev_io_add(wfd, EV_WRITE);
+		ev_io_enable(wfd, EV_WRITE);
 	checklib_run_until(transfer_done);
 	ck_assert_msg(j->relay != NULL, "relay ended: %s", j->result);
 	ck_assert_msg(tr.werr == 0, "write: %s", strerror(tr.werr));

@@ -74,13 +74,13 @@ fake_io_cb(int fd, int events, void *arg)
 			buf_free(&fake.out);
 		}
 		if (buf_len(&fake.out) == 0)
-			ev_io_remove(fd, EV_WRITE);
+			ev_io_disable(fd, EV_WRITE);
 	}
 	if (events & EV_READ) {
 		n = buf_read_fd(&fake.in, fd, CHUNK);
 		if (n == 0 || (n == -1 && errno != EAGAIN)) {
 			fake.eof = 1;
-			ev_io_remove(fd, EV_READ);
+			ev_io_disable(fd, EV_READ);
 		}
 	}
 }
@@ -131,7 +131,7 @@ fake_sendf(const char *fmt, ...)
 	va_end(ap);
 	ck_assert(n > 0 && (size_t)n < sizeof(line));
 	buf_add(&fake.out, line, n);
-	ev_io_add(fake.fd, EV_WRITE);
+	ev_io_enable(fake.fd, EV_WRITE);
 }
 
 /* Count the messages the fake worker got with code and, if set, arg0. */
