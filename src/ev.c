@@ -1,33 +1,36 @@
 /*
- * The select() reactor behind ev.h.  Watchers live in a table indexed by
- * descriptor; the read and write bit sets are arrays of longs grown with
- * the highest descriptor, so a fortified libc never sees FD_SET past
- * FD_SETSIZE.  Timers form a binary min-heap of pointers into their
- * owners.  Signals are caught by a handler that only writes the signal
- * number to a pipe, which the loop reads like any other descriptor.
+ * The reactor's core behind ev.h: the watcher table indexed by
+ * descriptor, timers in a binary min-heap of pointers into their owners,
+ * signals caught by a handler that only writes the signal number to a
+ * pipe (read by the loop like any other descriptor), deferred frees, and
+ * the dispatch of one round.  Waiting for readiness is a backend's job
+ * (ev-int.h): select() by default, or poll, epoll or kqueue as POLLER
+ * says.  A backend hands each ready descriptor to ev_fire; the core then
+ * calls the watchers, re-checking each one's interest first.
  */
 #include "config.h"
 
 #include <sys/types.h>
-#include <sys/select.h>
-#include <sys/time.h>
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "compat.h"
 #include "ev.h"
+#include "ev-int.h"
 #include "log.h"
 #include "xmalloc.h"
 
-#define EV_WORD_BITS	(8 * sizeof(unsigned long))
-
 struct ev_io {
 	int		 events;
+	int		 fired;		/* ready events seen by this wait */
 	ev_io_cb	 cb;
 	void		*arg;
 	uint64_t	 round;		/* round in which it was armed */
@@ -43,13 +46,27 @@ struct ev_deferred {
 	void	*arg;
 };
 
+/* The backends in this build, the default first (POLLER, DESIGN.md). */
+static const struct ev_backend	*const ev_backends[] = {
+	&ev_backend_select,
+	&ev_backend_poll,
+#ifdef HAVE_KQUEUE
+	&ev_backend_kqueue,
+#endif
+#ifdef HAVE_EPOLL
+	&ev_backend_epoll,
+#endif
+};
+
+static const struct ev_backend	*ev_backend = &ev_backend_select;
+static int			 ev_backend_started;
+
 static struct ev_io		*ev_ios;
 static int			 ev_ios_size;	/* entries in ev_ios */
 static int			 ev_maxfd = -1;
 
-static unsigned long		*ev_rbits, *ev_wbits;	/* master sets */
-static unsigned long		*ev_rready, *ev_wready;	/* select() copies */
-static size_t			 ev_nwords;
+static int			*ev_fired;	/* fds ev_fire saw, once each */
+static int			 ev_nfired;
 
 static struct ev_timer		**ev_heap;
 static size_t			 ev_heap_len, ev_heap_size;
@@ -70,6 +87,41 @@ static volatile int		 ev_stop;
 
 static void	ev_sigpipe_cb(int, int, void *);
 static void	ev_run_deferred(void);
+
+/* The name of the i-th backend this build has, or NULL past the last. */
+const char *
+ev_poller_name(size_t i)
+{
+	return (i < nitems(ev_backends) ? ev_backends[i]->name : NULL);
+}
+
+/*
+ * Choose the backend the next ev_init uses, by its POLLER name (not
+ * while a reactor is set up).  Returns 0, or -1 if this build has no
+ * such backend.
+ */
+int
+ev_poller_set(const char *name)
+{
+	size_t	i;
+
+	if (ev_sigpipe[0] != -1)
+		fatalx("ev_poller_set: the reactor is running");
+	for (i = 0; i < nitems(ev_backends); i++) {
+		if (strcasecmp(ev_backends[i]->name, name) == 0) {
+			ev_backend = ev_backends[i];
+			return (0);
+		}
+	}
+	return (-1);
+}
+
+/* The name of the backend in use (or that the next ev_init will use). */
+const char *
+ev_poller(void)
+{
+	return (ev_backend->name);
+}
 
 /* Set up the reactor and its signal pipe; call once before anything else. */
 void
@@ -94,19 +146,18 @@ ev_free(void)
 {
 	/* Whatever was queued for freeing must still be freed. */
 	ev_run_deferred();
+	ev_backend->stop();
+	ev_backend_started = 0;
 	free(ev_ios);
-	free(ev_rbits);
-	free(ev_wbits);
-	free(ev_rready);
-	free(ev_wready);
+	free(ev_fired);
 	free(ev_heap);
 	free(ev_deferred);
 	ev_ios = NULL;
-	ev_rbits = ev_wbits = ev_rready = ev_wready = NULL;
+	ev_fired = NULL;
 	ev_heap = NULL;
 	ev_deferred = NULL;
 	ev_ios_size = 0;
-	ev_nwords = 0;
+	ev_nfired = 0;
 	ev_maxfd = -1;
 	ev_heap_len = ev_heap_size = 0;
 	ev_deferred_len = ev_deferred_size = 0;
@@ -135,11 +186,10 @@ ev_now(void)
 	return (ev_now_ms);
 }
 
-/* Grow the watcher table and the bit sets so that fd has a place. */
+/* Grow the watcher table (and the backend's) so that fd has a place. */
 static void
 ev_grow(int fd)
 {
-	size_t	words;
 	int	size;
 
 	if (fd < ev_ios_size)
@@ -150,54 +200,41 @@ ev_grow(int fd)
 	ev_ios = xreallocarray(ev_ios, size, sizeof(*ev_ios));
 	memset(ev_ios + ev_ios_size, 0,
 	    (size - ev_ios_size) * sizeof(*ev_ios));
+	ev_fired = xreallocarray(ev_fired, size, sizeof(*ev_fired));
 	ev_ios_size = size;
-
-	words = (size + EV_WORD_BITS - 1) / EV_WORD_BITS;
-	ev_rbits = xreallocarray(ev_rbits, words, sizeof(unsigned long));
-	ev_wbits = xreallocarray(ev_wbits, words, sizeof(unsigned long));
-	ev_rready = xreallocarray(ev_rready, words, sizeof(unsigned long));
-	ev_wready = xreallocarray(ev_wready, words, sizeof(unsigned long));
-	memset(ev_rbits + ev_nwords, 0,
-	    (words - ev_nwords) * sizeof(unsigned long));
-	memset(ev_wbits + ev_nwords, 0,
-	    (words - ev_nwords) * sizeof(unsigned long));
-	ev_nwords = words;
+	ev_backend->grow(size);
 }
 
-/* Set or clear fd's bits in the master read and write sets. */
+/*
+ * Make events fd's interest, keeping ev_maxfd and the backend in step.
+ * With renew, the backend forgets the old interest before it learns the
+ * new one, for a watcher that may be on a new file: one closed without
+ * ev_io_del and its number reused, which epoll and kqueue dropped with
+ * the close while select() and poll() never knew the difference.
+ */
 static void
-ev_bits_update(int fd, int events)
-{
-	unsigned long	bit = 1UL << (fd % EV_WORD_BITS);
-	size_t		word = fd / EV_WORD_BITS;
-
-	if (events & EV_READ)
-		ev_rbits[word] |= bit;
-	else
-		ev_rbits[word] &= ~bit;
-	if (events & EV_WRITE)
-		ev_wbits[word] |= bit;
-	else
-		ev_wbits[word] &= ~bit;
-}
-
-/* Make events fd's interest, keeping ev_maxfd and the bit sets in step. */
-static void
-ev_apply(int fd, int events)
+ev_apply(int fd, int events, int renew)
 {
 	struct ev_io	*io = &ev_ios[fd];
+	int		 old = io->events;
 
-	if (io->events == 0 && events != 0) {
+	if (old == 0 && events != 0) {
 		io->round = ev_round;
 		if (fd > ev_maxfd)
 			ev_maxfd = fd;
-	} else if (io->events != 0 && events == 0 && fd == ev_maxfd) {
+	} else if (old != 0 && events == 0 && fd == ev_maxfd) {
 		for (ev_maxfd = fd - 1; ev_maxfd >= 0 &&
 		    ev_ios[ev_maxfd].events == 0; ev_maxfd--)
 			;
 	}
 	io->events = events;
-	ev_bits_update(fd, events);
+	if (!ev_backend_started)
+		return;
+	if (renew && old != 0 && events != 0) {
+		ev_backend->change(fd, old, 0);
+		ev_backend->change(fd, 0, events);
+	} else if (old != events)
+		ev_backend->change(fd, old, events);
 }
 
 /* Watch fd for events, calling cb(fd, ready, arg); replaces any watcher. */
@@ -209,7 +246,7 @@ ev_io_set(int fd, int events, ev_io_cb cb, void *arg)
 	ev_grow(fd);
 	ev_ios[fd].cb = cb;
 	ev_ios[fd].arg = arg;
-	ev_apply(fd, events & (EV_READ | EV_WRITE));
+	ev_apply(fd, events & (EV_READ | EV_WRITE), 1);
 }
 
 /* Add interest in events to fd's existing watcher. */
@@ -218,7 +255,7 @@ ev_io_enable(int fd, int events)
 {
 	if (fd < 0 || fd >= ev_ios_size || ev_ios[fd].cb == NULL)
 		fatalx("ev_io_enable: no watcher on %d", fd);
-	ev_apply(fd, ev_ios[fd].events | (events & (EV_READ | EV_WRITE)));
+	ev_apply(fd, ev_ios[fd].events | (events & (EV_READ | EV_WRITE)), 0);
 }
 
 /* Drop interest in events from fd's watcher; the watcher stays. */
@@ -227,7 +264,7 @@ ev_io_disable(int fd, int events)
 {
 	if (fd < 0 || fd >= ev_ios_size)
 		return;
-	ev_apply(fd, ev_ios[fd].events & ~events);
+	ev_apply(fd, ev_ios[fd].events & ~events, 0);
 }
 
 /* Forget fd entirely; call before close(fd). */
@@ -236,7 +273,7 @@ ev_io_del(int fd)
 {
 	if (fd < 0 || fd >= ev_ios_size)
 		return;
-	ev_apply(fd, 0);
+	ev_apply(fd, 0, 0);
 	ev_ios[fd].cb = NULL;
 	ev_ios[fd].arg = NULL;
 }
@@ -448,39 +485,76 @@ ev_purge_bad(void)
 	}
 }
 
-/* Call the watchers of the descriptors select() found ready. */
-static void
-ev_dispatch(int maxfd)
+/*
+ * Note that fd is ready for events (EV_READ, EV_WRITE): what a backend
+ * calls for each descriptor its wait found ready, once or (kqueue) once
+ * per filter.  The watcher is called after the wait, in ev_dispatch.
+ */
+void
+ev_fire(int fd, int events)
 {
-	size_t		 w, words;
-	unsigned long	 bits;
-	int		 fd, ready, bit;
 	struct ev_io	*io;
 
-	words = maxfd / EV_WORD_BITS + 1;
-	for (w = 0; w < words; w++) {
-		bits = ev_rready[w] | ev_wready[w];
-		while (bits != 0) {
-			bit = __builtin_ctzl(bits);
-			bits &= bits - 1;
-			fd = w * EV_WORD_BITS + bit;
-			ready = 0;
-			if (ev_rready[w] & (1UL << bit))
-				ready |= EV_READ;
-			if (ev_wready[w] & (1UL << bit))
-				ready |= EV_WRITE;
-			/*
-			 * Re-check: an earlier callback may have dropped this
-			 * watcher, or closed the fd and armed a new one on the
-			 * same number, whose readiness we have not seen.
-			 */
-			io = &ev_ios[fd];
-			if (io->round == ev_round)
-				continue;
-			ready &= io->events;
-			if (ready != 0 && io->cb != NULL)
-				io->cb(fd, ready, io->arg);
-		}
+	if (fd < 0 || fd >= ev_ios_size || events == 0)
+		return;
+	io = &ev_ios[fd];
+	if (io->fired == 0)
+		ev_fired[ev_nfired++] = fd;
+	io->fired |= events;
+}
+
+/* Forget what ev_fire noted, when a wait failed half-way. */
+static void
+ev_fired_clear(void)
+{
+	int	i;
+
+	for (i = 0; i < ev_nfired; i++)
+		ev_ios[ev_fired[i]].fired = 0;
+	ev_nfired = 0;
+}
+
+/* Call the watchers of the descriptors the backend found ready. */
+static void
+ev_dispatch(void)
+{
+	struct ev_io	*io;
+	int		 i, fd, ready;
+
+	/* A callback may grow ev_ios and ev_fired: index them afresh. */
+	for (i = 0; i < ev_nfired; i++) {
+		fd = ev_fired[i];
+		io = &ev_ios[fd];
+		ready = io->fired;
+		io->fired = 0;
+		/*
+		 * Re-check: an earlier callback may have dropped this
+		 * watcher, or closed the fd and armed a new one on the same
+		 * number, whose readiness we have not seen.
+		 */
+		if (io->round == ev_round)
+			continue;
+		ready &= io->events;
+		if (ready != 0 && io->cb != NULL)
+			io->cb(fd, ready, io->arg);
+	}
+	ev_nfired = 0;
+}
+
+/*
+ * Start the backend at the first wait and tell it of every descriptor
+ * watched so far (ev-int.h says why not in ev_init).
+ */
+static void
+ev_backend_begin(void)
+{
+	int	fd;
+
+	ev_backend->start();
+	ev_backend_started = 1;
+	for (fd = 0; fd <= ev_maxfd; fd++) {
+		if (ev_ios[fd].events != 0)
+			ev_backend->change(fd, 0, ev_ios[fd].events);
 	}
 }
 
@@ -507,52 +581,43 @@ ev_prepare_add(void (*fn)(void))
 static int
 ev_once(void)
 {
-	struct timeval	 tv, *tvp = NULL;
-	size_t		 words;
-	int		 n, maxfd, i;
+	uint64_t	wait;
+	int		rc, i, timeout = -1;
 
 	for (i = 0; i < ev_nprepare; i++)
 		ev_prepare[i]();
 	/* A hook may end the loop (a finished stop): do not wait then. */
 	if (ev_stop)
 		return (0);
+	if (!ev_backend_started)
+		ev_backend_begin();
 	ev_update_now();
 	if (ev_heap_len > 0) {
-		uint64_t wait = ev_heap[0]->when > ev_now_ms ?
+		wait = ev_heap[0]->when > ev_now_ms ?
 		    ev_heap[0]->when - ev_now_ms : 0;
-
-		tv.tv_sec = wait / 1000;
-		tv.tv_usec = (wait % 1000) * 1000;
-		tvp = &tv;
+		timeout = wait > INT_MAX ? INT_MAX : (int)wait;
 	}
-	maxfd = ev_maxfd;
-	words = maxfd >= 0 ? maxfd / EV_WORD_BITS + 1 : 0;
-	if (words > 0) {
-		memcpy(ev_rready, ev_rbits, words * sizeof(unsigned long));
-		memcpy(ev_wready, ev_wbits, words * sizeof(unsigned long));
-	}
-	n = select(maxfd + 1, words ? (fd_set *)ev_rready : NULL,
-	    words ? (fd_set *)ev_wready : NULL, NULL, tvp);
+	rc = ev_backend->wait(ev_maxfd, timeout);
 	ev_update_now();
 	ev_round++;
-	if (n == -1) {
+	if (rc == -1) {
+		ev_fired_clear();
 		if (errno == EINTR || errno == EAGAIN)
 			return (0);
 		if (errno == EBADF) {
 			ev_purge_bad();
 			return (0);
 		}
-		log_warn("select");
+		log_warn("%s", ev_backend->name);
 		return (-1);
 	}
-	if (n > 0)
-		ev_dispatch(maxfd);
+	ev_dispatch();
 	ev_run_timers();
 	ev_run_deferred();
 	return (0);
 }
 
-/* Run the loop until ev_break; returns 0, or -1 if select failed. */
+/* Run the loop until ev_break; returns 0, or -1 if the wait failed. */
 int
 ev_run(void)
 {

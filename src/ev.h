@@ -1,9 +1,12 @@
 /*
- * The reactor: one select() loop for the whole daemon.  Descriptors are
- * watched for read and/or write readiness with one callback each; timers
- * run on the monotonic clock; signals arrive through a self-pipe and are
- * dispatched as ordinary callbacks.  Not capped at FD_SETSIZE: the bit
- * sets are sized from the highest descriptor in use.
+ * The reactor: one loop for the whole daemon.  Descriptors are watched
+ * for read and/or write readiness with one callback each; timers run on
+ * the monotonic clock; signals arrive through a self-pipe and are
+ * dispatched as ordinary callbacks.  The wait is select() by default
+ * (not capped at FD_SETSIZE: the bit sets are sized from the highest
+ * descriptor in use), or poll, epoll or kqueue where the build has them
+ * (ev_poller_set, from POLLER); every backend reports readiness as
+ * select() does, level-triggered.
  *
  * Callbacks may add or delete any watcher or timer, including their own
  * and those with ready events still pending in this round.
@@ -28,6 +31,10 @@ struct ev_timer {
 	ev_timer_cb	 cb;
 	void		*arg;
 };
+
+const char	*ev_poller_name(size_t);
+int		 ev_poller_set(const char *);
+const char	*ev_poller(void);
 
 void		 ev_init(void);
 void		 ev_free(void);

@@ -1,10 +1,12 @@
 /*
- * Unit tests of the select() reactor (src/ev.c): timers by deadline,
- * stopped and re-armed timers, a timer that re-arms itself at 0 ms,
- * read and write readiness, watchers removed or replaced by an earlier
- * callback of the same round, signals through the self-pipe, ev_break,
- * and descriptors past FD_SETSIZE.  Every ev_run is bounded by a guard
- * timer that fails the test.
+ * Unit tests of the reactor (src/ev.c and its backends), run once for
+ * every backend this build has (select, poll, epoll, kqueue): timers by
+ * deadline, stopped and re-armed timers, a timer that re-arms itself at
+ * 0 ms, read and write readiness, watchers removed or replaced by an
+ * earlier callback of the same round, descriptors without interest that
+ * must not wake the loop, a number reused without ev_io_del, signals
+ * through the self-pipe, ev_break, and descriptors past FD_SETSIZE.
+ * Every ev_run is bounded by a guard timer that fails the test.
  */
 #include "config.h"
 
@@ -627,13 +629,25 @@ START_TEST(io_del_forgets_descriptor)
 }
 END_TEST
 
-/* The lower descriptor's callback acts on the higher one's watcher. */
+/*
+ * Two descriptors ready in the same round; whichever watcher the backend
+ * calls first (select() goes by number, epoll and kqueue do not) acts on
+ * the other one's watcher, which must then not be called.
+ */
 struct pair_round {
-	int		 lo, hi;
-	int		 lo_calls, hi_calls, new_calls;
-	int		 replace;	/* close hi, put a new fd there */
-	int		 remove_only;	/* drop hi's interest, keep watcher */
+	int		 fd[2];
+	int		 calls[2];	/* of the two first watchers */
+	int		 new_calls;
+	int		 other;		/* fd acted on, -1 until then */
+	int		 replace;	/* close other, put a new fd there */
+	int		 remove_only;	/* drop other's interest, keep watcher */
 	int		 spare[2];	/* a pipe nobody wrote to */
+};
+
+/* What a first watcher's argument says: its round and which it is. */
+struct pair_end {
+	struct pair_round	*p;
+	int			 i;
 };
 
 /* The watcher put on the reused descriptor number. */
@@ -645,59 +659,61 @@ new_cb(int fd, int events, void *arg)
 	p->new_calls++;
 }
 
-/* The higher descriptor's original watcher. */
+/* Either first watcher: the first one called changes the other's. */
 static void
-hi_cb(int fd, int events, void *arg)
+pair_cb(int fd, int events, void *arg)
 {
-	struct pair_round	*p = arg;
+	struct pair_end		*e = arg;
+	struct pair_round	*p = e->p;
 
-	p->hi_calls++;
-}
-
-/* Runs first in the round and changes the higher watcher. */
-static void
-lo_cb(int fd, int events, void *arg)
-{
-	struct pair_round	*p = arg;
-
-	p->lo_calls++;
-	ev_io_del(p->lo);
+	p->calls[e->i]++;
+	ev_io_del(fd);
+	if (p->other != -1)
+		return;		/* the second call: the test fails on it */
+	p->other = p->fd[1 - e->i];
 	if (p->remove_only) {
-		ev_io_disable(p->hi, EV_READ);
+		ev_io_disable(p->other, EV_READ);
 		return;
 	}
-	ev_io_del(p->hi);
+	ev_io_del(p->other);
 	if (p->replace) {
 		/* The same number now names a descriptor with no data. */
-		ck_assert_int_eq(dup2(p->spare[0], p->hi), p->hi);
-		ev_io_set(p->hi, EV_READ, new_cb, p);
+		ck_assert_int_eq(dup2(p->spare[0], p->other), p->other);
+		ev_io_set(p->other, EV_READ, new_cb, p);
 	}
 }
 
-/* Make two readable descriptors and order them. */
+/* Make two readable descriptors, each watched by pair_cb. */
 static void
-pair_round_setup(struct pair_round *p, int a[2], int b[2])
+pair_round_setup(struct pair_round *p, struct pair_end e[2], int a[2],
+    int b[2])
 {
+	int	i;
+
 	memset(p, 0, sizeof(*p));
+	p->other = -1;
 	checklib_socketpair(a);
 	checklib_socketpair(b);
 	ck_assert_int_eq(write(a[1], "a", 1), 1);
 	ck_assert_int_eq(write(b[1], "b", 1), 1);
-	p->lo = a[0] < b[0] ? a[0] : b[0];
-	p->hi = a[0] < b[0] ? b[0] : a[0];
-	ev_io_set(p->lo, EV_READ, lo_cb, p);
-	ev_io_set(p->hi, EV_READ, hi_cb, p);
+	p->fd[0] = a[0];
+	p->fd[1] = b[0];
+	for (i = 0; i < 2; i++) {
+		e[i].p = p;
+		e[i].i = i;
+		ev_io_set(p->fd[i], EV_READ, pair_cb, &e[i]);
+	}
 }
 
 START_TEST(watcher_deleted_earlier_in_round_is_not_called)
 {
 	struct pair_round	p;
+	struct pair_end		e[2];
 	int			a[2], b[2];
 
-	pair_round_setup(&p, a, b);
+	pair_round_setup(&p, e, a, b);
 	checklib_run_for(50);
-	ck_assert_int_eq(p.lo_calls, 1);
-	ck_assert_int_eq(p.hi_calls, 0);
+	ck_assert_int_eq(p.calls[0] + p.calls[1], 1);
 	close(a[0]);
 	close(a[1]);
 	close(b[0]);
@@ -708,14 +724,14 @@ END_TEST
 START_TEST(interest_removed_earlier_in_round_is_not_reported)
 {
 	struct pair_round	p;
+	struct pair_end		e[2];
 	int			a[2], b[2];
 
-	pair_round_setup(&p, a, b);
+	pair_round_setup(&p, e, a, b);
 	p.remove_only = 1;
 	checklib_run_for(50);
-	ck_assert_int_eq(p.lo_calls, 1);
-	ck_assert_int_eq(p.hi_calls, 0);
-	ev_io_del(p.hi);
+	ck_assert_int_eq(p.calls[0] + p.calls[1], 1);
+	ev_io_del(p.other);
 	close(a[0]);
 	close(a[1]);
 	close(b[0]);
@@ -726,23 +742,101 @@ END_TEST
 START_TEST(watcher_replaced_earlier_in_round_sees_no_stale_event)
 {
 	struct pair_round	p;
+	struct pair_end		e[2];
 	int			a[2], b[2];
 
-	pair_round_setup(&p, a, b);
+	pair_round_setup(&p, e, a, b);
 	p.replace = 1;
 	ck_assert_int_eq(pipe(p.spare), 0);
 	checklib_run_for(50);
-	ck_assert_int_eq(p.lo_calls, 1);
-	ck_assert_int_eq(p.hi_calls, 0);
+	ck_assert_int_eq(p.calls[0] + p.calls[1], 1);
 	/* The old descriptor was readable; the new one never was. */
 	ck_assert_int_eq(p.new_calls, 0);
-	ev_io_del(p.hi);
+	ev_io_del(p.other);
 	close(a[0]);
 	close(a[1]);
 	close(b[0]);
 	close(b[1]);
 	close(p.spare[0]);
 	close(p.spare[1]);
+}
+END_TEST
+
+/* The rounds the loop ran, counted by a prepare hook. */
+static int	rounds;
+
+/* Count one round. */
+static void
+count_round(void)
+{
+	rounds++;
+}
+
+START_TEST(readable_descriptor_without_interest_does_not_wake_the_loop)
+{
+	struct watch	w;
+	int		sv[2];
+
+	/*
+	 * A level-triggered backend that kept these in its set would wake
+	 * at once, every round, and the loop would spin.
+	 */
+	checklib_socketpair(sv);
+	memset(&w, 0, sizeof(w));
+	w.fd = sv[0];
+	ev_io_set(sv[0], EV_READ, watch_cb, &w);
+	checklib_run_for(10);
+	ck_assert_int_eq(write(sv[1], "x", 1), 1);
+	ev_io_disable(sv[0], EV_READ);
+	ev_prepare_add(count_round);
+	rounds = 0;
+	checklib_run_for(50);
+	ck_assert_int_lt(rounds, 10);
+
+	/* Deleted, and the peer gone: readable and hung up. */
+	ev_io_enable(sv[0], EV_READ);
+	ev_io_del(sv[0]);
+	close(sv[1]);
+	rounds = 0;
+	checklib_run_for(50);
+	ck_assert_int_lt(rounds, 10);
+	ck_assert_int_eq(w.calls, 0);
+	close(sv[0]);
+}
+END_TEST
+
+START_TEST(watcher_set_on_a_number_reused_without_del_is_called)
+{
+	struct watch	w, w2;
+	int		a[2], b[2], fd;
+
+	/*
+	 * A caller that closes a watched descriptor without ev_io_del
+	 * breaks ev.h's rule; epoll and kqueue then drop it with the close.
+	 * A watcher set on the reused number must still work.
+	 */
+	checklib_socketpair(a);
+	checklib_socketpair(b);
+	memset(&w, 0, sizeof(w));
+	fd = w.fd = a[0];
+	ev_io_set(fd, EV_READ, watch_cb, &w);
+	checklib_run_for(10);
+	close(fd);
+	ck_assert_int_eq(dup2(b[0], fd), fd);
+	close(b[0]);
+	memset(&w2, 0, sizeof(w2));
+	w2.fd = fd;
+	w2.drain = 1;
+	w2.break_after = 1;
+	ev_io_set(fd, EV_READ, watch_cb, &w2);
+	ck_assert_int_eq(write(b[1], "x", 1), 1);
+	checklib_run_bounded();
+	ck_assert_int_eq(w2.calls, 1);
+	ck_assert_int_eq(w.calls, 0);
+	ev_io_del(fd);
+	close(fd);
+	close(a[1]);
+	close(b[1]);
 }
 END_TEST
 
@@ -905,6 +999,10 @@ ev_suite(void)
 	tcase_add_test(tc, interest_removed_earlier_in_round_is_not_reported);
 	tcase_add_test(tc,
 	    watcher_replaced_earlier_in_round_sees_no_stale_event);
+	tcase_add_test(tc,
+	    readable_descriptor_without_interest_does_not_wake_the_loop);
+	tcase_add_test(tc,
+	    watcher_set_on_a_number_reused_without_del_is_called);
 	tcase_add_test(tc, descriptors_past_fd_setsize);
 	suite_add_tcase(s, tc);
 
@@ -920,5 +1018,5 @@ ev_suite(void)
 int
 main(void)
 {
-	return (checklib_run(ev_suite()));
+	return (checklib_run_each_poller(ev_suite));
 }

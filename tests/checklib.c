@@ -16,6 +16,7 @@
 #include <check.h>
 #include <fcntl.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "ev.h"
@@ -145,12 +146,9 @@ checklib_socketpair(int sv[2])
 	ck_assert_int_ne(fcntl(sv[1], F_SETFL, O_NONBLOCK), -1);
 }
 
-/*
- * Run every test of s and free it; return the exit status that the
- * automake test driver reads: 0 when all passed, 1 otherwise.
- */
-int
-checklib_run(Suite *s)
+/* Run every test of s and free it; return 0 when all passed, else 1. */
+static int
+checklib_run_suite(Suite *s)
 {
 	SRunner	*sr;
 	int	 failed;
@@ -160,4 +158,46 @@ checklib_run(Suite *s)
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
 	return (failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
+}
+
+/*
+ * Run every test of s and free it; return the exit status that the
+ * automake test driver reads: 0 when all passed, 1 otherwise, 99 for an
+ * unknown ESOCKSD_TEST_POLLER.  That variable (make check
+ * ESOCKSD_TEST_POLLER=epoll) chooses the reactor's backend, as it does
+ * for the daemons of the shell tests (tests/lib.sh).
+ */
+int
+checklib_run(Suite *s)
+{
+	const char	*poller = getenv("ESOCKSD_TEST_POLLER");
+
+	if (poller != NULL && *poller != '\0' && ev_poller_set(poller) == -1) {
+		fprintf(stderr, "ESOCKSD_TEST_POLLER=%s: no such backend in "
+		    "this build\n", poller);
+		srunner_free(srunner_create(s));	/* frees s */
+		return (99);
+	}
+	return (checklib_run_suite(s));
+}
+
+/*
+ * Run the suite that make() builds once for every backend of the
+ * reactor that this build has, whatever ESOCKSD_TEST_POLLER says; the
+ * status is checklib_run's.
+ */
+int
+checklib_run_each_poller(Suite *(*make)(void))
+{
+	const char	*name;
+	size_t		 i;
+	int		 rc = EXIT_SUCCESS;
+
+	for (i = 0; (name = ev_poller_name(i)) != NULL; i++) {
+		fprintf(stderr, "poller %s:\n", name);
+		if (ev_poller_set(name) == -1 ||
+		    checklib_run_suite(make()) != EXIT_SUCCESS)
+			rc = EXIT_FAILURE;
+	}
+	return (rc);
 }

@@ -22,5 +22,6 @@ void	checklib_run_until_(int (*)(void), const char *);
 void	checklib_socketpair(int [2]);
 
 int	checklib_run(Suite *);
+int	checklib_run_each_poller(Suite *(*)(void));
 
 #endif
