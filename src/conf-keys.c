@@ -21,6 +21,7 @@
 #include "cidr.h"
 #include "conf.h"
 #include "conf-int.h"
+#include "ev.h"
 #include "xmalloc.h"
 
 #define CONF_COUNT_MAX		1000000	/* MAX_CLIENTS and friends */
@@ -39,7 +40,8 @@ enum conf_type {
 	CONF_CIDR_PORT,		/* struct cidr_list with ports */
 	CONF_NO_WORKER,
 	CONF_AUTH,
-	CONF_FACILITY
+	CONF_FACILITY,
+	CONF_POLLER
 };
 
 struct conf_key {
@@ -104,6 +106,7 @@ static const struct conf_key conf_keys[] = {
 	    "0" },
 	{ "DEST_ALLOW", CONF_CIDR_PORT, F(dest_allow), 0, 0, 0, "" },
 	{ "DEST_DENY", CONF_CIDR_PORT, F(dest_deny), 0, 0, 0, "" },
+	{ "POLLER", CONF_POLLER, F(poller), 0, 0, 0, "select" },
 	{ "PIDFILE", CONF_STRING, F(pidfile), 0, 0, 0, "" },
 	{ "USER", CONF_STRING, F(user), 0, 0, 0, "" },
 	{ "GROUP", CONF_STRING, F(group), 0, 0, 0, "" },
@@ -338,6 +341,38 @@ conf_set_facility(struct conf *conf, const struct conf_key *k, void *field,
 	    "or local0..local7", cause));
 }
 
+/*
+ * CONF_POLLER: a reactor backend this build has (ev.h), stored as the
+ * reactor's own name for it.
+ */
+static int
+conf_set_poller(struct conf *conf, const struct conf_key *k, void *field,
+    const char *value, char **cause)
+{
+	char		*want = NULL, *tmp;
+	const char	*name, *sep;
+	size_t		 i;
+	int		 rc;
+
+	for (i = 0; (name = ev_poller_name(i)) != NULL; i++) {
+		if (strcasecmp(value, name) == 0) {
+			conf->poller = name;
+			return (0);
+		}
+		sep = i == 0 ? "" : ev_poller_name(i + 1) == NULL ? " or " :
+		    ", ";
+		tmp = want;
+		xasprintf(&want, "%s%s%s", tmp != NULL ? tmp : "", sep, name);
+		free(tmp);
+	}
+	tmp = want;
+	xasprintf(&want, "want %s: this build has no other", tmp);
+	free(tmp);
+	rc = conf_bad_value(k, value, want, cause);
+	free(want);
+	return (rc);
+}
+
 /* The parser and store for each kind of value, by enum conf_type. */
 static int (*const conf_setters[])(struct conf *, const struct conf_key *,
     void *, const char *, char **) = {
@@ -354,6 +389,7 @@ static int (*const conf_setters[])(struct conf *, const struct conf_key *,
 	[CONF_NO_WORKER] = conf_set_no_worker,
 	[CONF_AUTH] = conf_set_auth,
 	[CONF_FACILITY] = conf_set_facility,
+	[CONF_POLLER] = conf_set_poller,
 };
 
 /*

@@ -102,6 +102,7 @@ struct conf {
 	struct cidr_list	 dest_allow;
 	struct cidr_list	 dest_deny;
 
+	const char		*poller;	/* ev_poller_name's, static */
 	char			*pidfile;
 	char			*user;
 	char			*group;

@@ -233,6 +233,9 @@ main_sighup(int signo, void *arg)
 	    main_changed(conf->group, cfg->group))
 		log_warnx("USER and GROUP changes take effect at the next "
 		    "start");
+	if (strcmp(conf->poller, ev_poller()) != 0)
+		log_warnx("POLLER=%s needs a restart; %s stays in use",
+		    conf->poller, ev_poller());
 	cfg_replace(conf);
 	main_apply_logging(cfg);
 	log_info("reloaded %s", main_conf_path);
@@ -410,6 +413,8 @@ main_start(void)
 
 	signal(SIGPIPE, SIG_IGN);
 	main_raise_nofile();
+	if (ev_poller_set(cfg->poller) == -1)
+		fatalx("no reactor backend %s", cfg->poller);
 	ev_init();
 	ev_signal_set(SIGHUP, main_sighup, NULL);
 	ev_signal_set(SIGTERM, main_sigterm, NULL);
@@ -439,8 +444,9 @@ main_start(void)
 		main_fail(1, cause);
 	resolver_init();
 	daemon_ready();
-	log_info("esocksd %s started as %s (pid %ld)", PACKAGE_VERSION,
-	    conf_role_name(main_role), (long)getpid());
+	log_info("esocksd %s started as %s (pid %ld, poller %s)",
+	    PACKAGE_VERSION, conf_role_name(main_role), (long)getpid(),
+	    ev_poller());
 }
 
 /* Close what the loop left open and remove the PID file. */

@@ -51,6 +51,13 @@
 # The harness exports ESOCKSD, SOCKSC, TSINK, TOP_SRCDIR, TOP_BUILDDIR
 # (tests/integration.am); run by hand, they default to the current dir
 # as the build dir.
+#
+# ESOCKSD_TEST_POLLER=NAME (make check ESOCKSD_TEST_POLLER=epoll) runs
+# every daemon on that reactor backend: $ESOCKSD becomes a wrapper in $T
+# that adds -o POLLER=NAME, so it reaches the daemons that a script
+# starts itself as well as start_esocksd's.  LIB_POLLER names the
+# backend in use either way; LIB_ESOCKSD_BIN is the daemon unwrapped, for
+# a test that chooses backends itself.
 
 : "${TOP_BUILDDIR:=.}"
 : "${TOP_SRCDIR:=$TOP_BUILDDIR}"
@@ -69,6 +76,14 @@ LIB_PORTDIR=${TMPDIR:-/tmp}/esocks-ports.$(id -u)
 mkdir -p "$LIB_PORTDIR" || exit 99
 find "$LIB_PORTDIR" -mindepth 1 -maxdepth 1 -mmin +60 \
     -exec rmdir {} + 2>/dev/null
+LIB_POLLER=${ESOCKSD_TEST_POLLER:-select}
+LIB_ESOCKSD_BIN=$ESOCKSD
+if [ -n "$ESOCKSD_TEST_POLLER" ]; then
+	printf '#!/bin/sh\nexec "%s" -o "POLLER=%s" "$@"\n' "$ESOCKSD" \
+	    "$ESOCKSD_TEST_POLLER" >"$T/esocksd" && chmod +x "$T/esocksd" ||
+	    exit 99
+	ESOCKSD=$T/esocksd
+fi
 LIB_PIDS=
 LIB_LOGS=
 LIB_NSINK=0

@@ -39,7 +39,7 @@ WORKER_MAX_SESSIONS WORKER_SECRET WORKER_SECRET_FILE MAX_CLIENTS_PER_IP
 STATS_LISTEN STATS_ALLOW OPEN_PROXY CONNECT_TIMEOUT IDLE_TIMEOUT DEST_ALLOW
 DEST_DENY PIDFILE USER GROUP SYSLOG_FACILITY LOG_CONNECTION LOG_SESSION
 LOG_EVENT LOG_ERROR LOG_ACCESS WORKER_ALLOW WORKER_PENDING_MAX
-WORKER_PENDING_PER_IP"
+WORKER_PENDING_PER_IP POLLER"
 
 # 1. Every generated file exists and has no @variable@ left unsubstituted.
 for f in $scripts $defaults $configs $units $mans; do
@@ -135,6 +135,8 @@ for net in 127.0.0.0/8 ::1/128 0.0.0.0/8 10.0.0.0/8 172.16.0.0/12 \
 	grep "^DEST_DENY=" etc/live.conf | grep -q "[' ]$net[' ]" ||
 	    fail "live.conf: DEST_DENY lacks $net"
 done
+grep -Eq '^POLLER=(epoll|kqueue|poll)$' etc/live.conf ||
+    fail "live.conf: POLLER is not the scalable backend"
 grep -q '^WORKER_SECRET_FILE=.*/esocksd/worker.secret$' etc/live.conf ||
     fail "live.conf: no WORKER_SECRET_FILE"
 grep -q '^WORKER_SECRET_FILE=.*/esocksd/dev.secret$' etc/dev.conf ||
