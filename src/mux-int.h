@@ -52,6 +52,7 @@ struct mux_link {
 	char			 name[128];
 	struct buf		 in;
 	struct buf		 out;
+	int			 established;	/* handshake done */
 	int			 esp;
 	uint32_t		 peer_window;
 	uint64_t		 tid;

@@ -13,6 +13,13 @@
  * input buffer, so session data goes straight to the session's relay
  * peer.  With a legacy peer, reading the link stops while any session's
  * output is full (mux-session.c counts them in legacy_full).
+ *
+ * Until the owner calls mux_link_establish (the handshake is done: the
+ * worker registered, or the server proved itself) the link takes only
+ * what its owner accepts as handshake: no SESS, no body, reads of at
+ * most a header's size, and a message the owner does not take closes
+ * the link.  An unproven peer can make it act on nothing, nor make it
+ * buffer more than a few KiB.
  */
 #include "config.h"
 
@@ -39,6 +46,8 @@
 #include "xmalloc.h"
 
 #define MUX_READ_SIZE		(256 * 1024)
+/* Reads before the handshake is done: one header's worth at most. */
+#define MUX_HANDSHAKE_READ	TEXTNET_MAX_HEADER
 /*
  * A body this large goes out at once with its header in one writev when
  * nothing is queued; smaller frames are queued and the link is flushed
@@ -106,10 +115,14 @@ mux_link_name(struct mux_link *l)
 	return (l->name);
 }
 
-/* Record whether the peer speaks esp/1, and its receive window. */
+/*
+ * The handshake is done: sessions may flow from now on.  Record whether
+ * the peer speaks esp/1, and its receive window.
+ */
 void
-mux_link_set_esp(struct mux_link *l, int esp, uint32_t peer_window)
+mux_link_establish(struct mux_link *l, int esp, uint32_t peer_window)
 {
+	l->established = 1;
 	l->esp = esp;
 	l->peer_window = peer_window;
 }
@@ -272,15 +285,32 @@ mux_link_send_session(struct mux_link *l, uint64_t id, const char *flags,
 	mux_link_send_message(l, "SESS", ++l->tid, body, blen, 2 + i, args);
 }
 
-/* Hand one message to the sessions or the owner; drop the link on error. */
+/*
+ * Hand one message to the sessions or the owner; drop the link on error.
+ * Before the handshake is done, only the owner sees messages, and one it
+ * does not take drops the link.
+ */
 static void
 mux_link_dispatch(struct mux_link *l, const struct textnet_msg *m,
     const unsigned char *body)
 {
 	const char	*why = NULL, *arg;
+	char		 early[64];
 	int		 rc;
 
-	if (!m->response && strcmp(m->code, "SESS") == 0)
+	if (!l->established) {
+		rc = 0;
+		if (m->response || strcmp(m->code, "SESS") != 0)
+			rc = l->ops->message(l, m, body, &why);
+		else
+			rc = 1;
+		if (rc == 1) {
+			snprintf(early, sizeof(early), "%s before registration",
+			    m->code);
+			why = early;
+			rc = -1;
+		}
+	} else if (!m->response && strcmp(m->code, "SESS") == 0)
 		rc = mux_session_message(l, m, body, &why);
 	else {
 		rc = l->ops->message(l, m, body, &why);
@@ -322,7 +352,8 @@ mux_link_read(struct mux_link *l)
 {
 	ssize_t			 n;
 
-	n = buf_read_fd(&l->in, l->fd, MUX_READ_SIZE);
+	n = buf_read_fd(&l->in, l->fd, l->established ? MUX_READ_SIZE :
+	    MUX_HANDSHAKE_READ);
 	if (n == 0) {
 		mux_link_close(l, "closed by peer");
 		return;
@@ -343,6 +374,7 @@ static void
 mux_link_parse(struct mux_link *l)
 {
 	const char		*why, *arg = "invalid_command";
+	char			 early[64];
 	enum textnet_parse	 r;
 	size_t			 used, need;
 
@@ -364,6 +396,13 @@ mux_link_parse(struct mux_link *l)
 			}
 			l->have_msg = 1;
 			l->msg_hlen = used;
+			/* No handshake message has a body: do not wait for it. */
+			if (!l->established && l->msg.body_len > 0) {
+				snprintf(early, sizeof(early), "%s with a body "
+				    "before registration", l->msg.code);
+				mux_link_fail(l, early);
+				return;
+			}
 		}
 		need = l->msg_hlen + l->msg.body_len;
 		if (buf_len(&l->in) < need)

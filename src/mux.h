@@ -43,8 +43,10 @@ struct mux_link;
 struct mux_session;
 
 /*
- * Owner callbacks.  message: a message other than SESS, return -1 (with
- * *why) to drop the link.  session_open: the peer sent S; the owner must
+ * Owner callbacks.  message: a message other than SESS, return 0 when
+ * handled, 1 when it is not the owner's (answered 201 unknown_command
+ * once the link is established, a protocol error that drops the link
+ * before), or -1 (with *why) to drop the link.  session_open: the peer sent S; the owner must
  * set a callback and later accept or reject.  closed: the link is gone,
  * every session already failed; the link is freed after it returns.
  */
@@ -65,7 +67,7 @@ struct mux_link	*mux_link_new(int fd, enum mux_side,
 void		*mux_link_owner(struct mux_link *);
 void		 mux_link_set_name(struct mux_link *, const char *);
 const char	*mux_link_name(struct mux_link *);
-void		 mux_link_set_esp(struct mux_link *, int esp,
+void		 mux_link_establish(struct mux_link *, int esp,
 		    uint32_t peer_window);
 int		 mux_link_esp(struct mux_link *);
 uint64_t	 mux_link_send(struct mux_link *, const char *code,

@@ -323,7 +323,7 @@ pool_rgst(struct pool_worker *w, const struct textnet_msg *m)
 			pool_refuse(w, "auth_required");
 			return (0);
 		}
-		mux_link_set_esp(w->link, 0, 0);
+		mux_link_establish(w->link, 0, 0);
 		pool_register(w, name != NULL ? name : w->addr, 0);
 		return (0);
 	}
@@ -341,7 +341,7 @@ pool_rgst(struct pool_worker *w, const struct textnet_msg *m)
 		}
 	}
 	pool_rgst_options(w, m, 4, &peer_window);
-	mux_link_set_esp(w->link, 1, peer_window);
+	mux_link_establish(w->link, 1, peer_window);
 	linkauth_ok_proof(cfg->worker_secret, m->args[2], w->nonce, proof);
 	snprintf(window, sizeof(window), "window=%d", MUX_WINDOW_DEFAULT);
 	args[0] = "OK";
@@ -352,15 +352,24 @@ pool_rgst(struct pool_worker *w, const struct textnet_msg *m)
 	return (0);
 }
 
-/* A message other than SESS from a worker: RGST, PING or DRAIN. */
+/*
+ * A message other than SESS from a worker: RGST, PING or DRAIN.  Before
+ * it registered, a worker may send only RGST and the 201 a legacy worker
+ * answers HELO with; anything else is not taken, which closes the link.
+ */
 static int
 pool_link_message(struct mux_link *l, const struct textnet_msg *m,
     const unsigned char *body, const char **why)
 {
 	struct pool_worker	*w = mux_link_owner(l);
 
+	if (!w->registered) {
+		if (m->response)
+			return (strcmp(m->code, "201") == 0 ? 0 : 1);
+		return (strcmp(m->code, "RGST") == 0 ? pool_rgst(w, m) : 1);
+	}
 	if (m->response)
-		return (0);	/* e.g. a legacy worker's 201 to HELO */
+		return (0);	/* never answer a response */
 	if (strcmp(m->code, "RGST") == 0)
 		return (pool_rgst(w, m));
 	if (strcmp(m->code, "PING") == 0) {

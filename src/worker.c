@@ -327,7 +327,7 @@ worker_legacy_register(struct worker_server *ws)
 		mux_link_close(ws->link, "no HELO");
 		return;
 	}
-	mux_link_set_esp(ws->link, 0, 0);
+	mux_link_establish(ws->link, 0, 0);
 	mux_link_send(ws->link, "RGST", 0, 1, &name);
 	worker_up(ws, 0);
 }
@@ -440,21 +440,23 @@ worker_registered(struct worker_server *ws, const struct textnet_msg *m,
 			    "using %d", ws->text, errstr, MUX_WINDOW_MIN,
 			    (long long)MUX_WINDOW_MAX, MUX_WINDOW_DEFAULT);
 	}
-	mux_link_set_esp(ws->link, 1, window);
+	mux_link_establish(ws->link, 1, window);
 	worker_up(ws, 1);
 	return (0);
 }
 
-/* A message other than SESS from a server: HELO, DRAIN, PING, answers. */
+/*
+ * The handshake, until the server has proved itself: HELO while waiting
+ * for it, then only the answer to our RGST.  Anything else is not taken
+ * (1), which closes the link as the peer's fault: a server that has not
+ * proved the secret gets no session, no DRAIN, no answer to a PING.
+ */
 static int
-worker_link_message(struct mux_link *l, const struct textnet_msg *m,
-    const unsigned char *body, const char **why)
+worker_link_handshake(struct worker_server *ws, const struct textnet_msg *m,
+    const char **why)
 {
-	struct worker_server	*ws = mux_link_owner(l);
-
-	if (!m->response && strcmp(m->code, "HELO") == 0) {
-		if (ws->state != WORKER_HELLO)
-			return (0);
+	if (ws->state == WORKER_HELLO && !m->response &&
+	    strcmp(m->code, "HELO") == 0) {
 		if (m->nargs < 2 || strcmp(m->args[0], "esp/1") != 0 ||
 		    !linkauth_valid_nonce(m->args[1])) {
 			/* Not a HELO we understand: treat as legacy. */
@@ -467,6 +469,30 @@ worker_link_message(struct mux_link *l, const struct textnet_msg *m,
 		worker_send_rgst(ws);
 		return (0);
 	}
+	if (ws->state != WORKER_REGISTERING || !m->response || m->tid != 0)
+		return (1);
+	if (strcmp(m->code, "403") == 0) {
+		log_warnx("server %s refused registration: %s", ws->text,
+		    m->nargs > 0 ? m->args[0] : "no reason");
+		*why = "registration refused";
+		return (-1);
+	}
+	if (strcmp(m->code, "100") == 0)
+		return (worker_registered(ws, m, why));
+	return (1);
+}
+
+/* A message other than SESS from a server: HELO, DRAIN, PING, answers. */
+static int
+worker_link_message(struct mux_link *l, const struct textnet_msg *m,
+    const unsigned char *body, const char **why)
+{
+	struct worker_server	*ws = mux_link_owner(l);
+
+	if (ws->state != WORKER_UP)
+		return (worker_link_handshake(ws, m, why));
+	if (!m->response && strcmp(m->code, "HELO") == 0)
+		return (0);
 	if (!m->response && strcmp(m->code, "DRAIN") == 0) {
 		log_info("server %s is draining", ws->text);
 		ws->drained = 1;
@@ -485,9 +511,6 @@ worker_link_message(struct mux_link *l, const struct textnet_msg *m,
 		*why = "registration refused";
 		return (-1);
 	}
-	if (strcmp(m->code, "100") == 0 && m->tid == 0 &&
-	    ws->state == WORKER_REGISTERING)
-		return (worker_registered(ws, m, why));
 	return (0);	/* ping answers, 201 replies */
 }
 

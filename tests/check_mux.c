@@ -298,10 +298,8 @@ links_new(int esp)
 	acc.link = mux_link_new(sv[0], MUX_ACCEPTOR, &owner_ops, &acc);
 	dia.link = mux_link_new(sv[1], MUX_DIALER, &owner_ops, &dia);
 	sv[0] = sv[1] = -1;
-	if (esp) {
-		mux_link_set_esp(acc.link, 1, MUX_WINDOW_DEFAULT);
-		mux_link_set_esp(dia.link, 1, MUX_WINDOW_DEFAULT);
-	}
+	mux_link_establish(acc.link, esp, MUX_WINDOW_DEFAULT);
+	mux_link_establish(dia.link, esp, MUX_WINDOW_DEFAULT);
 }
 
 /* Move bytes between a raw peer's buffers and its socket. */
@@ -341,8 +339,7 @@ raw_link_new(enum mux_side side, int esp)
 	ev_io_set(raw.fd, EV_READ, raw_io_cb, &raw);
 	o->link = mux_link_new(sv[1], side, &owner_ops, o);
 	sv[1] = -1;
-	if (esp)
-		mux_link_set_esp(o->link, 1, MUX_WINDOW_DEFAULT);
+	mux_link_establish(o->link, esp, MUX_WINDOW_DEFAULT);
 	return (o->link);
 }
 

@@ -454,19 +454,23 @@ START_TEST(bad_window_keeps_the_default_with_a_warning)
 }
 END_TEST
 
-/* The fake worker pings every 50 ms while the timer runs. */
+/*
+ * The fake worker answers every 50 ms while the timer runs, with the 201
+ * a legacy worker answers HELO with: the one message besides RGST that
+ * an unregistered link may send.
+ */
 static void
-ping_cb(void *arg)
+answer_cb(void *arg)
 {
 	struct ev_timer	*t = arg;
 
 	if (fake.eof)
 		return;
-	fake_sendf("PING 0 0\r\n");
+	fake_sendf("201 0 0 unknown_command\r\n");
 	ev_timer_start(t, 50);
 }
 
-START_TEST(link_that_pings_but_never_registers_is_closed)
+START_TEST(link_that_answers_but_never_registers_is_closed)
 {
 	struct ev_timer	ping;
 	uint64_t	start;
@@ -474,13 +478,84 @@ START_TEST(link_that_pings_but_never_registers_is_closed)
 	cfg->handshake_timeout = 300;
 	fake_connect();
 	start = ev_now();
-	ev_timer_init(&ping, ping_cb, &ping);
+	ev_timer_init(&ping, answer_cb, &ping);
 	ev_timer_start(&ping, 0);
 	checklib_run_until(fake_closed);
 	ev_timer_stop(&ping);
 	ck_assert_uint_ge(ev_now() - start, 300);
 	ck_assert_uint_eq(link_errors(), 1);
 	ck_assert_int_eq(pool_worker_count(), 0);
+}
+END_TEST
+
+/*
+ * Send line before any RGST; expect the link closed at once, long before
+ * HANDSHAKE_TIMEOUT, counted, and nothing registered.
+ */
+static void
+check_closed_before_rgst(const char *line)
+{
+	uint64_t	start;
+
+	cfg->handshake_timeout = 5000;
+	fake_connect();
+	checklib_run_until(fake_got_helo);
+	start = ev_now();
+	fake_sendf("%s", line);
+	checklib_run_until(fake_closed);
+	ck_assert_msg(ev_now() - start < 1000, "%s: closed after %llu ms",
+	    line, (unsigned long long)(ev_now() - start));
+	ck_assert_uint_eq(link_errors(), 1);
+	ck_assert_int_eq(pool_worker_count(), 0);
+	ck_assert_int_eq(fake_count("100", NULL), 0);
+}
+
+START_TEST(ping_before_rgst_closes_the_link)
+{
+	check_closed_before_rgst("PING 0 0\r\n");
+}
+END_TEST
+
+START_TEST(drain_before_rgst_closes_the_link)
+{
+	check_closed_before_rgst("DRAIN 0 0\r\n");
+}
+END_TEST
+
+START_TEST(unknown_command_before_rgst_closes_the_link)
+{
+	check_closed_before_rgst("FOO 7 0\r\n");
+	ck_assert_int_eq(fake_count("201", NULL), 0);
+}
+END_TEST
+
+START_TEST(response_other_than_201_before_rgst_closes_the_link)
+{
+	check_closed_before_rgst("100 0 0 OK - window=262144\r\n");
+}
+END_TEST
+
+START_TEST(sess_before_rgst_closes_the_link)
+{
+	check_closed_before_rgst("SESS 1 0 2 S SOCKS 127.0.0.1 9 connect\r\n");
+	ck_assert_int_eq(fake_count("SESS", NULL), 0);
+}
+END_TEST
+
+/*
+ * A declared body before RGST closes the link as soon as the header is
+ * read: the megabyte it announces is never waited for.
+ */
+START_TEST(body_before_rgst_closes_the_link_without_waiting)
+{
+	check_closed_before_rgst("PING 0 1048576\r\n");
+}
+END_TEST
+
+/* Even with a valid RGST after it: the body comes first. */
+START_TEST(rgst_with_a_body_is_refused)
+{
+	check_closed_before_rgst("RGST 0 5 box esp/1 " NONCE " -\r\nhello");
 }
 END_TEST
 
@@ -733,7 +808,15 @@ pool_suite(void)
 	    esp_registration_without_proof_is_bad_proof_with_a_secret);
 	tcase_add_test(tc, legacy_registration_needs_no_secret);
 	tcase_add_test(tc, legacy_registration_with_a_secret_is_auth_required);
-	tcase_add_test(tc, link_that_pings_but_never_registers_is_closed);
+	tcase_add_test(tc, link_that_answers_but_never_registers_is_closed);
+	tcase_add_test(tc, ping_before_rgst_closes_the_link);
+	tcase_add_test(tc, drain_before_rgst_closes_the_link);
+	tcase_add_test(tc, unknown_command_before_rgst_closes_the_link);
+	tcase_add_test(tc,
+	    response_other_than_201_before_rgst_closes_the_link);
+	tcase_add_test(tc, sess_before_rgst_closes_the_link);
+	tcase_add_test(tc, body_before_rgst_closes_the_link_without_waiting);
+	tcase_add_test(tc, rgst_with_a_body_is_refused);
 	tcase_add_test(tc, bad_window_keeps_the_default_with_a_warning);
 	tcase_add_test(tc, unsafe_or_reserved_names_are_refused);
 	tcase_add_test(tc, safe_names_are_kept);

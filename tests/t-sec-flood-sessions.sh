@@ -3,10 +3,12 @@
 # (S then R, 20,000 times, for a destination that answers): the worker
 # stays up, its memory and descriptors stay bounded and return to their
 # baseline, and it keeps serving its real server.  The fake server is
-# OpenBSD nc (skipped with 77 without it).
+# tests/tlinkpeer, a legacy text-net server that floods once it has the
+# worker's RGST.
 . "${TOP_SRCDIR:-$(dirname "$0")/..}/tests/lib.sh"
 
-nc -h 2>&1 | grep -q OpenBSD || skip "needs OpenBSD nc for the fake server"
+TLINKPEER=$TOP_BUILDDIR/tests/tlinkpeer
+[ -x "$TLINKPEER" ] || skip "tests/tlinkpeer not built"
 
 # Under --enable-asan freed memory waits in ASan's quarantine (256 MiB by
 # default) and counts as resident: keep it small so RSS measures us.
@@ -17,14 +19,15 @@ start_sink echo
 ECHO=$SINK_PORT
 SP=$(free_port)
 WP=$(free_port)
-FP=$(free_port)
 write_conf "$T/server.conf" "SOCKS_LISTEN=127.0.0.1:$SP" \
     "WORKER_LISTEN=127.0.0.1:$WP" "PIDFILE=$T/server.pid" NO_WORKER=refuse
 start_esocksd server "$T/server.conf"
 SPID=$ESOCKSD_PID
 SLOG=$ESOCKSD_LOG
 
-# The flood, written by a legacy text-net "server" that never reads.
+# The flood, written by a legacy text-net "server" that reads nothing
+# but the RGST it waits for (no HELO: the worker registers legacy after
+# two seconds).
 awk -v port=$ECHO 'BEGIN {
 	for (i = 1; i <= 20000; i++) {
 		id = 2 * i - 1
@@ -32,10 +35,12 @@ awk -v port=$ECHO 'BEGIN {
 		printf "SESS %d 0 %d R\r\n", 2 * i + 1, id
 	}
 }' >"$T/flood"
-nc -l 127.0.0.1 $FP <"$T/flood" >/dev/null 2>&1 &
+printf '@wait\n@file %s\n' "$T/flood" >"$T/fake.script"
+"$TLINKPEER" -P "$T/fake.port" -s "$T/fake.script" 2>"$T/fake.log" &
 track_pid $!
-wait_for "grep -q ':$(printf '%04X' $FP) 00000000:0000 0A' /proc/net/tcp" 5 ||
-    fail "the fake server did not listen"
+LIB_LOGS="$LIB_LOGS $T/fake.log"
+wait_for "test -s '$T/fake.port'" 10 || fail "the fake server did not listen"
+FP=$(cat "$T/fake.port")
 
 write_conf "$T/worker.conf" "SERVERS='127.0.0.1:$WP 127.0.0.1:$FP'" \
     WORKER_NAME=victim "PIDFILE=$T/worker.pid" RECONNECT_INTERVAL=60
@@ -46,13 +51,14 @@ wait_log "$SLOG" 'worker victim .* joined the pool' ||
 fds0=$(ls /proc/$WPID/fd | wc -l)
 
 # The worker takes in the whole flood within a few seconds: its counters
-# (SIGUSR1) show every session the fake server opened.
+# (SIGUSR1) show every session the fake server opened.  (Not _n: that is
+# wait_for's own.)
 flood_seen() {
 	kill -USR1 $WPID
 	sleep 0.3
-	_n=$(sed -n 's/.*counters: links_up=.* sessions_total=\([0-9]*\).*/\1/p' \
+	_seen=$(sed -n 's/.*counters: links_up=.* sessions_total=\([0-9]*\).*/\1/p' \
 	    "$ESOCKSD_LOG" | tail -n 1)
-	[ "${_n:-0}" -ge 20000 ]
+	[ "${_seen:-0}" -ge 20000 ]
 }
 wait_for flood_seen 30 || fail "the worker did not take in the flood"
 lib_alive $WPID || fail "the worker died under the flood"

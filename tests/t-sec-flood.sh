@@ -1,8 +1,10 @@
 #!/bin/sh
-# A ping flood on the worker port from a peer that never reads: the
-# server answers every PING that carries a tid, its answers pile up, and
-# once a link has 8 MiB queued the server drops it as "peer is not
-# reading" instead of growing, logged at the error level (LOG_EVENT is
+# A ping flood on the worker port from a peer that never reads (it
+# registers and drains first: before RGST a PING would close its link at
+# once, and a draining worker is given no tunnel): the server answers
+# every PING that carries a tid, its answers pile up, and once a link has
+# 8 MiB queued the server drops it as "peer is not reading" instead of
+# growing, logged at the error level (LOG_EVENT is
 # off) and counted in link_errors.  Meanwhile a registered worker keeps
 # carrying tunnels and the server's RSS stays small.  Needs bash for
 # /dev/tcp (skipped with 77 without it).
@@ -32,11 +34,10 @@ WPID=$ESOCKSD_PID
 wait_log "$SLOG" 'worker steady .* joined the pool' ||
     fail "the steady worker did not register"
 
-# 1.5 million PINGs (about 20 MB) written without ever reading an answer,
-# and no RGST: HANDSHAKE_TIMEOUT is long so that under load it is the
-# queue's cap that drops the link, not the registration deadline.
+# 1.5 million PINGs (about 20 MB) written without ever reading an answer.
 bash -c 'exec 3<>/dev/tcp/127.0.0.1/'"$WP"' || exit 1
-    awk "BEGIN { for (i = 1; i <= 1500000; i++) printf \"PING %d 0\r\n\", i }" >&3
+    awk "BEGIN { printf \"RGST 0 0 flooder\r\nDRAIN 0 0\r\n\";
+	for (i = 1; i <= 1500000; i++) printf \"PING %d 0\r\n\", i }" >&3
     sleep 10' >"$T/flood.log" 2>&1 &
 FLOOD=$!
 track_pid $FLOOD
@@ -52,7 +53,8 @@ while [ $i -lt 5 ]; do
 done
 
 wait_log "$SLOG" \
-    '^worker link from 127\.0\.0\.1:[0-9]+ closed: peer is not reading$' 30 ||
+    '^worker flooder \(127\.0\.0\.1:[0-9]+\) left the pool: peer is not reading$' \
+    30 ||
     fail "the flooding link was not dropped for not reading"
 kill -USR1 $SPID
 wait_log "$SLOG" 'counters: .* link_errors=' 5 ||

@@ -1,11 +1,13 @@
 #!/bin/sh
 # Hostile peers on the worker link.  A peer on the worker port that
-# sends SESS for a session never opened, a body length of 2^63, a
-# declared 1 GiB body, an overlong header, bad SESS fields or an S with
-# an odd id (the server's to open) gets its link closed with the reason
-# and its address logged at the error level (LOG_EVENT stays off) and
-# counted in link_errors, as does one that pings but never registers
-# within HANDSHAKE_TIMEOUT, while a tunnel through another, registered
+# sends a body length of 2^63, a declared 1 GiB body, an overlong
+# header, or before its RGST anything but RGST (SESS, PING, DRAIN, a
+# body) gets its link closed with the reason and its address logged at
+# the error level (LOG_EVENT stays off) and counted in link_errors, as
+# does one that never registers within HANDSHAKE_TIMEOUT; a registered
+# worker that sends SESS for a session never opened, bad SESS fields or
+# an S with an odd id (the server's to open) leaves the pool with the
+# reason, counted too.  Meanwhile a tunnel through another, registered
 # worker keeps flowing; worker-opened sessions (S from the worker side,
 # twice) are refused with R without harm.  And a worker whose server
 # sends a duplicate S, an S with an even id (the worker's to open) or a
@@ -68,15 +70,39 @@ hostile() {
 	lib_alive $SPID || fail "$1: the server died"
 }
 
+# registered NAME REASON-RE: the same as a worker that first registers
+# (a legacy RGST as "hostile"), and expect it to leave the pool for
+# REASON-RE.
+registered() {
+	_re="worker hostile \\(127\\.0\\.0\\.1:[0-9]+\\) left the pool: ($2)\$"
+	_n=$(grep -c -E "$_re" "$SLOG")
+	{ printf 'RGST 0 0 hostile\r\n'; cat "$P"; sleep 3; } |
+	    "$SOCKSC" -D -t 127.0.0.1:$WP -w 10 >/dev/null 2>&1 &
+	_pid=$!
+	track_pid $_pid
+	wait_for "[ \$(grep -c -E '$_re' '$SLOG') -gt $_n ]" 5 ||
+	    fail "$1: the worker did not leave the pool for '$2'"
+	kill $_pid 2>/dev/null
+	lib_alive $SPID || fail "$1: the server died"
+}
+
 P=$T/payload
 printf 'SESS 1 0 7 P\r\n' >"$P"
-hostile "P for a never-opened session" \
+hostile "SESS before RGST" 'SESS before registration'
+printf 'PING 0 0\r\n' >"$P"
+hostile "PING before RGST" 'PING before registration'
+printf 'DRAIN 0 0\r\n' >"$P"
+hostile "DRAIN before RGST" 'DRAIN before registration'
+{ printf 'PING 0 1048576\r\n'; head -c 1048576 /dev/zero; } >"$P"
+hostile "a megabyte before RGST" 'PING with a body before registration'
+printf 'SESS 1 0 7 P\r\n' >"$P"
+registered "P for a never-opened session" \
     'SESS for a session that was never opened'
 printf 'SESS 1 5 9 P\r\nhello' >"$P"
-hostile "P with a body for a never-opened session" \
+registered "P with a body for a never-opened session" \
     'SESS for a session that was never opened'
 printf 'SESS 1 0 8 F\r\n' >"$P"
-hostile "F for a never-opened even session" \
+registered "F for a never-opened even session" \
     'SESS for a session that was never opened'
 printf 'PING 1 9223372036854775808\r\n' >"$P"
 hostile "a body length of 2^63" 'invalid body length|body too long'
@@ -87,11 +113,11 @@ hostile "a declared 1 GiB body" 'body too long'
 head -c 5000 /dev/zero | tr '\000' A >"$P"
 hostile "a header without an end" 'header too long'
 printf 'SESS 1 0 x P\r\n' >"$P"
-hostile "a bad session id" 'SESS without a valid session id and flags'
+registered "a bad session id" 'SESS without a valid session id and flags'
 printf 'SESS 1 0 1 PQ\r\n' >"$P"
-hostile "unknown SESS flags" 'SESS with unknown flags'
+registered "unknown SESS flags" 'SESS with unknown flags'
 printf 'SESS 1 0 1 S SOCKS 127.0.0.1 %s connect\r\n' $ECHO >"$P"
-hostile "S with a server's (odd) id" \
+registered "S with a server's (odd) id" \
     'S with a session id the peer may not open'
 
 # A registered legacy worker turning hostile: it leaves the pool with
@@ -108,7 +134,8 @@ kill $TC 2>/dev/null
 
 # Sessions opened by the worker side (S, and the same S again) are not
 # offered by a server: each gets R, the link stays.
-{ printf 'SESS 1 0 2 S SOCKS 127.0.0.1 %s connect\r\n' $ECHO
+{ printf 'RGST 0 0 twice\r\n'
+  printf 'SESS 1 0 2 S SOCKS 127.0.0.1 %s connect\r\n' $ECHO
   printf 'SESS 2 0 2 S SOCKS 127.0.0.1 %s connect\r\n' $ECHO
   printf 'FOO 7 0\r\n'; sleep 1; } |
     "$SOCKSC" -D -t 127.0.0.1:$WP -w 10 | tr -d '\r' >"$T/dup.out"
@@ -117,11 +144,12 @@ kill $TC 2>/dev/null
 grep -q -x '201 7 0 unknown_command' "$T/dup.out" ||
     fail "the link did not live on after the S: $(cat "$T/dup.out")"
 
-# A peer that keeps pinging but never registers: closed once
-# HANDSHAKE_TIMEOUT is over, pings or not.
+# A peer that keeps answering (the 201 a legacy worker answers HELO
+# with, the one thing besides RGST it may send) but never registers:
+# closed once HANDSHAKE_TIMEOUT is over.
 { i=0
   while [ $i -lt 20 ]; do
-	printf 'PING 0 0\r\n'
+	printf '201 0 0 unknown_command\r\n'
 	sleep 0.5
 	i=$((i + 1))
   done; } | "$SOCKSC" -D -t 127.0.0.1:$WP -w 15 >/dev/null 2>&1 &
@@ -132,14 +160,15 @@ wait_log "$SLOG" \
     fail "a link that never registered was kept"
 kill $PINGER 2>/dev/null
 
-# Every link dropped above counted once in link_errors (SIGUSR1): 11
-# unregistered ones and the turncoat; the refused S are no error.
+# Every link dropped above counted once in link_errors (SIGUSR1): 9
+# unregistered ones, 6 registered hostile ones and the turncoat; the
+# refused S are no error.
 kill -USR1 $SPID
 wait_log "$SLOG" 'counters: .* link_errors=' 5 ||
     fail "no counters line after SIGUSR1"
 n=$(sed -n 's/^counters: .* link_errors=\([0-9]*\).*/\1/p' "$SLOG" |
     tail -n 1)
-[ "$n" = 12 ] || fail "link_errors=$n after 12 hostile links, want 12"
+[ "$n" = 16 ] || fail "link_errors=$n after 16 hostile links, want 16"
 
 # Through all this, steady's tunnel kept working, and new ones too.
 printf 'after\n' >&3
