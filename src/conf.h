@@ -69,6 +69,10 @@ struct conf {
 	enum conf_no_worker	 no_worker;
 	uint64_t		 worker_idle_close;	/* ms */
 	uint64_t		 worker_response_timeout; /* ms, 0 = off */
+	unsigned int		 eject_failures;	/* 0 = never eject */
+	uint64_t		 eject_time;		/* ms */
+	uint64_t		 eject_time_max;	/* ms */
+	unsigned int		 eject_max_percent;
 	struct cidr_list	 client_allow;
 	struct cidr_list	 stats_allow;
 	struct cidr_list	 worker_allow;

@@ -13,6 +13,9 @@
  * (esp/1 workers only: a legacy one answers no ping).
  * Links that have not registered yet are counted, in total and by
  * address, for the server's WORKER_PENDING_MAX and _PER_IP caps.
+ * Each connect result a worker reports feeds its health (health.c): a
+ * worker whose dials keep failing is ejected for a cool-down, within
+ * EJECT_MAX_PERCENT of the pool, and comes back on trial.
  */
 #include "config.h"
 
@@ -31,6 +34,7 @@
 #include "cfg.h"
 #include "compat.h"
 #include "ev.h"
+#include "health.h"
 #include "ipcount.h"
 #include "linkauth.h"
 #include "log.h"
@@ -68,6 +72,10 @@ struct pool_worker {
 	struct ev_timer			 live_timer;
 	unsigned int			 max_sessions;	/* 0 = no cap */
 	uint64_t			 last_pick;
+	uint32_t			 serial;	/* for health_dests */
+	struct health			 health;
+	int				 cap_logged;	/* ejection capped */
+	struct ev_timer			 eject_timer;	/* cool-down */
 	uint64_t			 sessions_total;
 	time_t				 up_since;
 	struct ev_timer			 idle_timer;
@@ -83,6 +91,7 @@ struct pool_open {
 	struct pool_worker	*worker;
 	struct mux_session	*session;
 	struct ev_timer		 timer;	/* answer deadline, or the report */
+	uint64_t		 sent_us;	/* S sent, for the latency */
 	int			 tries;
 	enum socks_failure	 failure;	/* to report, if no session */
 	char			 via[POOL_NAME_SIZE];
@@ -94,6 +103,8 @@ static struct pool_worker_list	pool_workers =
     TAILQ_HEAD_INITIALIZER(pool_workers);
 static uint64_t			pool_picks;
 static size_t			pool_registered;
+static uint32_t			pool_serials;
+static struct health_dests	pool_dests;
 /* Links not registered yet, in all and by address. */
 static size_t			pool_pending;
 static struct ipcount		pool_pending_addrs;
@@ -107,6 +118,7 @@ static void	pool_link_closed(struct mux_link *, const char *);
 static void	pool_idle_cb(void *);
 static void	pool_register_cb(void *);
 static void	pool_live_cb(void *);
+static void	pool_eject_cb(void *);
 static void	pool_try(struct pool_open *, enum socks_failure);
 
 static const struct mux_link_ops pool_link_ops = {
@@ -139,6 +151,8 @@ pool_link_accept(int fd, const struct sockaddr *sa, socklen_t salen)
 	ev_timer_start(&w->register_timer, cfg->handshake_timeout);
 	TAILQ_INIT(&w->pending);
 	ev_timer_init(&w->live_timer, pool_live_cb, w);
+	ev_timer_init(&w->eject_timer, pool_eject_cb, w);
+	w->serial = ++pool_serials;
 
 	args[0] = "esp/1";
 	args[1] = w->nonce;
@@ -192,6 +206,7 @@ pool_link_closed(struct mux_link *l, const char *why)
 	ev_timer_stop(&w->idle_timer);
 	ev_timer_stop(&w->register_timer);
 	ev_timer_stop(&w->live_timer);
+	ev_timer_stop(&w->eject_timer);
 	if (!w->registered)
 		pool_pending_done(w);
 	if (w->registered) {
@@ -400,7 +415,11 @@ pool_link_session(struct mux_link *l, struct mux_session *s,
 static int
 pool_can_take(struct pool_worker *w)
 {
-	if (!w->registered || w->draining || w->dead || w->unresponsive)
+	if (!w->registered || w->draining || w->dead || w->unresponsive ||
+	    w->health.ejected)
+		return (0);
+	/* Back from a cool-down: one request at a time until one connects. */
+	if (w->health.trial && !TAILQ_EMPTY(&w->pending))
 		return (0);
 	/* A session counts from S until both F are seen or it is reset. */
 	return (w->max_sessions == 0 ||
@@ -630,6 +649,121 @@ pool_refused_draining(struct pool_worker *w, const char *reason)
 	    socks_failure_from_name(reason) == SOCKS_FAIL_FAILURE);
 }
 
+/* Microseconds of the monotonic clock, for connect latencies. */
+static uint64_t
+pool_now_us(void)
+{
+	struct timespec	ts;
+
+	if (clock_gettime(CLOCK_MONOTONIC, &ts) == -1)
+		return (ev_now() * 1000);
+	return ((uint64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000);
+}
+
+/* The ejection settings in force. */
+static void
+pool_health_conf(struct health_conf *c)
+{
+	c->failures = cfg->eject_failures;
+	c->eject_ms = cfg->eject_time;
+	c->eject_max_ms = cfg->eject_time_max;
+}
+
+/*
+ * Tell whether w may be ejected now: at most EJECT_MAX_PERCENT of the
+ * registered workers out at once, and never the last one that is not.
+ */
+static int
+pool_may_eject(size_t *out, size_t *all)
+{
+	struct pool_worker	*o;
+
+	*out = *all = 0;
+	TAILQ_FOREACH(o, &pool_workers, entry) {
+		if (!o->registered || o->dead)
+			continue;
+		(*all)++;
+		if (o->health.ejected)
+			(*out)++;
+	}
+	return (health_may_eject(*out, *all, cfg->eject_max_percent));
+}
+
+/* A fault counted against w (reason, to host:port): eject it if due. */
+static void
+pool_health_fault(struct pool_worker *w, const char *reason,
+    const char *host, unsigned int port)
+{
+	struct health_conf	 c;
+	size_t			 out, all;
+	uint64_t		 cool;
+	unsigned int		 faults = w->health.consecutive + 1;
+	int			 trial = w->health.trial;
+
+	pool_health_conf(&c);
+	if (!health_failure(&w->health, &c))
+		return;
+	if (!pool_may_eject(&out, &all)) {
+		if (!w->cap_logged)
+			log_line(LOGC_EVENT, "worker %s (%s) not ejected "
+			    "after %u connect failures in a row: %zu of %zu "
+			    "workers out already (EJECT_MAX_PERCENT %u)",
+			    w->name, w->addr, faults, out, all,
+			    cfg->eject_max_percent);
+		w->cap_logged = 1;
+		return;
+	}
+	w->cap_logged = 0;
+	cool = health_eject(&w->health, &c, ev_now());
+	ev_timer_start(&w->eject_timer, cool);
+	log_line(LOGC_EVENT, "worker %s (%s) ejected: %u connect failures "
+	    "in a row%s, last %s to %s:%u; latency %llu us; out for %llu ms "
+	    "(ejection %u in a row); %zu of %zu workers out", w->name,
+	    w->addr, faults, trial ? " (on trial)" : "", reason, host, port,
+	    (unsigned long long)w->health.ewma_us, (unsigned long long)cool,
+	    w->health.ejections, out + 1, all);
+}
+
+/* A cool-down is over: the worker is chosen again, on trial. */
+static void
+pool_eject_cb(void *arg)
+{
+	struct pool_worker	*w = arg;
+	uint64_t		 out;
+
+	out = ev_now() - w->health.ejected_at;
+	if (!health_cooled(&w->health, ev_now())) {
+		ev_timer_start(&w->eject_timer, w->health.until - ev_now());
+		return;
+	}
+	log_line(LOGC_EVENT, "worker %s (%s) back from ejection after %llu ms, "
+	    "on trial", w->name, w->addr, (unsigned long long)out);
+}
+
+/*
+ * Count a connect result of the request's worker: its latency when it
+ * connected, a fault when the worker may be to blame.
+ */
+static void
+pool_health_result(struct pool_open *po, enum socks_failure why)
+{
+	struct pool_worker	*w = po->worker;
+	enum health_verdict	 v = health_verdict(why);
+	uint32_t		 hash;
+
+	hash = health_dest_hash(po->req.host, po->req.port);
+	if (v == HEALTH_OK) {
+		health_dest_counts(&pool_dests, hash, w->serial, 1, ev_now());
+		health_success(&w->health, pool_now_us() - po->sent_us);
+		return;
+	}
+	w->health.connects_failed++;
+	if (v == HEALTH_FAULT &&
+	    health_dest_counts(&pool_dests, hash, w->serial, 0, ev_now()))
+		pool_health_fault(w, socks_failure_name(why), po->req.host,
+		    po->req.port);
+}
+
 /* The worker answered the request's session, or its link died. */
 static void
 pool_session_cb(struct mux_session *s, enum mux_event ev,
@@ -659,6 +793,7 @@ pool_session_cb(struct mux_session *s, enum mux_event ev,
 			sin6->sin6_port = htons(p);
 		}
 		po->worker->sessions_total++;
+		pool_health_result(po, SOCKS_FAIL_NONE);
 		/* The request is freed: the session must not call it. */
 		mux_session_set_cb(s, NULL, NULL);
 		pool_finish(po, mux_session_end(s), SOCKS_FAIL_NONE,
@@ -674,6 +809,7 @@ pool_session_cb(struct mux_session *s, enum mux_event ev,
 			pool_try(po, SOCKS_FAIL_FAILURE);
 			return;
 		}
+		pool_health_result(po, socks_failure_from_name(host_or_reason));
 		pool_finish(po, NULL, socks_failure_from_name(host_or_reason),
 		    NULL);
 		return;
@@ -714,6 +850,7 @@ pool_timer_cb(void *arg)
 	}
 	log_line(LOGC_ERROR, "worker %s did not answer for %s:%u in time",
 	    po->worker->name, po->req.host, po->req.port);
+	pool_health_result(po, SOCKS_FAIL_TIMEOUT);
 	po->session = NULL;
 	mux_session_cancel(s);
 	pool_try(po, SOCKS_FAIL_TIMEOUT);
@@ -748,6 +885,7 @@ pool_try(struct pool_open *po, enum socks_failure failed)
 	}
 	po->tries++;
 	po->worker = w;
+	po->sent_us = pool_now_us();
 	po->session = mux_session_open(w->link, po->req.host, po->req.port,
 	    "connect", pool_session_cb, po);
 	TAILQ_INSERT_TAIL(&w->pending, po, pending_entry);
@@ -802,7 +940,8 @@ pool_foreach(void (*fn)(const struct pool_info *, void *), void *arg)
 		info.draining = w->draining;
 		info.state = !w->registered ? "registering" :
 		    w->unresponsive ? "unresponsive" :
-		    w->draining ? "draining" : "up";
+		    w->draining ? "draining" :
+		    w->health.ejected ? "ejected" : "up";
 		info.up_since = w->registered ? (long long)w->up_since : 0;
 		info.sessions = mux_link_sessions(w->link);
 		info.sessions_total = w->sessions_total;

@@ -1,7 +1,8 @@
 /*
  * The server's worker pool: registered worker links, and the choice of
  * which one carries a new SOCKS request (fewest active sessions, ties
- * round-robin; draining, full, unresponsive and dead workers get none).
+ * round-robin; draining, full, unresponsive, ejected and dead workers
+ * get none).
  */
 #ifndef POOL_H
 #define POOL_H

@@ -367,6 +367,10 @@ START_TEST(test_defaults)
 	ck_assert_int_eq(c->no_worker, CONF_NO_WORKER_DIRECT);
 	ck_assert_uint_eq(c->worker_idle_close, 60000);
 	ck_assert_uint_eq(c->worker_response_timeout, 3000);
+	ck_assert_uint_eq(c->eject_failures, 5);
+	ck_assert_uint_eq(c->eject_time, 30000);
+	ck_assert_uint_eq(c->eject_time_max, 300000);
+	ck_assert_uint_eq(c->eject_max_percent, 50);
 	ck_assert_uint_eq(c->client_allow.count, 2);
 	ck_assert_int_eq(c->client_allow.rules[0].family, AF_INET);
 	ck_assert_uint_eq(c->client_allow.rules[0].prefix, 8);

@@ -1,0 +1,93 @@
+/*
+ * tfault.so: a test-only connect(2) interposer, loaded into one worker
+ * with LD_PRELOAD, that makes that worker's dials fail or come late the
+ * way a broken uplink would, while its link to the server (the port in
+ * TFAULT_PASS_PORT) works:
+ *	TFAULT_MODE=refuse	every other TCP connect fails ECONNREFUSED
+ *	TFAULT_MODE=delay	every other TCP connect waits TFAULT_DELAY_MS
+ *				(default 20) first, then goes ahead
+ * or, with TFAULT_FILE=PATH, the mode is the first word of that file
+ * read at each connect (`refuse`, or `delay MS`; no file: no fault), so
+ * a test can break and heal the worker while it runs.
+ * Built without the sanitizers and without libesocks; used by the
+ * t-pool-health*.sh tests, which skip when it is missing.
+ */
+#define _GNU_SOURCE
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+typedef int	(*tfault_connect_fn)(int, const struct sockaddr *, socklen_t);
+
+/* The port of a TCP/IP address, or 0 for any other kind. */
+static unsigned int
+tfault_port(const struct sockaddr *sa, socklen_t len)
+{
+	if (sa == NULL)
+		return (0);
+	if (sa->sa_family == AF_INET && len >= sizeof(struct sockaddr_in))
+		return (ntohs(((const struct sockaddr_in *)sa)->sin_port));
+	if (sa->sa_family == AF_INET6 && len >= sizeof(struct sockaddr_in6))
+		return (ntohs(((const struct sockaddr_in6 *)sa)->sin6_port));
+	return (0);
+}
+
+/* The fault now: from TFAULT_FILE when set, else from the environment. */
+static const char *
+tfault_mode(long *ms)
+{
+	static char	 word[32];
+	const char	*path = getenv("TFAULT_FILE"), *delay;
+	FILE		*f;
+
+	delay = getenv("TFAULT_DELAY_MS");
+	*ms = delay != NULL ? atol(delay) : 20;
+	if (path == NULL)
+		return (getenv("TFAULT_MODE"));
+	if ((f = fopen(path, "r")) == NULL)
+		return (NULL);
+	if (fscanf(f, "%31s %ld", word, ms) < 1)
+		word[0] = '\0';
+	fclose(f);
+	return (word);
+}
+
+/* connect(2), failed or delayed unless it goes to TFAULT_PASS_PORT. */
+int
+connect(int fd, const struct sockaddr *sa, socklen_t len)
+{
+	static tfault_connect_fn	 real;
+	const char			*pass = getenv("TFAULT_PASS_PORT");
+	const char			*mode;
+	struct timespec			 ts;
+	unsigned int			 port = tfault_port(sa, len);
+	long				 ms;
+
+	if (real == NULL)
+		real = (tfault_connect_fn)dlsym(RTLD_NEXT, "connect");
+	if (real == NULL) {
+		errno = ENOSYS;
+		return (-1);
+	}
+	if (port == 0 || (mode = tfault_mode(&ms)) == NULL ||
+	    (pass != NULL && (unsigned int)atoi(pass) == port))
+		return (real(fd, sa, len));
+	if (strcmp(mode, "refuse") == 0) {
+		errno = ECONNREFUSED;
+		return (-1);
+	}
+	if (strcmp(mode, "delay") == 0) {
+		ts.tv_sec = ms / 1000;
+		ts.tv_nsec = (ms % 1000) * 1000000;
+		while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+			;
+	}
+	return (real(fd, sa, len));
+}
