@@ -348,6 +348,11 @@ pool_rgst(struct pool_worker *w, const struct textnet_msg *m)
 		return (0);
 	}
 	if (secret) {
+		/* "-" is a worker without a secret, not a wrong one. */
+		if (strcmp(m->args[3], "-") == 0) {
+			pool_refuse(w, "auth_required");
+			return (0);
+		}
 		linkauth_rgst_proof(cfg->worker_secret, w->nonce, m->args[2],
 		    name, expect);
 		if (!linkauth_equal(expect, m->args[3])) {

@@ -307,6 +307,28 @@ START_TEST(esp_registration_without_proof_is_bad_proof_with_a_secret)
 }
 END_TEST
 
+/* A worker without a secret sends the proof "-": told so, not bad_proof. */
+START_TEST(esp_registration_with_no_secret_to_a_secret_is_auth_required)
+{
+	cfg->worker_secret = strdup("sesame");
+	check_refused("RGST 0 0 box esp/1 " NONCE " -\r\n", "auth_required");
+	ck_assert_int_eq(fake_count("403", "bad_proof"), 0);
+}
+END_TEST
+
+/* A proof made with another secret is bad_proof. */
+START_TEST(esp_registration_with_a_wrong_proof_is_bad_proof)
+{
+	char	line[256];
+
+	cfg->worker_secret = strdup("sesame");
+	snprintf(line, sizeof(line), "RGST 0 0 box esp/1 %s %064d\r\n",
+	    NONCE, 0);
+	check_refused(line, "bad_proof");
+	ck_assert_int_eq(fake_count("403", "auth_required"), 0);
+}
+END_TEST
+
 START_TEST(legacy_registration_needs_no_secret)
 {
 	fake_connect();
@@ -806,6 +828,9 @@ pool_suite(void)
 	tcase_add_test(tc, esp_registration_without_nonce_is_bad_proof);
 	tcase_add_test(tc,
 	    esp_registration_without_proof_is_bad_proof_with_a_secret);
+	tcase_add_test(tc,
+	    esp_registration_with_no_secret_to_a_secret_is_auth_required);
+	tcase_add_test(tc, esp_registration_with_a_wrong_proof_is_bad_proof);
 	tcase_add_test(tc, legacy_registration_needs_no_secret);
 	tcase_add_test(tc, legacy_registration_with_a_secret_is_auth_required);
 	tcase_add_test(tc, link_that_answers_but_never_registers_is_closed);

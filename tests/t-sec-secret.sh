@@ -73,7 +73,8 @@ grep -q 'registered with server' "$WRONG_LOG" &&
     fail "the worker with the wrong secret thinks it registered"
 stop_pid $WRONG_PID
 
-# No secret at all against a server with one: refused too.
+# No secret at all against a server with one: refused too, as
+# auth_required (the worker has none), not bad_proof (a wrong one).
 worker_conf nosecret "$WP"
 start_esocksd worker "$T/nosecret.conf"
 NOSEC_LOG=$ESOCKSD_LOG
@@ -82,6 +83,10 @@ wait_log "$NOSEC_LOG" 'refused registration: (bad_proof|auth_required)' ||
     fail "a worker without a secret was not refused"
 wait_for "[ \$(count '$SLOG' 'refused: (bad_proof|auth_required)') -ge 2 ]" ||
     fail "server did not log the refusal of the worker without a secret"
+grep -q 'refused registration: auth_required$' "$NOSEC_LOG" ||
+    fail "a worker without a secret was not told auth_required"
+grep -q -E 'worker link from 127\.0\.0\.1:[0-9]+ refused: auth_required$' \
+    "$SLOG" || fail "server did not log the worker without a secret as auth_required"
 grep -q 'joined the pool' "$SLOG" &&
     fail "a worker without a secret joined the pool"
 stop_pid $NOSEC_PID
