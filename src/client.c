@@ -35,7 +35,9 @@
 #include "socks.h"
 #include "stats.h"
 #include "stream.h"
+#include "tags.h"
 #include "tunnel.h"
+#include "userparam.h"
 #include "xmalloc.h"
 
 /* Greeting, RFC 1929 sub-negotiation and request fit with room to spare. */
@@ -67,6 +69,9 @@ struct client {
 	struct ev_timer		 timer;
 	struct socks_request	 req;
 	char			 user[256];
+	struct userparam	 param;		/* parsed from user */
+	struct pool_want	 want;
+	char			 tags[TAGS_TEXT_MAX];	/* the worker's */
 	char			 via[TUNNEL_VIA_SIZE];
 	uint64_t		 start;
 	struct dial		*dial;
@@ -168,13 +173,16 @@ client_log_access(struct client *c, const char *result, uint64_t up,
 		return;
 	/* A user name may hold any byte but NUL (RFC 1929). */
 	log_escape(user, sizeof(user), c->user);
+	/* session= is [A-Za-z0-9] and tags= [a-z0-9_.,]: nothing to escape. */
 	log_line(LOGC_ACCESS, "access client=%s user=%s cmd=%s dest=%s%s%s:%u "
-	    "via=%s result=%s up=%llu down=%llu ms=%llu", c->addrtext,
-	    user[0] != '\0' ? user : "-", client_cmd_name(c->req.cmd),
-	    v6 ? "[" : "", host[0] != '\0' ? host : "-", v6 ? "]" : "",
-	    c->req.port, c->via, result, (unsigned long long)up,
-	    (unsigned long long)down,
-	    (unsigned long long)(ev_now() - c->start));
+	    "via=%s result=%s up=%llu down=%llu ms=%llu session=%s tags=%s",
+	    c->addrtext, user[0] != '\0' ? user : "-",
+	    client_cmd_name(c->req.cmd), v6 ? "[" : "",
+	    host[0] != '\0' ? host : "-", v6 ? "]" : "", c->req.port, c->via,
+	    result, (unsigned long long)up, (unsigned long long)down,
+	    (unsigned long long)(ev_now() - c->start),
+	    c->want.session[0] != '\0' ? c->want.session : "-",
+	    c->tags[0] != '\0' ? c->tags : "-");
 }
 
 /*
@@ -383,10 +391,15 @@ client_on_greeting(struct client *c)
 		return (client_fail(c, err.why, err.reply, err.replylen));
 	buf_drain(&c->in, used);
 
-	if (cfg->auth == CONF_AUTH_PASSWORD) {
-		if (socks5_greeting_has(&g, SOCKS5_METHOD_PASSWORD))
-			method = SOCKS5_METHOD_PASSWORD;
-	} else if (socks5_greeting_has(&g, SOCKS5_METHOD_NONE))
+	/*
+	 * Under AUTH=none a client offering user/password still gets it:
+	 * its user name may carry parameters (-tag-eu), its password is
+	 * ignored.
+	 */
+	if (socks5_greeting_has(&g, SOCKS5_METHOD_PASSWORD))
+		method = SOCKS5_METHOD_PASSWORD;
+	else if (cfg->auth != CONF_AUTH_PASSWORD &&
+	    socks5_greeting_has(&g, SOCKS5_METHOD_NONE))
 		method = SOCKS5_METHOD_NONE;
 	socks5_build_method(reply, method);
 	if (client_send(c, reply, sizeof(reply)) == -1) {
@@ -440,6 +453,28 @@ client_password_cb(enum auth_result result, void *arg)
 	client_parse(c);
 }
 
+/*
+ * Read the parameters of the client's user name (RFC 1929) or user id
+ * (SOCKS4) into its wants.  A name the codec refuses is counted and
+ * logged; the caller answers with its protocol's failure and closes.
+ */
+static int
+client_parse_user(struct client *c, const char *name)
+{
+	char	*cause = NULL;
+	char	 user[LOG_ESCAPE_SIZE(USERPARAM_USER_MAX + 1)];
+
+	if (userparam_parse(name, &c->param, &cause) == 0) {
+		pool_want_init(&c->want, &c->param, NULL);
+		return (0);
+	}
+	stats_handshake_error();
+	log_line(LOGC_ERROR, "client %s: user %s refused: %s", c->addrtext,
+	    log_escape(user, sizeof(user), name), cause);
+	free(cause);
+	return (-1);
+}
+
 /* CLIENT_AUTH: take the credentials and check them off the loop. */
 static enum client_state
 client_on_auth(struct client *c)
@@ -448,6 +483,7 @@ client_on_auth(struct client *c)
 	struct socks_error	err;
 	enum socks_parse	r;
 	size_t			used;
+	uint8_t			reply[2];
 
 	r = socks5_parse_userpass(buf_head(&c->in), buf_len(&c->in), &used,
 	    &up, &err);
@@ -458,8 +494,25 @@ client_on_auth(struct client *c)
 	buf_drain(&c->in, used);
 
 	strlcpy(c->user, up.user, sizeof(c->user));
-	/* The answer comes from the loop later, never from in here. */
-	c->auth = auth_check(up.user, up.pass, client_password_cb, c);
+	if (client_parse_user(c, c->user) == -1) {
+		explicit_bzero(&up, sizeof(up));
+		socks5_build_userpass_reply(reply, 0);
+		(void)client_send(c, reply, sizeof(reply));
+		client_close(c, NULL);
+		return (CLIENT_CLOSED);
+	}
+	if (cfg->auth != CONF_AUTH_PASSWORD) {
+		/* The password only carried the parameters: ignore it. */
+		explicit_bzero(&up, sizeof(up));
+		socks5_build_userpass_reply(reply, 1);
+		if (client_send(c, reply, sizeof(reply)) == -1) {
+			client_close(c, "write failed");
+			return (CLIENT_CLOSED);
+		}
+		return (CLIENT_REQUEST5);
+	}
+	/* BASE is the account. The answer comes from the loop later. */
+	c->auth = auth_check(c->param.base, up.pass, client_password_cb, c);
 	explicit_bzero(&up, sizeof(up));
 	return (CLIENT_AUTH_CHECK);
 }
@@ -497,6 +550,17 @@ client_on_request(struct client *c)
 		client_reply_and_close(c, SOCKS5_NOT_ALLOWED,
 		    socks_failure_name(SOCKS_FAIL_DENIED));
 		return (CLIENT_CLOSED);
+	}
+	if (c->req.version == SOCKS_V4) {
+		/*
+		 * The SOCKS4 user id carries the parameters; one longer
+		 * than a user name (up to 512 bytes) carries none.
+		 */
+		if (strlen(c->req.user) <= USERPARAM_USER_MAX &&
+		    client_parse_user(c, c->req.user) == -1) {
+			client_reply_and_close(c, SOCKS5_FAILURE, "bad_user");
+			return (CLIENT_CLOSED);
+		}
 	}
 	if (c->req.cmd != SOCKS_CMD_CONNECT) {
 		client_reply_and_close(c, SOCKS5_CMD_UNSUPPORTED,
@@ -622,7 +686,8 @@ static void
 client_pool_cb(struct end *e, enum socks_failure why,
     const struct sockaddr *bound, const char *via, void *arg)
 {
-	struct client	*c = arg;
+	struct client		*c = arg;
+	const struct tags	*t;
 
 	c->pool = NULL;
 	if (e == NULL && why == SOCKS_FAIL_NONE) {
@@ -632,6 +697,8 @@ client_pool_cb(struct end *e, enum socks_failure why,
 	}
 	if (via != NULL)
 		strlcpy(c->via, via, sizeof(c->via));
+	if (via != NULL && (t = pool_worker_tags(via)) != NULL && t->n > 0)
+		tags_format(t, ',', c->tags, sizeof(c->tags));
 	if (e == NULL) {
 		log_line(LOGC_ERROR, "client %s: %s:%u via %s failed: %s",
 		    c->addrtext, c->req.host, c->req.port, c->via,
@@ -646,13 +713,17 @@ client_pool_cb(struct end *e, enum socks_failure why,
 static void
 client_connect(struct client *c)
 {
-	/* Without a worker, skip the pool's loop round: dial at once. */
-	if (!pool_has_worker()) {
+	/*
+	 * Without a worker, skip the pool's loop round: dial at once.  Not
+	 * with filters or a session: the pool decides whether that fails.
+	 */
+	if (!pool_has_worker() && !pool_want_filters(&c->want) &&
+	    c->want.session[0] == '\0') {
 		client_no_worker(c);
 		return;
 	}
 	/* It never answers before it returns (pool.h). */
-	c->pool = pool_open(&c->req, client_pool_cb, c);
+	c->pool = pool_open(&c->req, &c->want, client_pool_cb, c);
 }
 
 /* Stop every client still in its handshake (shutdown). */

@@ -22,6 +22,7 @@
 #include "conf.h"
 #include "conf-int.h"
 #include "ev.h"
+#include "tags.h"
 #include "xmalloc.h"
 
 #define CONF_COUNT_MAX		1000000	/* MAX_CLIENTS and friends */
@@ -41,7 +42,8 @@ enum conf_type {
 	CONF_NO_WORKER,
 	CONF_AUTH,
 	CONF_FACILITY,
-	CONF_POLLER
+	CONF_POLLER,
+	CONF_TAGS		/* struct tags, space-separated */
 };
 
 struct conf_key {
@@ -98,6 +100,9 @@ static const struct conf_key conf_keys[] = {
 	{ "SERVERS", CONF_SERVERS, F(servers), F(servers_count), 0, 0,
 	    "127.0.0.1:8081" },
 	{ "WORKER_NAME", CONF_NAME, F(worker_name), 0, 0, 0, "" },
+	{ "WORKER_TAGS", CONF_TAGS, F(worker_tags), 0, 0, 0, "" },
+	{ "STICKY_TTL", CONF_TIME, F(sticky_ttl), 0, 1, CONF_TIME_MAX,
+	    "600" },
 	{ "PING_INTERVAL", CONF_TIME, F(ping_interval), 0, 1, CONF_TIME_MAX,
 	    "30" },
 	{ "RECONNECT_INTERVAL", CONF_TIME, F(reconnect_interval), 0, 1,
@@ -380,6 +385,23 @@ conf_set_poller(struct conf *conf, const struct conf_key *k, void *field,
 	return (rc);
 }
 
+/* CONF_TAGS: worker tags, 1..32 of a-z 0-9 _ . each, at most 16. */
+static int
+conf_set_tags(struct conf *conf, const struct conf_key *k, void *field,
+    const char *value, char **cause)
+{
+	struct tags	 t;
+	char		*why = NULL;
+
+	if (tags_parse(&t, value, ' ', &why) != 0) {
+		xasprintf(cause, "bad value for %s: %s", k->name, why);
+		free(why);
+		return (-1);
+	}
+	*(struct tags *)field = t;
+	return (0);
+}
+
 /* The parser and store for each kind of value, by enum conf_type. */
 static int (*const conf_setters[])(struct conf *, const struct conf_key *,
     void *, const char *, char **) = {
@@ -397,6 +419,7 @@ static int (*const conf_setters[])(struct conf *, const struct conf_key *,
 	[CONF_AUTH] = conf_set_auth,
 	[CONF_FACILITY] = conf_set_facility,
 	[CONF_POLLER] = conf_set_poller,
+	[CONF_TAGS] = conf_set_tags,
 };
 
 /*

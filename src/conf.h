@@ -13,6 +13,7 @@
 
 #include "cidr.h"
 #include "compat.h"
+#include "tags.h"
 
 /* The longest worker name, in WORKER_NAME and in a worker's RGST. */
 #define CONF_WORKER_NAME_MAX	127
@@ -90,6 +91,8 @@ struct conf {
 	struct conf_hostport	*servers;
 	size_t			 servers_count;
 	char			*worker_name;
+	struct tags		 worker_tags;	/* WORKER_TAGS */
+	uint64_t		 sticky_ttl;		/* ms, STICKY_TTL */
 	uint64_t		 ping_interval;		/* ms */
 	uint64_t		 reconnect_interval;	/* ms */
 	unsigned int		 worker_max_sessions;

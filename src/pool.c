@@ -2,8 +2,11 @@
  * The server's side of the worker links, and the pool they form.  A link
  * is greeted with HELO and a nonce; a worker joins the pool once its RGST
  * is accepted (with a proof when WORKER_SECRET is set, or as a legacy
- * text-net worker when it is not).  New SOCKS requests go to the
- * registered worker with the fewest active sessions, ties round-robin.
+ * text-net worker when it is not).  New SOCKS requests go to a worker
+ * chosen by pool_pick in three stages: the request's filters (tags, a
+ * worker's name, the account's tags), health, then load (the fewest
+ * active sessions, ties round-robin) or, for a sticky session, the
+ * worker it is pinned to or the rendezvous choice among the rest.
  * A request whose worker dies or stays silent before answering is tried
  * again elsewhere, so a lost worker costs only the tunnels it carried.
  * A link that owes the server an answer (a request or session frame
@@ -42,6 +45,8 @@
 #include "pool.h"
 #include "sock.h"
 #include "stats.h"
+#include "sticky.h"
+#include "tags.h"
 #include "xmalloc.h"
 
 /* Extra time a worker gets, beyond CONNECT_TIMEOUT, to answer A or R. */
@@ -71,6 +76,7 @@ struct pool_worker {
 	struct pool_open_list		 pending;	/* sent, unanswered */
 	struct ev_timer			 live_timer;
 	unsigned int			 max_sessions;	/* 0 = no cap */
+	struct tags			 tags;	/* tags= of its RGST */
 	uint64_t			 last_pick;
 	uint32_t			 serial;	/* for health_dests */
 	struct health			 health;
@@ -86,6 +92,7 @@ TAILQ_HEAD(pool_worker_list, pool_worker);
 
 struct pool_open {
 	struct socks_request	 req;
+	struct pool_want	 want;
 	pool_open_cb		 cb;
 	void			*arg;
 	struct pool_worker	*worker;
@@ -259,6 +266,25 @@ pool_refuse(struct pool_worker *w, const char *reason)
 }
 
 /*
+ * Take a worker's tags=a,b.  A bad list registers the worker without
+ * tags (it then matches no tag filter), with a warning that does not
+ * echo the peer's bytes.
+ */
+static void
+pool_rgst_tags(struct pool_worker *w, const char *list)
+{
+	char	*cause = NULL;
+
+	if (tags_parse(&w->tags, list, ',', &cause) == 0)
+		return;
+	free(cause);
+	memset(&w->tags, 0, sizeof(w->tags));
+	log_warnx("worker link from %s: tags= is not a list of up to %d "
+	    "tags of 1..%d a-z 0-9 _ .; registering it without tags",
+	    w->addr, TAGS_MAX, TAGS_LEN_MAX);
+}
+
+/*
  * Read the key=value options of an extended RGST.  A bad value is not
  * worth refusing a worker for: it keeps the default, with a warning that
  * does not echo the peer's bytes.
@@ -283,6 +309,8 @@ pool_rgst_options(struct pool_worker *w, const struct textnet_msg *m,
 				    errstr, MUX_WINDOW_MIN,
 				    (long long)MUX_WINDOW_MAX,
 				    MUX_WINDOW_DEFAULT);
+		} else if (strncmp(m->args[i], "tags=", 5) == 0) {
+			pool_rgst_tags(w, m->args[i] + 5);
 		} else if (strncmp(m->args[i], "max=", 4) == 0) {
 			v = strtonum(m->args[i] + 4, 0, 1000000,
 			    &errstr);
@@ -431,27 +459,167 @@ pool_can_take(struct pool_worker *w)
 	    mux_link_sessions(w->link) < w->max_sessions);
 }
 
-/* Pick the registered worker with fewest sessions, ties round-robin. */
-static struct pool_worker *
-pool_pick(struct pool_worker *exclude)
+/* The filter stage: may this request use worker w at all? */
+static int
+pool_filter_match(const struct pool_worker *w, const struct pool_want *want)
 {
-	struct pool_worker	*w, *best = NULL;
-	size_t			 active, best_active = 0;
+	if (!w->registered || w->dead)
+		return (0);
+	if (want->worker[0] != '\0' && strcmp(w->name, want->worker) != 0)
+		return (0);
+	return (tags_has_all(&w->tags, &want->tags) &&
+	    tags_has_any(&w->tags, &want->account_tags));
+}
 
-	TAILQ_FOREACH(w, &pool_workers, entry) {
-		if (w == exclude || !pool_can_take(w))
-			continue;
-		active = mux_link_sessions(w->link);
+/* The load stage: the fewest active sessions, ties round-robin. */
+static struct pool_worker *
+pool_pick_least(struct pool_worker **cand, size_t n)
+{
+	struct pool_worker	*best = NULL;
+	size_t			 i, active, best_active = 0;
+
+	for (i = 0; i < n; i++) {
+		active = mux_link_sessions(cand[i]->link);
 		if (best == NULL || active < best_active ||
 		    (active == best_active &&
-		    w->last_pick < best->last_pick)) {
-			best = w;
+		    cand[i]->last_pick < best->last_pick)) {
+			best = cand[i];
 			best_active = active;
 		}
 	}
+	return (best);
+}
+
+/*
+ * The sticky stage, in place of load for a request with a session: the
+ * worker the session is pinned to, if it is among the candidates; else,
+ * for a new session or a soft one whose worker left, the candidate with
+ * the highest rendezvous score (pinned there); a strict session whose
+ * worker left gets none until its lifetime ends.
+ */
+static struct pool_worker *
+pool_pick_sticky(const struct pool_want *want, struct pool_worker **cand,
+    size_t n)
+{
+	struct pool_worker	*best = NULL;
+	const char		*pinned;
+	uint64_t		 score, best_score = 0;
+	size_t			 i;
+
+	pinned = sticky_lookup(want->account, want->session);
+	if (pinned != NULL) {
+		for (i = 0; i < n; i++) {
+			if (strcmp(cand[i]->name, pinned) == 0)
+				return (cand[i]);
+		}
+		if (want->strict)
+			return (NULL);
+	}
+	for (i = 0; i < n; i++) {
+		score = sticky_score(want->account, want->session,
+		    cand[i]->name);
+		if (best == NULL || score > best_score ||
+		    (score == best_score &&
+		    strcmp(cand[i]->name, best->name) < 0)) {
+			best = cand[i];
+			best_score = score;
+		}
+	}
+	if (best != NULL) {
+		if (pinned != NULL)
+			log_line(LOGC_EVENT, "sticky session %s of '%s' moves "
+			    "from worker %s to %s", want->session,
+			    want->account, pinned, best->name);
+		sticky_pin(want->account, want->session, best->name,
+		    want->ttl != 0 ? want->ttl : cfg->sticky_ttl);
+	}
+	return (best);
+}
+
+/*
+ * Choose the worker for a request (not exclude, the one that just failed
+ * it).  One function, three stages in order: the request's filters,
+ * then health (what may take a request now), then load, or stickiness
+ * for a request with a session.  *matched says whether any worker
+ * passed the filters.
+ */
+static struct pool_worker *
+pool_pick(const struct pool_want *want, struct pool_worker *exclude,
+    int *matched)
+{
+	static struct pool_worker	**cand;
+	static size_t			  cand_size;
+	struct pool_worker		 *w, *best;
+	size_t				  n = 0, i, m;
+
+	if (cand_size < pool_registered + 1) {
+		cand_size = pool_registered + 16;
+		cand = xreallocarray(cand, cand_size, sizeof(*cand));
+	}
+	/* 1. Filters: the workers this request may use at all. */
+	TAILQ_FOREACH(w, &pool_workers, entry) {
+		if (n < cand_size && pool_filter_match(w, want))
+			cand[n++] = w;
+	}
+	*matched = n > 0;
+	/* 2. Health: those that can take a request now. */
+	for (i = m = 0; i < n; i++) {
+		if (cand[i] != exclude && pool_can_take(cand[i]))
+			cand[m++] = cand[i];
+	}
+	/* 3. Load, or the session's worker. */
+	if (want->session[0] != '\0')
+		best = pool_pick_sticky(want, cand, m);
+	else
+		best = pool_pick_least(cand, m);
 	if (best != NULL)
 		best->last_pick = ++pool_picks;
 	return (best);
+}
+
+/*
+ * Fill a request's wants from its user name's parameters (NULL for none)
+ * and its account's tags= (NULL for none).
+ */
+void
+pool_want_init(struct pool_want *want, const struct userparam *up,
+    const struct tags *account_tags)
+{
+	memset(want, 0, sizeof(*want));
+	if (account_tags != NULL)
+		want->account_tags = *account_tags;
+	if (up == NULL)
+		return;
+	want->tags = up->tags;
+	strlcpy(want->worker, up->worker, sizeof(want->worker));
+	strlcpy(want->account, up->base, sizeof(want->account));
+	strlcpy(want->session, up->session, sizeof(want->session));
+	want->ttl = (uint64_t)up->ttl * 60 * 1000;
+	want->strict = up->strict;
+}
+
+/*
+ * Tell whether a request narrows its workers: then NO_WORKER=direct
+ * never applies to it, and no worker for it is a failure.
+ */
+int
+pool_want_filters(const struct pool_want *want)
+{
+	return (want->tags.n > 0 || want->account_tags.n > 0 ||
+	    want->worker[0] != '\0');
+}
+
+/* The tags of the registered worker called name, or NULL. */
+const struct tags *
+pool_worker_tags(const char *name)
+{
+	struct pool_worker	*w;
+
+	TAILQ_FOREACH(w, &pool_workers, entry) {
+		if (w->registered && !w->dead && strcmp(w->name, name) == 0)
+			return (&w->tags);
+	}
+	return (NULL);
 }
 
 /* Tell whether any worker could take a request now. */
@@ -862,6 +1030,19 @@ pool_timer_cb(void *arg)
 }
 
 /*
+ * Tell whether a request that no worker takes must fail rather than be
+ * dialed by the server (NO_WORKER=direct): it has filters, or a strict
+ * session pinned to a worker.
+ */
+static int
+pool_never_direct(const struct pool_want *want)
+{
+	return (pool_want_filters(want) || (want->session[0] != '\0' &&
+	    want->strict && sticky_lookup(want->account, want->session) !=
+	    NULL));
+}
+
+/*
  * Send the request to a worker other than the one that just failed it
  * (failed says how).  When no worker can take it at all the caller
  * applies NO_WORKER; when workers are left but had their tries, the
@@ -872,12 +1053,25 @@ static void
 pool_try(struct pool_open *po, enum socks_failure failed)
 {
 	struct pool_worker	*w = NULL;
+	int			 matched = 0;
 
 	pool_pending_remove(po);
 	if (po->tries < POOL_MAX_TRIES)
-		w = pool_pick(po->worker);
+		w = pool_pick(&po->want, po->worker, &matched);
 	if (w == NULL) {
-		if (po->worker == NULL || !pool_has_worker())
+		if (pool_never_direct(&po->want)) {
+			/* Never direct: fail as an unreachable host. */
+			if (po->worker != NULL)
+				strlcpy(po->via, po->worker->name,
+				    sizeof(po->via));
+			else {
+				failed = SOCKS_FAIL_HOSTUNREACH;
+				log_line(LOGC_ERROR, "request for %s:%u: no "
+				    "worker %s", po->req.host, po->req.port,
+				    matched ? "may take it now" :
+				    "matches its filters");
+			}
+		} else if (po->worker == NULL || !pool_has_worker())
 			failed = SOCKS_FAIL_NONE;
 		else
 			strlcpy(po->via, po->worker->name, sizeof(po->via));
@@ -905,12 +1099,15 @@ pool_try(struct pool_open *po, enum socks_failure failed)
  * from the loop, never before pool_open returns.
  */
 struct pool_open *
-pool_open(const struct socks_request *req, pool_open_cb cb, void *arg)
+pool_open(const struct socks_request *req, const struct pool_want *want,
+    pool_open_cb cb, void *arg)
 {
 	struct pool_open	*po;
 
 	po = xcalloc(1, sizeof(*po));
 	po->req = *req;
+	if (want != NULL)
+		po->want = *want;
 	po->cb = cb;
 	po->arg = arg;
 	strlcpy(po->via, "none", sizeof(po->via));
@@ -948,6 +1145,7 @@ pool_foreach(void (*fn)(const struct pool_info *, void *), void *arg)
 		    w->draining ? "draining" :
 		    w->health.ejected ? "ejected" : "up";
 		info.up_since = w->registered ? (long long)w->up_since : 0;
+		info.tags = &w->tags;
 		info.sessions = mux_link_sessions(w->link);
 		info.sessions_total = w->sessions_total;
 		info.bytes_sent = mux_link_bytes(w->link, 1);
@@ -974,4 +1172,5 @@ pool_abort_all(void)
 
 	while ((w = TAILQ_FIRST(&pool_workers)) != NULL)
 		mux_link_close(w->link, "server exiting");
+	sticky_clear();
 }

@@ -19,6 +19,7 @@
 #include "log.h"
 #include "pool.h"
 #include "stats.h"
+#include "tags.h"
 
 /* Append printf-style text to b. */
 static void
@@ -154,19 +155,21 @@ static void
 stats_status_row(const struct pool_info *w, void *arg)
 {
 	struct buf	*b = arg;
-	char		 since[32] = "-";
+	char		 since[32] = "-", tags[TAGS_TEXT_MAX], state[32];
 	time_t		 t = (time_t)w->up_since;
 	struct tm	 tm;
 
 	if (w->up_since != 0 && gmtime_r(&t, &tm) != NULL)
 		strftime(since, sizeof(since), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	snprintf(state, sizeof(state), "%s%s", w->state,
+	    w->registered && !w->esp ? " legacy" : "");
+	/* TAGS last: the columns before it keep their places. */
 	stats_printf(b, "%-24.24s %-28.28s %-20s %8zu %10llu %14llu %14llu "
-	    "%s%s\n", w->name, w->addr, since, w->sessions,
+	    "%-12s %s\n", w->name, w->addr, since, w->sessions,
 	    (unsigned long long)w->sessions_total,
 	    (unsigned long long)w->bytes_sent,
 	    (unsigned long long)w->bytes_received,
-	    w->state,
-	    w->registered && !w->esp ? " legacy" : "");
+	    state, tags_format(w->tags, ',', tags, sizeof(tags)));
 }
 
 /* Render the human-readable table of workers. */
@@ -177,8 +180,8 @@ stats_render_status(struct buf *b)
 	    "%llu tunnels\n\n", PACKAGE_VERSION, pool_worker_count(),
 	    (unsigned long long)stats_totals()->clients_active,
 	    (unsigned long long)stats_totals()->tunnels_active);
-	stats_printf(b, "%-24s %-28s %-20s %8s %10s %14s %14s %s\n",
+	stats_printf(b, "%-24s %-28s %-20s %8s %10s %14s %14s %-12s %s\n",
 	    "WORKER", "ADDRESS", "UP SINCE", "SESSIONS", "TOTAL",
-	    "BYTES SENT", "BYTES RECV", "STATE");
+	    "BYTES SENT", "BYTES RECV", "STATE", "TAGS");
 	pool_foreach(stats_status_row, b);
 }

@@ -29,6 +29,7 @@
 #include "sock.h"
 #include "stats.h"
 #include "stream.h"
+#include "tags.h"
 #include "tunnel.h"
 #include "worker.h"
 #include "xmalloc.h"
@@ -381,7 +382,8 @@ static void
 worker_send_rgst(struct worker_server *ws)
 {
 	char		 proof[SHA256_HEX_LENGTH], window[32], max[32];
-	const char	*args[7];
+	char		 tags[TAGS_TEXT_MAX + 8];
+	const char	*args[8];
 	int		 n = 0;
 
 	linkauth_nonce(ws->nonce);
@@ -397,6 +399,12 @@ worker_send_rgst(struct worker_server *ws)
 		snprintf(max, sizeof(max), "max=%u",
 		    cfg->worker_max_sessions);
 		args[n++] = max;
+	}
+	if (cfg->worker_tags.n > 0) {
+		strlcpy(tags, "tags=", sizeof(tags));
+		tags_format(&cfg->worker_tags, ',', tags + 5,
+		    sizeof(tags) - 5);
+		args[n++] = tags;
 	}
 	mux_link_send(ws->link, "RGST", 0, n, args);
 	ws->state = WORKER_REGISTERING;

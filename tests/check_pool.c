@@ -231,7 +231,7 @@ START_TEST(open_with_no_worker_reports_from_the_loop)
 	memset(&req, 0, sizeof(req));
 	strlcpy(req.host, "example.com", sizeof(req.host));
 	req.port = 443;
-	po = pool_open(&req, open_cb, NULL);
+	po = pool_open(&req, NULL, open_cb, NULL);
 	open_returned = 1;
 	ck_assert_ptr_nonnull(po);
 	ck_assert_msg(!called_early, "pool_open called back before returning");
@@ -253,7 +253,7 @@ START_TEST(open_cancelled_before_the_loop_reports_nothing)
 	memset(&req, 0, sizeof(req));
 	strlcpy(req.host, "example.com", sizeof(req.host));
 	req.port = 443;
-	po = pool_open(&req, open_cb, NULL);
+	po = pool_open(&req, NULL, open_cb, NULL);
 	open_returned = 1;
 	pool_open_cancel(po);
 	checklib_run_for(20);
@@ -620,7 +620,7 @@ open_request(void)
 	memset(&req, 0, sizeof(req));
 	strlcpy(req.host, "example.com", sizeof(req.host));
 	req.port = 443;
-	ck_assert_ptr_nonnull(pool_open(&req, open_cb, NULL));
+	ck_assert_ptr_nonnull(pool_open(&req, NULL, open_cb, NULL));
 	open_returned = 1;
 	checklib_run_until(fake_got_sess);
 }
@@ -779,7 +779,7 @@ START_TEST(legacy_worker_is_never_pinged_nor_marked)
 	memset(&req, 0, sizeof(req));
 	strlcpy(req.host, "example.com", sizeof(req.host));
 	req.port = 443;
-	ck_assert_ptr_nonnull(pool_open(&req, open_cb, NULL));
+	ck_assert_ptr_nonnull(pool_open(&req, NULL, open_cb, NULL));
 	checklib_run_until(outcome_reported);
 	ck_assert_ptr_nonnull(outcome.end);
 	checklib_run_for(500);

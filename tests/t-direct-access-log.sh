@@ -2,7 +2,7 @@
 # The access log: one line per finished request with exactly the fields
 # of DESIGN.md in order,
 #   access client=ADDR:PORT user=- cmd=connect dest=HOST:PORT via=direct
-#   result=ok|REASON up=BYTES down=BYTES ms=DURATION
+#   result=ok|REASON up=BYTES down=BYTES ms=DURATION session=- tags=-
 # with up/down counting the payload each way (early data included, the
 # handshake not), ms the tunnel's life, client the address that
 # connected.  LOG_ACCESS=no silences it and nothing else.
@@ -61,7 +61,7 @@ grep '^access ' "$ESOCKSD_LOG" >"$T/access"
 [ "$(wc -l <"$T/access")" -eq 6 ] ||
     fail "$(wc -l <"$T/access") access lines for 6 requests"
 A='^access client=127\.0\.0\.1:[0-9]+ user=- cmd=connect dest='
-Z=' ms=[0-9]+$'
+Z=' ms=[0-9]+ session=- tags=-$'
 i=0
 for want in "127\.0\.0\.1:$DISCARD via=direct result=ok up=1000 down=11" \
     "127\.0\.0\.1:$SOURCE via=direct result=ok up=0 down=5000" \
@@ -81,6 +81,7 @@ for want in "127\.0\.0\.1:$DISCARD via=direct result=ok up=1000 down=11" \
 done
 ms=$(sed -n 5p "$T/access")
 ms=${ms##*ms=}
+ms=${ms%% *}
 [ "$ms" -ge 1000 ] && [ "$ms" -lt 5000 ] ||
     fail "a tunnel open for 1 s logged ms=$ms"
 stop_daemon

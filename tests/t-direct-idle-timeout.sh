@@ -45,7 +45,8 @@ wait_for "[ \$(grep -c 'result=idle' '$ESOCKSD_LOG') -ge 2 ]" 2 ||
     fail "expected 2 access lines with result=idle"
 for p in $ECHO $HOLD; do
 	grep -E -q "dest=127.0.0.1:$p via=direct result=idle up=0 down=0 \
-ms=[0-9]+\$" "$ESOCKSD_LOG" || fail "no result=idle line for port $p"
+ms=[0-9]+ session=- tags=-\$" "$ESOCKSD_LOG" ||
+	    fail "no result=idle line for port $p"
 done
 
 # A byte every 0.5 s for 2.5 s: the tunnel stays, all of it comes back.

@@ -51,7 +51,8 @@ check "[::1]:$SP6"
 wait_for "[ \$(grep -c '^access .* result=ok ' '$ESOCKSD_LOG') -ge 9 ]" 5 ||
     fail "expected 9 access lines with result=ok"
 grep -E -q "^access client=\[::1\]:[0-9]+ user=- cmd=connect \
-dest=\[::1\]:$ECHO via=direct result=ok up=4 down=4 ms=[0-9]+\$" \
+dest=\[::1\]:$ECHO via=direct result=ok up=4 down=4 ms=[0-9]+ session=- \
+tags=-\$" \
     "$ESOCKSD_LOG" || fail "no access line for the IPv6 client and dest"
 stop_daemon
 exit 0

@@ -113,8 +113,8 @@ http GET /status
 [ "$status" = "HTTP/1.0 200 OK" ] || fail "GET /status answered '$status'"
 grep -q '1 workers registered' "$T/body" ||
     fail "/status does not count the worker: $(cat "$T/body")"
-# WORKER ADDRESS UP-SINCE SESSIONS TOTAL SENT RECEIVED STATE
-ROW='^statsbox +127\.0\.0\.1:[0-9]+ +[0-9T:-]+Z +0 +1 +[0-9]+ +[0-9]+ +up$'
+# WORKER ADDRESS UP-SINCE SESSIONS TOTAL SENT RECEIVED STATE TAGS
+ROW='^statsbox +127\.0\.0\.1:[0-9]+ +[0-9T:-]+Z +0 +1 +[0-9]+ +[0-9]+ +up +-$'
 grep -q -E "$ROW" "$T/body" ||
     fail "/status has no row for statsbox: $(cat "$T/body")"
 
