@@ -37,6 +37,8 @@ int	conf_parse_listen(const char *key, const char *,
 	    struct conf_listen **, size_t *count, char **cause);
 int	conf_parse_servers(const char *key, const char *,
 	    struct conf_hostport **, size_t *count, char **cause);
+uint16_t conf_listen_port(const struct conf_listen *);
+int	conf_listen_move(struct conf_listen *, unsigned int);
 int	conf_listen_clash(const struct conf_listen *,
 	    const struct conf_listen *);
 

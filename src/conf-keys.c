@@ -66,6 +66,8 @@ static const struct conf_key conf_keys[] = {
 	    "" },
 	{ "LISTEN_BACKLOG", CONF_INT, F(listen_backlog), 0, 1, 65535,
 	    "1024" },
+	{ "PROCESSES", CONF_UINT, F(processes), 0, 1, CONF_PROCESSES_MAX,
+	    "1" },
 	{ "NO_WORKER", CONF_NO_WORKER, F(no_worker), 0, 0, 0, "direct" },
 	{ "WORKER_IDLE_CLOSE", CONF_TIME, F(worker_idle_close), 0, 1,
 	    CONF_TIME_MAX, "60" },

@@ -256,12 +256,65 @@ out:
 }
 
 /* Port of a listen address, host order. */
-static uint16_t
+uint16_t
 conf_listen_port(const struct conf_listen *l)
 {
 	if (l->ss.ss_family == AF_INET)
 		return (ntohs(((const struct sockaddr_in *)&l->ss)->sin_port));
 	return (ntohs(((const struct sockaddr_in6 *)&l->ss)->sin6_port));
+}
+
+/*
+ * Move a listen address's port up by n (a port of 0, any free one, stays
+ * 0) and rewrite its text to match; -1 when the port would pass 65535.
+ */
+int
+conf_listen_move(struct conf_listen *l, unsigned int n)
+{
+	struct sockaddr_in	*sin = (struct sockaddr_in *)&l->ss;
+	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)&l->ss;
+	char			 host[INET6_ADDRSTRLEN];
+	unsigned int		 port = conf_listen_port(l);
+
+	if (port == 0 || n == 0)
+		return (0);
+	if (port + n > 65535)
+		return (-1);
+	port += n;
+	free(l->text);
+	if (l->ss.ss_family == AF_INET) {
+		sin->sin_port = htons(port);
+		inet_ntop(AF_INET, &sin->sin_addr, host, sizeof(host));
+		xasprintf(&l->text, "%s:%u", host, port);
+	} else {
+		sin6->sin6_port = htons(port);
+		inet_ntop(AF_INET6, &sin6->sin6_addr, host, sizeof(host));
+		xasprintf(&l->text, "[%s]:%u", host, port);
+	}
+	return (0);
+}
+
+/*
+ * The listen addresses of process n of PROCESSES (0 the first): SOCKS
+ * ports are shared by every process, each process has its own worker
+ * and stats ports, the configured ones moved up by n.  Returns -1 when
+ * a port would pass 65535 (conf_finish checks that beforehand).
+ */
+int
+conf_listen_shift(struct conf *conf, unsigned int n)
+{
+	enum conf_listen_kind	kind;
+	size_t			i;
+
+	for (kind = 0; kind < CONF_LISTEN_KINDS; kind++) {
+		if (kind == CONF_LISTEN_SOCKS)
+			continue;
+		for (i = 0; i < conf->listen[kind].count; i++)
+			if (conf_listen_move(&conf->listen[kind].addrs[i],
+			    n) == -1)
+				return (-1);
+	}
+	return (0);
 }
 
 /*

@@ -302,25 +302,49 @@ conf_clash_fail(const struct conf *conf, const struct conf_listen_ref *a,
 
 /*
  * Check that no two server listen addresses clash, comparing each with
- * every later one of all kinds.  Returns 0, or -1 with a cause from
- * conf_clash_fail.
+ * every later one of all kinds, and with PROCESSES above 1 every
+ * process's own worker and stats ports too (conf_listen_shift).
+ * Returns 0, or -1 with a cause from conf_clash_fail.
  */
 static int
 conf_check_listen_clash(struct conf *conf, char **cause)
 {
 	struct conf_listen_ref	*all;
+	struct conf_listen	*moved;
 	enum conf_listen_kind	 kind;
 	size_t			 n = 0, i, j;
+	unsigned int		 p, procs = conf->processes;
 	int			 rc = 0;
 
+	if (procs < 1)
+		procs = 1;
 	for (kind = 0; kind < CONF_LISTEN_KINDS; kind++)
-		n += conf->listen[kind].count;
+		n += conf->listen[kind].count * procs;
 	all = xcalloc(n + 1, sizeof(*all));
+	moved = xcalloc(n + 1, sizeof(*moved));
 	n = 0;
-	for (kind = 0; kind < CONF_LISTEN_KINDS; kind++) {
-		for (i = 0; i < conf->listen[kind].count; i++) {
-			all[n].kind = kind;
-			all[n++].addr = &conf->listen[kind].addrs[i];
+	for (p = 0; p < procs; p++) {
+		for (kind = 0; kind < CONF_LISTEN_KINDS; kind++) {
+			if (p > 0 && kind == CONF_LISTEN_SOCKS)
+				continue;	/* shared by every process */
+			for (i = 0; i < conf->listen[kind].count; i++) {
+				moved[n] = conf->listen[kind].addrs[i];
+				moved[n].text = NULL;
+				if (conf_listen_port(&moved[n]) + p > 65535) {
+					rc = conf_fail_at(conf, "PROCESSES",
+					    cause, "PROCESSES=%u moves %s %s "
+					    "past port 65535", procs,
+					    conf_listen_key(kind),
+					    conf->listen[kind].addrs[i].text);
+					goto out;
+				}
+				moved[n].text = xstrdup(
+				    conf->listen[kind].addrs[i].text);
+				(void)conf_listen_move(&moved[n], p);
+				all[n].kind = kind;
+				all[n].addr = &moved[n];
+				n++;
+			}
 		}
 	}
 	for (i = 0; i < n && rc == 0; i++) {
@@ -330,6 +354,10 @@ conf_check_listen_clash(struct conf *conf, char **cause)
 				    cause);
 		}
 	}
+out:
+	for (i = 0; i < n; i++)
+		free(moved[i].text);
+	free(moved);
 	free(all);
 	return (rc);
 }
@@ -387,6 +415,12 @@ conf_finish(struct conf *conf, enum conf_role role, char **cause)
 		return (0);
 	}
 
+#if !defined(SO_REUSEPORT) && !defined(SO_REUSEPORT_LB)
+	if (conf->processes > 1)
+		return (conf_fail_at(conf, "PROCESSES", cause, "PROCESSES=%u: "
+		    "this system has no SO_REUSEPORT for processes to share "
+		    "SOCKS_LISTEN", conf->processes));
+#endif
 	if (conf->listen[CONF_LISTEN_SOCKS].count == 0)
 		return (conf_fail_at(conf, "SOCKS_LISTEN", cause,
 		    "SOCKS_LISTEN is empty: a server needs an address for "

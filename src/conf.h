@@ -33,6 +33,9 @@ enum conf_auth {
 	CONF_AUTH_PASSWORD
 };
 
+/* The most processes PROCESSES may ask for. */
+#define CONF_PROCESSES_MAX	64
+
 /* What a server listens for: one *_LISTEN key each. */
 enum conf_listen_kind {
 	CONF_LISTEN_SOCKS,		/* SOCKS_LISTEN: clients */
@@ -67,6 +70,7 @@ struct conf {
 
 	struct conf_listen_list	 listen[CONF_LISTEN_KINDS]; /* by kind */
 	int			 listen_backlog;
+	unsigned int		 processes;	/* PROCESSES, at start only */
 	enum conf_no_worker	 no_worker;
 	uint64_t		 worker_idle_close;	/* ms */
 	uint64_t		 worker_response_timeout; /* ms, 0 = off */
@@ -146,5 +150,6 @@ const char	*conf_listen_key(enum conf_listen_kind);
 int		 conf_listen_equal(const struct conf_listen *,
 		    const struct conf_listen *);
 int		 conf_valid_worker_name(const char *);
+int		 conf_listen_shift(struct conf *, unsigned int);
 
 #endif

@@ -229,6 +229,29 @@ daemon_pidfile_remove(void)
 }
 
 /*
+ * In a process forked by the supervisor (PROCESSES): close the PID file,
+ * the reload status file and the start-up pipe without a word.  They
+ * stay the supervisor's, which writes, reports and removes them.
+ */
+void
+daemon_forget(void)
+{
+	if (daemon_pid_fd != -1)
+		close(daemon_pid_fd);
+	daemon_pid_fd = -1;
+	free(daemon_pid_path);
+	daemon_pid_path = NULL;
+	if (daemon_status_fd != -1)
+		close(daemon_status_fd);
+	daemon_status_fd = -1;
+	free(daemon_status_file);
+	daemon_status_file = NULL;
+	if (daemon_ready_fd != -1)
+		close(daemon_ready_fd);
+	daemon_ready_fd = -1;
+}
+
+/*
  * The parent's side of daemon_detach: wait for the child's report and
  * exit with its status, its message on stderr.  A child that dies
  * without a word is a failure too.

@@ -12,6 +12,7 @@
 int	daemon_pidfile_lock(const char *path, char **cause);
 int	daemon_pidfile_write(char **cause);
 void	daemon_pidfile_remove(void);
+void	daemon_forget(void);
 int	daemon_detach(char **cause);
 void	daemon_ready(void);
 void	daemon_ready_fail(int status, const char *message);

@@ -155,28 +155,36 @@ log_escape(char *dst, size_t size, const char *src)
 	return (dst);
 }
 
-/* Print the local time as 2026-12-07T11:20:53.123+0000 and a blank. */
+/*
+ * The local time as 2026-12-07T11:20:53.123+0000 and a blank, into buf
+ * (empty when the clock cannot say).
+ */
 static void
-log_print_time(FILE *f)
+log_format_time(char *buf, size_t size)
 {
 	struct timespec	ts;
 	struct tm	tm;
 	char		date[32], zone[8];
 
+	buf[0] = '\0';
 	if (clock_gettime(CLOCK_REALTIME, &ts) == -1 ||
 	    localtime_r(&ts.tv_sec, &tm) == NULL ||
 	    strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm) == 0 ||
 	    strftime(zone, sizeof(zone), "%z", &tm) == 0)
 		return;
-	fprintf(f, "%s.%03ld%s ", date, ts.tv_nsec / 1000000L, zone);
+	snprintf(buf, size, "%s.%03ld%s ", date, ts.tv_nsec / 1000000L, zone);
 }
 
-/* Write one line at priority pri, with errno's text if asked. */
+/*
+ * Write one line at priority pri, with errno's text if asked.  On
+ * stderr the stamp and the line go out in one write, so that the lines
+ * of several processes (PROCESSES) sharing it do not mix.
+ */
 static void
 log_vlog(int pri, const char *fmt, va_list ap, int with_errno)
 {
 	/* An access line with a fully escaped 255-byte user name fits. */
-	char	 line[2048];
+	char	 line[2048], stamp[64];
 	int	 saved_errno = errno;
 
 	vsnprintf(line, sizeof(line), fmt, ap);
@@ -187,9 +195,10 @@ log_vlog(int pri, const char *fmt, va_list ap, int with_errno)
 		    strerror(saved_errno));
 	}
 	if (log_foreground) {
+		stamp[0] = '\0';
 		if (log_stamp)
-			log_print_time(stderr);
-		fprintf(stderr, "%s\n", line);
+			log_format_time(stamp, sizeof(stamp));
+		fprintf(stderr, "%s%s\n", stamp, line);
 		fflush(stderr);
 	} else
 		syslog(log_facility | pri, "%s", line);

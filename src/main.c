@@ -22,6 +22,7 @@
 #include "ev.h"
 #include "log.h"
 #include "install-paths.h"
+#include "procs.h"
 #include "resolver.h"
 #include "server.h"
 #include "worker.h"
@@ -79,6 +80,8 @@ static int		 main_verbose;		/* -d */
 static int		 main_configtest;	/* -t */
 static int		 main_reload;		/* -r */
 static int		 main_stopping;
+static int		 main_supervisor;	/* PROCESSES > 1, the parent */
+static unsigned int	 main_index;		/* which of PROCESSES we are */
 static struct ev_timer	 main_grace_timer;
 
 /* Print the synopsis and exit with the usage status, 2. */
@@ -164,6 +167,12 @@ main_load(char **cause)
 	    conf_finish(conf, main_role, cause) == -1 ||
 	    conf_verify(conf, main_role, cause) == -1)
 		goto fail;
+	/* conf_finish checked that every process's ports fit. */
+	if (main_index > 0 && conf_listen_shift(conf, main_index) == -1) {
+		xasprintf(cause, "PROCESSES: no ports for process %u",
+		    main_index);
+		goto fail;
+	}
 	return (conf);
 fail:
 	conf_free(conf);
@@ -199,6 +208,38 @@ main_apply_logging(struct conf *conf)
 }
 
 /*
+ * Report how a reload ended, cause NULL for success: to the reload
+ * status file, or from one of PROCESSES to its supervisor, which
+ * reports for all.
+ */
+static void
+main_reload_report(const char *cause)
+{
+	if (procs_child())
+		procs_child_reloaded(cause);
+	else
+		daemon_reload_done(cause);
+}
+
+/* The warnings of a reload that is taken: keys read only at start. */
+static void
+main_reload_warnings(struct conf *conf)
+{
+	if (procs_child())
+		return;		/* the supervisor says it once */
+	conf_warnings(conf, main_role, main_warn, NULL);
+	if (main_changed(conf->user, cfg->user) ||
+	    main_changed(conf->group, cfg->group))
+		log_warnx("USER and GROUP changes take effect at the next "
+		    "start");
+	if (conf->processes != cfg->processes)
+		log_warnx("PROCESSES changes take effect at the next start");
+	if (strcmp(conf->poller, ev_poller()) != 0)
+		log_warnx("POLLER=%s needs a restart; %s stays in use",
+		    conf->poller, ev_poller());
+}
+
+/*
  * SIGHUP: re-read the config into a fresh struct and swap it in only if
  * it loads and the role accepts it; otherwise log why and keep the old.
  */
@@ -209,37 +250,31 @@ main_sighup(int signo, void *arg)
 	char		*cause;
 
 	if (main_stopping) {
-		daemon_reload_done("stopping: not reloaded");
+		main_reload_report("stopping: not reloaded");
 		return;
 	}
 	log_info("reloading %s", main_conf_path);
 	if ((conf = main_load(&cause)) == NULL) {
 		log_warnx("reload failed, keeping the old configuration: %s",
 		    cause);
-		daemon_reload_done(cause);
+		main_reload_report(cause);
 		free(cause);
 		return;
 	}
+	conf->processes = cfg->processes;
 	if (main_role_ops->reload(conf, &cause) == -1) {
 		log_warnx("reload failed, keeping the old configuration: %s",
 		    cause);
-		daemon_reload_done(cause);
+		main_reload_report(cause);
 		free(cause);
 		conf_free(conf);
 		return;
 	}
-	conf_warnings(conf, main_role, main_warn, NULL);
-	if (main_changed(conf->user, cfg->user) ||
-	    main_changed(conf->group, cfg->group))
-		log_warnx("USER and GROUP changes take effect at the next "
-		    "start");
-	if (strcmp(conf->poller, ev_poller()) != 0)
-		log_warnx("POLLER=%s needs a restart; %s stays in use",
-		    conf->poller, ev_poller());
+	main_reload_warnings(conf);
 	cfg_replace(conf);
 	main_apply_logging(cfg);
 	log_info("reloaded %s", main_conf_path);
-	daemon_reload_done(NULL);
+	main_reload_report(NULL);
 }
 
 /*
@@ -300,6 +335,7 @@ static __dead void
 main_fail(int status, char *cause)
 {
 	log_warnx("%s", cause);
+	procs_child_failed(cause);
 	daemon_ready_fail(status, cause);
 	free(cause);
 	daemon_pidfile_remove();
@@ -400,10 +436,130 @@ main_parse_args(int argc, char **argv)
 	main_conf_path = main_conf_file(file, env);
 }
 
+/* Take the role's signals: HUP reload, TERM and INT stop, USR1 counters. */
+static void
+main_role_signals(void)
+{
+	ev_signal_set(SIGHUP, main_sighup, NULL);
+	ev_signal_set(SIGTERM, main_sigterm, NULL);
+	ev_signal_set(SIGINT, main_sigterm, NULL);
+	ev_signal_set(SIGUSR1, main_sigusr1, NULL);
+	main_hold_signals(SIG_UNBLOCK);
+}
+
+/* The supervisor is gone: stop as on SIGTERM. */
+static void
+main_orphaned(void)
+{
+	main_sigterm(SIGTERM, NULL);
+}
+
+/*
+ * One of PROCESSES, just forked by the supervisor: leave it the PID
+ * file, take a reactor of our own and our ports, start the role, drop
+ * privileges and run until stopped.
+ */
+static __dead void
+main_child(unsigned int index)
+{
+	struct conf	*conf;
+	char		*cause;
+	int		 rc;
+
+	main_supervisor = 0;
+	main_index = index;
+	daemon_forget();
+	procs_free();
+	ev_free();
+	ev_init();
+	main_role_signals();
+	procs_child_watch(main_orphaned);
+	/* Our own worker and stats ports (conf_listen_shift). */
+	conf = cfg;
+	cfg = NULL;
+	if (index > 0 && conf_listen_shift(conf, index) == -1)
+		main_fail(1, xstrdup("PROCESSES: no ports for this process"));
+	cfg_replace(conf);
+	if (main_role_ops->start(cfg, &cause) == -1)
+		main_fail(1, cause);
+	if (daemon_drop_privileges(cfg->user, cfg->group, &cause) == -1)
+		main_fail(1, cause);
+	resolver_init();
+	procs_child_ready();
+	log_info("esocksd %s process %u started as %s (pid %ld)",
+	    PACKAGE_VERSION, index, conf_role_name(main_role),
+	    (long)getpid());
+	rc = ev_run();
+	main_role_ops->abort_all();
+	log_info("esocksd process %u stopped", index);
+	cfg_replace(NULL);
+	free(main_conf_path);
+	free(main_cwd);
+	free(main_overrides);
+	ev_free();
+	exit(rc == 0 ? 0 : 1);
+}
+
+/* Supervisor: every process has started. */
+static void
+main_procs_ready(void)
+{
+	daemon_ready();
+	log_info("esocksd %s started as %s with %u processes (pid %ld)",
+	    PACKAGE_VERSION, conf_role_name(main_role), cfg->processes,
+	    (long)getpid());
+}
+
+/* Supervisor: a process failed to start; so does the daemon. */
+static __dead void
+main_procs_fail(char *cause)
+{
+	main_fail(1, cause);
+}
+
+/* Supervisor, SIGHUP: load the config for the processes it restarts. */
+static int
+main_procs_reload(char **cause)
+{
+	struct conf	*conf;
+
+	log_info("reloading %s", main_conf_path);
+	if ((conf = main_load(cause)) == NULL)
+		return (-1);
+	main_reload_warnings(conf);
+	conf->processes = cfg->processes;
+	cfg_replace(conf);
+	main_apply_logging(cfg);
+	return (0);
+}
+
+/* Supervisor: the processes have answered the reload. */
+static void
+main_procs_reloaded(const char *cause)
+{
+	if (cause != NULL)
+		log_warnx("reload failed: %s", cause);
+	else
+		log_info("reloaded %s in every process", main_conf_path);
+	daemon_reload_done(cause);
+}
+
+static const struct procs_ops main_procs_ops = {
+	.child = main_child,
+	.ready = main_procs_ready,
+	.fail = main_procs_fail,
+	.reload = main_procs_reload,
+	.reloaded = main_procs_reloaded
+};
+
 /*
  * Start up with cfg loaded, in the OpenBSD order: signal handlers, PID
- * file lock, bind, daemonize, PID file, drop privileges.  Any failure
- * exits through main_fail.
+ * file lock, bind, daemonize, PID file, drop privileges.  With PROCESSES
+ * above 1 this process only supervises: it daemonizes, writes the PID
+ * file and forks the processes, which bind and drop privileges each;
+ * it keeps its own (to restart one on a privileged port) and reports
+ * start-up once every process is ready.  Any failure exits through
+ * main_fail.
  */
 static void
 main_start(void)
@@ -416,11 +572,9 @@ main_start(void)
 	if (ev_poller_set(cfg->poller) == -1)
 		fatalx("no reactor backend %s", cfg->poller);
 	ev_init();
-	ev_signal_set(SIGHUP, main_sighup, NULL);
-	ev_signal_set(SIGTERM, main_sigterm, NULL);
-	ev_signal_set(SIGINT, main_sigterm, NULL);
-	ev_signal_set(SIGUSR1, main_sigusr1, NULL);
-	main_hold_signals(SIG_UNBLOCK);
+	main_supervisor = cfg->processes > 1;
+	if (!main_supervisor)
+		main_role_signals();
 	/*
 	 * In the foreground (an uninstalled build, a test) a PID file that
 	 * cannot be created is only a warning; a locked one never is.
@@ -431,7 +585,7 @@ main_start(void)
 		log_warnx("%s; running without a PID file", cause);
 		free(cause);
 	}
-	if (main_role_ops->start(cfg, &cause) == -1)
+	if (!main_supervisor && main_role_ops->start(cfg, &cause) == -1)
 		main_fail(1, cause);
 	if (!main_foreground) {
 		if (daemon_detach(&cause) == -1)
@@ -440,6 +594,11 @@ main_start(void)
 	}
 	if (daemon_pidfile_write(&cause) == -1)
 		main_fail(1, cause);
+	if (main_supervisor) {
+		procs_start(cfg->processes, &main_procs_ops);
+		main_hold_signals(SIG_UNBLOCK);
+		return;
+	}
 	if (daemon_drop_privileges(cfg->user, cfg->group, &cause) == -1)
 		main_fail(1, cause);
 	resolver_init();
@@ -453,7 +612,10 @@ main_start(void)
 static void
 main_stop(void)
 {
-	main_role_ops->abort_all();
+	if (main_supervisor)
+		procs_free();
+	else
+		main_role_ops->abort_all();
 	log_info("esocksd stopped");
 	daemon_pidfile_remove();
 }

@@ -153,7 +153,9 @@ server_bind_all(struct conf *conf, struct listener_list *out, char **cause)
 			if (old != NULL)
 				fd = -2;	/* adopted below */
 			else if ((fd = sock_listen((struct sockaddr *)&a->ss,
-			    a->sslen, conf->listen_backlog, &why)) == -1) {
+			    a->sslen, conf->listen_backlog,
+			    kind == CONF_LISTEN_SOCKS && conf->processes > 1,
+			    &why)) == -1) {
 				key = conf_listen_key(kind);
 				conf_fail_at(conf, key, cause, "%s: %s", key,
 				    why);

@@ -49,10 +49,15 @@ sock_len(const struct sockaddr *sa)
 	    sizeof(struct sockaddr_in));
 }
 
-/* Open a listening socket on sa; returns the fd or -1 with a cause. */
+/*
+ * Open a listening socket on sa; returns the fd or -1 with a cause.
+ * shared: other processes of ours bind the same address too, and the
+ * kernel spreads its connections over them (SO_REUSEPORT_LB on FreeBSD,
+ * SO_REUSEPORT elsewhere).
+ */
 int
 sock_listen(const struct sockaddr *sa, socklen_t salen, int backlog,
-    char **cause)
+    int shared, char **cause)
 {
 	char	addr[SOCK_ADDRSTRLEN];
 	int	fd, one = 1;
@@ -63,6 +68,21 @@ sock_listen(const struct sockaddr *sa, socklen_t salen, int backlog,
 		return (-1);
 	}
 	(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+#if defined(SO_REUSEPORT_LB)
+	if (shared && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT_LB, &one,
+	    sizeof(one)) == -1) {
+		xasprintf(cause, "SO_REUSEPORT_LB: %s", strerror(errno));
+		close(fd);
+		return (-1);
+	}
+#elif defined(SO_REUSEPORT)
+	if (shared && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one,
+	    sizeof(one)) == -1) {
+		xasprintf(cause, "SO_REUSEPORT: %s", strerror(errno));
+		close(fd);
+		return (-1);
+	}
+#endif
 	sock_set_nodelay(fd);
 	if (sa->sa_family == AF_INET6)
 		(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one,

@@ -12,7 +12,7 @@
 #define SOCK_ADDRSTRLEN	64
 
 int		 sock_listen(const struct sockaddr *, socklen_t, int backlog,
-		    char **cause);
+		    int shared, char **cause);
 int		 sock_accept(int, struct sockaddr_storage *, socklen_t *);
 int		 sock_connect(const struct sockaddr *, socklen_t, int *fdp);
 int		 sock_connect_result(int);

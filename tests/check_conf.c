@@ -1074,6 +1074,58 @@ START_TEST(test_finish_listen_clashes)
 }
 END_TEST
 
+START_TEST(test_finish_processes_ports)
+{
+	struct conf	*c;
+
+	/* Process i has the worker and stats ports + i, SOCKS shared. */
+	c = conf_new();
+	set_ok(c, "PROCESSES", "3");
+	set_ok(c, "SOCKS_LISTEN", "127.0.0.1:1080");
+	set_ok(c, "WORKER_LISTEN", "127.0.0.1:8081 [::1]:0");
+	set_ok(c, "STATS_LISTEN", "[::1]:9100");
+	finish_ok(c, CONF_ROLE_SERVER);
+	ck_assert_int_eq(conf_listen_shift(c, 2), 0);
+	ck_assert_str_eq(c->listen[CONF_LISTEN_SOCKS].addrs[0].text,
+	    "127.0.0.1:1080");
+	ck_assert_str_eq(c->listen[CONF_LISTEN_WORKER].addrs[0].text,
+	    "127.0.0.1:8083");
+	ck_assert_str_eq(c->listen[CONF_LISTEN_WORKER].addrs[1].text,
+	    "[::1]:0");
+	ck_assert_str_eq(c->listen[CONF_LISTEN_STATS].addrs[0].text,
+	    "[::1]:9102");
+	conf_free(c);
+
+	/* A moved port that lands on another listener clashes. */
+	c = conf_new();
+	set_ok(c, "PROCESSES", "3");
+	set_ok(c, "SOCKS_LISTEN", "127.0.0.1:8083");
+	set_ok(c, "WORKER_LISTEN", "127.0.0.1:8081");
+	finish_bad(c, CONF_ROLE_SERVER, "SOCKS_LISTEN 127.0.0.1:8083 and "
+	    "WORKER_LISTEN 127.0.0.1:8083 cannot both be bound");
+	set_ok(c, "PROCESSES", "2");
+	finish_ok(c, CONF_ROLE_SERVER);
+	set_ok(c, "STATS_LISTEN", "127.0.0.1:8082");
+	finish_bad(c, CONF_ROLE_SERVER, "cannot both be bound");
+	conf_free(c);
+
+	/* Nor may one pass 65535. */
+	c = conf_new();
+	set_ok(c, "PROCESSES", "2");
+	set_ok(c, "STATS_LISTEN", "127.0.0.1:65535");
+	finish_bad(c, CONF_ROLE_SERVER, "PROCESSES=2 moves STATS_LISTEN "
+	    "127.0.0.1:65535 past port 65535");
+	set_ok(c, "PROCESSES", "1");
+	finish_ok(c, CONF_ROLE_SERVER);
+	conf_free(c);
+
+	c = conf_new();
+	set_bad(c, "PROCESSES", "0", "PROCESSES");
+	set_bad(c, "PROCESSES", "65", "PROCESSES");
+	conf_free(c);
+}
+END_TEST
+
 START_TEST(test_finish_open_proxy)
 {
 	struct conf	*c;
@@ -1621,6 +1673,7 @@ conf_suite(void)
 	tcase_add_test(tc, test_finish_pidfile_and_name);
 	tcase_add_test(tc, test_finish_auth_password_needs_file);
 	tcase_add_test(tc, test_finish_listen_clashes);
+	tcase_add_test(tc, test_finish_processes_ports);
 	tcase_add_test(tc, test_finish_open_proxy);
 	tcase_add_test(tc, test_finish_needs_listeners_and_servers);
 	tcase_add_test(tc, test_finish_secret_file);

@@ -199,6 +199,31 @@ free_port() {
 	return 1
 }
 
+# Print the first of $1 consecutive free loopback ports, each reserved
+# as free_port reserves one (PROCESSES: process i listens on port + i).
+free_ports() {
+	_fps_try=0
+	while [ $_fps_try -lt 20 ]; do
+		_fps_base=$(free_port) || return 1
+		_fps_k=1
+		while [ $_fps_k -lt "$1" ]; do
+			_fps_p=$((_fps_base + _fps_k))
+			[ $_fps_p -le 65535 ] || break
+			lib_listening $_fps_p && break
+			mkdir "$LIB_PORTDIR/$_fps_p" 2>/dev/null || break
+			echo "$_fps_p" >>"$T/ports"
+			_fps_k=$((_fps_k + 1))
+		done
+		if [ $_fps_k -ge "$1" ]; then
+			echo "$_fps_base"
+			return 0
+		fi
+		_fps_try=$((_fps_try + 1))
+	done
+	echo "free_ports: no $1 consecutive free ports in 20 draws" >&2
+	return 1
+}
+
 # Write a config file from KEY=VALUE arguments.
 write_conf() {
 	_f=$1
