@@ -371,6 +371,7 @@ conf_set_poller(struct conf *conf, const struct conf_key *k, void *field,
 	for (i = 0; (name = ev_poller_name(i)) != NULL; i++) {
 		if (strcasecmp(value, name) == 0) {
 			conf->poller = name;
+			free(want);
 			return (0);
 		}
 		sep = i == 0 ? "" : ev_poller_name(i + 1) == NULL ? " or " :
