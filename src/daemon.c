@@ -288,6 +288,14 @@ daemon_wait_child(int fd, pid_t pid)
 	}
 	if (have > 1)
 		fprintf(stderr, "esocksd: %.*s\n", (int)(have - 1), buf + 1);
+	/*
+	 * A daemon that failed exits right after it says so; wait for it,
+	 * so that once this exits its listeners are closed too and a
+	 * restart finds the ports free.
+	 */
+	if (buf[0] != 0)
+		while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
+			continue;
 	_exit((unsigned char)buf[0]);
 }
 
