@@ -268,6 +268,13 @@ mux_link_send(struct mux_link *l, const char *code, uint64_t tid, int nargs,
 	return (tid);
 }
 
+/* Send a control message that linkmsg built (HELO, RGST, PING...). */
+void
+mux_link_send_control(struct mux_link *l, const struct linkmsg_out *o)
+{
+	mux_link_send_message(l, o->code, o->tid, NULL, 0, o->nargs, o->args);
+}
+
 /* Send a SESS message for session id with flags, args and a body. */
 void
 mux_link_send_session(struct mux_link *l, uint64_t id, const char *flags,

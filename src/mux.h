@@ -16,13 +16,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "linkmsg.h"
 #include "relay.h"
 #include "textnet.h"
 
-#define MUX_WINDOW_DEFAULT	262144
 /* What a peer may announce as its window= (PROTOCOL.md 2). */
-#define MUX_WINDOW_MIN		1024
-#define MUX_WINDOW_MAX		(64LL * TEXTNET_MAX_BODY)
+#define MUX_WINDOW_DEFAULT	LINKMSG_WINDOW_DEFAULT
+#define MUX_WINDOW_MIN		LINKMSG_WINDOW_MIN
+#define MUX_WINDOW_MAX		LINKMSG_WINDOW_MAX
 /* Session data queued on a link beyond this waits for the link to drain. */
 #define MUX_LINK_ROOM		(1024 * 1024)
 /* Anything queued beyond this means the peer is not reading: drop it. */
@@ -72,6 +73,8 @@ void		 mux_link_establish(struct mux_link *, int esp,
 int		 mux_link_esp(struct mux_link *);
 uint64_t	 mux_link_send(struct mux_link *, const char *code,
 		    uint64_t tid, int nargs, const char *const *args);
+void		 mux_link_send_control(struct mux_link *,
+		    const struct linkmsg_out *);
 uint64_t	 mux_link_next_tid(struct mux_link *);
 void		 mux_link_close(struct mux_link *, const char *why);
 void		 mux_link_fail(struct mux_link *, const char *why);

@@ -40,6 +40,7 @@
 #include "health.h"
 #include "ipcount.h"
 #include "linkauth.h"
+#include "linkmsg.h"
 #include "log.h"
 #include "mux.h"
 #include "pool.h"
@@ -139,7 +140,7 @@ void
 pool_link_accept(int fd, const struct sockaddr *sa, socklen_t salen)
 {
 	struct pool_worker	*w;
-	const char		*args[2];
+	struct linkmsg_out	 helo;
 
 	w = xcalloc(1, sizeof(*w));
 	memcpy(&w->ss, sa, salen);
@@ -161,9 +162,8 @@ pool_link_accept(int fd, const struct sockaddr *sa, socklen_t salen)
 	ev_timer_init(&w->eject_timer, pool_eject_cb, w);
 	w->serial = ++pool_serials;
 
-	args[0] = "esp/1";
-	args[1] = w->nonce;
-	mux_link_send(w->link, "HELO", 0, 2, args);
+	linkmsg_helo(&helo, w->nonce);
+	mux_link_send_control(w->link, &helo);
 	log_line(LOGC_EVENT, "worker link from %s", w->addr);
 }
 
@@ -258,10 +258,13 @@ pool_register_cb(void *arg)
 static void
 pool_refuse(struct pool_worker *w, const char *reason)
 {
+	struct linkmsg_out	refusal;
+
 	log_warnx("worker link from %s refused: %s", w->addr, reason);
 	ev_timer_stop(&w->register_timer);
 	stats_link_error();
-	mux_link_send(w->link, "403", 0, 1, &reason);
+	linkmsg_refuse(&refusal, reason);
+	mux_link_send_control(w->link, &refusal);
 	mux_link_close_after_flush(w->link, reason);
 }
 
@@ -285,43 +288,21 @@ pool_rgst_tags(struct pool_worker *w, const char *list)
 }
 
 /*
- * Read the key=value options of an extended RGST.  A bad value is not
- * worth refusing a worker for: it keeps the default, with a warning that
- * does not echo the peer's bytes.
+ * Warn about the options of an extended RGST that were ignored.  A bad
+ * value is not worth refusing a worker for: it keeps the default, with a
+ * warning that does not echo the peer's bytes.
  */
 static void
-pool_rgst_options(struct pool_worker *w, const struct textnet_msg *m,
-    int first, uint32_t *window)
+pool_rgst_warn(struct pool_worker *w, const struct linkmsg_rgst *r)
 {
-	const char	*errstr;
-	long long	 v;
-	int		 i;
-
-	for (i = first; i < m->nargs; i++) {
-		if (strncmp(m->args[i], "window=", 7) == 0) {
-			v = strtonum(m->args[i] + 7, MUX_WINDOW_MIN,
-			    MUX_WINDOW_MAX, &errstr);
-			if (errstr == NULL)
-				*window = (uint32_t)v;
-			else
-				log_warnx("worker link from %s: window= is "
-				    "%s (want %d to %lld); using %d", w->addr,
-				    errstr, MUX_WINDOW_MIN,
-				    (long long)MUX_WINDOW_MAX,
-				    MUX_WINDOW_DEFAULT);
-		} else if (strncmp(m->args[i], "tags=", 5) == 0) {
-			pool_rgst_tags(w, m->args[i] + 5);
-		} else if (strncmp(m->args[i], "max=", 4) == 0) {
-			v = strtonum(m->args[i] + 4, 0, 1000000,
-			    &errstr);
-			if (errstr == NULL)
-				w->max_sessions = (unsigned int)v;
-			else
-				log_warnx("worker link from %s: max= is %s "
-				    "(want 0 to 1000000); ignored", w->addr,
-				    errstr);
-		}
-	}
+	if (r->window_error != NULL)
+		log_warnx("worker link from %s: window= is %s (want %d to "
+		    "%lld); using %d", w->addr, r->window_error,
+		    LINKMSG_WINDOW_MIN, (long long)LINKMSG_WINDOW_MAX,
+		    LINKMSG_WINDOW_DEFAULT);
+	if (r->max_error != NULL)
+		log_warnx("worker link from %s: max= is %s (want 0 to %d); "
+		    "ignored", w->addr, r->max_error, LINKMSG_MAX_SESSIONS);
 }
 
 /* Put a worker whose RGST was accepted in the pool. */
@@ -344,59 +325,58 @@ pool_register(struct pool_worker *w, const char *name, int esp)
 static int
 pool_rgst(struct pool_worker *w, const struct textnet_msg *m)
 {
-	char		 expect[SHA256_HEX_LENGTH], proof[SHA256_HEX_LENGTH];
-	char		 window[32];
-	const char	*name = m->nargs > 0 ? m->args[0] : NULL;
-	const char	*args[3];
-	uint32_t	 peer_window = MUX_WINDOW_DEFAULT;
-	int		 secret = linkauth_has_secret(cfg->worker_secret);
-	int		 esp;
+	char			 expect[SHA256_HEX_LENGTH];
+	char			 proof[SHA256_HEX_LENGTH];
+	struct linkmsg_rgst	 r;
+	struct linkmsg_out	 ok;
+	int			 secret;
 
-	esp = m->nargs >= 2 && strcmp(m->args[1], "esp/1") == 0;
 	if (w->registered)
 		return (0);	/* the Node worker registers twice */
+	secret = linkauth_has_secret(cfg->worker_secret);
+	linkmsg_parse_rgst(m, &r);
 	/* A legacy RGST may name no one: the peer address stands in. */
-	if ((esp || (name != NULL && *name != '\0')) &&
-	    (name == NULL || !conf_valid_worker_name(name))) {
-		pool_refuse(w, "bad_name");
+	if ((r.esp || (r.name != NULL && *r.name != '\0')) &&
+	    (r.name == NULL || !conf_valid_worker_name(r.name))) {
+		pool_refuse(w, LINKMSG_BAD_NAME);
 		return (0);
 	}
-	if (!esp) {
+	if (!r.esp) {
 		if (secret) {
-			pool_refuse(w, "auth_required");
+			pool_refuse(w, LINKMSG_AUTH_REQUIRED);
 			return (0);
 		}
 		mux_link_establish(w->link, 0, 0);
-		pool_register(w, name != NULL ? name : w->addr, 0);
+		pool_register(w, r.name != NULL ? r.name : w->addr, 0);
 		return (0);
 	}
 	/* An esp/1 worker waits for 100 OK: never take it as legacy. */
-	if (m->nargs < 4 || !linkauth_valid_nonce(m->args[2])) {
-		pool_refuse(w, "bad_proof");
+	if (!r.complete) {
+		pool_refuse(w, LINKMSG_BAD_PROOF);
 		return (0);
 	}
 	if (secret) {
 		/* "-" is a worker without a secret, not a wrong one. */
-		if (strcmp(m->args[3], "-") == 0) {
-			pool_refuse(w, "auth_required");
+		if (strcmp(r.proof, "-") == 0) {
+			pool_refuse(w, LINKMSG_AUTH_REQUIRED);
 			return (0);
 		}
-		linkauth_rgst_proof(cfg->worker_secret, w->nonce, m->args[2],
-		    name, expect);
-		if (!linkauth_equal(expect, m->args[3])) {
-			pool_refuse(w, "bad_proof");
+		linkauth_rgst_proof(cfg->worker_secret, w->nonce, r.nonce,
+		    r.name, expect);
+		if (!linkauth_equal(expect, r.proof)) {
+			pool_refuse(w, LINKMSG_BAD_PROOF);
 			return (0);
 		}
 	}
-	pool_rgst_options(w, m, 4, &peer_window);
-	mux_link_establish(w->link, 1, peer_window);
-	linkauth_ok_proof(cfg->worker_secret, m->args[2], w->nonce, proof);
-	snprintf(window, sizeof(window), "window=%d", MUX_WINDOW_DEFAULT);
-	args[0] = "OK";
-	args[1] = proof;
-	args[2] = window;
-	mux_link_send(w->link, "100", 0, 3, args);
-	pool_register(w, name, 1);
+	pool_rgst_warn(w, &r);
+	if (r.tags != NULL)
+		pool_rgst_tags(w, r.tags);
+	w->max_sessions = r.max_sessions;
+	mux_link_establish(w->link, 1, r.window);
+	linkauth_ok_proof(cfg->worker_secret, r.nonce, w->nonce, proof);
+	linkmsg_ok(&ok, proof, LINKMSG_WINDOW_DEFAULT);
+	mux_link_send_control(w->link, &ok);
+	pool_register(w, r.name, 1);
 	return (0);
 }
 
@@ -410,29 +390,34 @@ pool_link_message(struct mux_link *l, const struct textnet_msg *m,
     const unsigned char *body, const char **why)
 {
 	struct pool_worker	*w = mux_link_owner(l);
+	enum linkmsg_kind	 kind = linkmsg_kind(m);
+	struct linkmsg_out	 pong;
 
 	if (!w->registered) {
-		if (m->response)
-			return (strcmp(m->code, "201") == 0 ? 0 : 1);
-		return (strcmp(m->code, "RGST") == 0 ? pool_rgst(w, m) : 1);
+		if (kind == LINKMSG_RGST)
+			return (pool_rgst(w, m));
+		return (kind == LINKMSG_UNKNOWN ? 0 : 1);
 	}
 	if (m->response)
 		return (0);	/* never answer a response */
-	if (strcmp(m->code, "RGST") == 0)
+	switch (kind) {
+	case LINKMSG_RGST:
 		return (pool_rgst(w, m));
-	if (strcmp(m->code, "PING") == 0) {
-		if (m->tid != 0)
-			mux_link_send(l, "100", m->tid, 0, NULL);
+	case LINKMSG_PING:
+		if (m->tid != 0) {
+			linkmsg_pong(&pong, m->tid);
+			mux_link_send_control(l, &pong);
+		}
 		return (0);
-	}
-	if (strcmp(m->code, "DRAIN") == 0) {
+	case LINKMSG_DRAIN:
 		if (!w->draining)
 			log_info("worker %s (%s) is draining", w->name,
 			    w->addr);
 		w->draining = 1;
 		return (0);
+	default:
+		return (1);
 	}
-	return (1);
 }
 
 /* A worker opened a session: the server offers none, so refuse it. */
@@ -729,8 +714,9 @@ pool_unresponsive(struct pool_worker *w, uint64_t quiet)
 static void
 pool_live_check(struct pool_worker *w)
 {
-	uint64_t	 limit = cfg->worker_response_timeout;
-	uint64_t	 now = ev_now(), since, quiet, next;
+	uint64_t		 limit = cfg->worker_response_timeout;
+	uint64_t		 now = ev_now(), since, quiet, next;
+	struct linkmsg_out	 ping;
 
 	if (w->dead || !w->registered)
 		return;
@@ -758,8 +744,9 @@ pool_live_check(struct pool_worker *w)
 		} else if (quiet >= limit / 2) {
 			if (w->pinged_at <= since) {
 				w->pinged_at = now;
-				mux_link_send(w->link, "PING",
-				    mux_link_next_tid(w->link), 0, NULL);
+				linkmsg_ping(&ping,
+				    mux_link_next_tid(w->link));
+				mux_link_send_control(w->link, &ping);
 			}
 			next = limit - quiet;
 		} else
@@ -1159,9 +1146,11 @@ void
 pool_stop(void)
 {
 	struct pool_worker	*w;
+	struct linkmsg_out	 drain;
 
+	linkmsg_drain(&drain);
 	TAILQ_FOREACH(w, &pool_workers, entry)
-		mux_link_send(w->link, "DRAIN", 0, 0, NULL);
+		mux_link_send_control(w->link, &drain);
 }
 
 /* Close every worker link (exit). */

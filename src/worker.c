@@ -23,6 +23,7 @@
 #include "dial.h"
 #include "ev.h"
 #include "linkauth.h"
+#include "linkmsg.h"
 #include "log.h"
 #include "mux.h"
 #include "random.h"
@@ -147,6 +148,16 @@ worker_server_free(struct worker_server *ws)
 	free(ws);
 }
 
+/* Tell a server that this worker drains: no new session for it. */
+static void
+worker_send_drain(struct worker_server *ws)
+{
+	struct linkmsg_out	drain;
+
+	linkmsg_drain(&drain);
+	mux_link_send_control(ws->link, &drain);
+}
+
 /* Start a link to every server in SERVERS. */
 int
 worker_start(struct conf *conf, char **cause)
@@ -189,7 +200,7 @@ worker_reload(struct conf *conf, char **cause)
 		if (ws->link != NULL) {
 			/* Its sessions finish; the link goes when they do. */
 			ws->removed = 1;
-			mux_link_send(ws->link, "DRAIN", 0, 0, NULL);
+			worker_send_drain(ws);
 			if (mux_link_sessions(ws->link) == 0)
 				mux_link_close(ws->link,
 				    "removed from SERVERS");
@@ -320,7 +331,8 @@ worker_up(struct worker_server *ws, int esp)
 static void
 worker_legacy_register(struct worker_server *ws)
 {
-	const char	*name = cfg->worker_name;
+	struct linkmsg_rgst	r;
+	struct linkmsg_out	rgst;
 
 	if (linkauth_has_secret(cfg->worker_secret)) {
 		log_warnx("server %s sent no HELO: it cannot prove the "
@@ -328,8 +340,11 @@ worker_legacy_register(struct worker_server *ws)
 		mux_link_close(ws->link, "no HELO");
 		return;
 	}
+	memset(&r, 0, sizeof(r));
+	r.name = cfg->worker_name;
+	linkmsg_rgst(&rgst, &r);
 	mux_link_establish(ws->link, 0, 0);
-	mux_link_send(ws->link, "RGST", 0, 1, &name);
+	mux_link_send_control(ws->link, &rgst);
 	worker_up(ws, 0);
 }
 
@@ -360,6 +375,7 @@ static void
 worker_ping_cb(void *arg)
 {
 	struct worker_server	*ws = arg;
+	struct linkmsg_out	 ping;
 	uint64_t		 now = ev_now(), period;
 
 	if (ws->link == NULL || ws->state != WORKER_UP)
@@ -370,9 +386,11 @@ worker_ping_cb(void *arg)
 		mux_link_fail(ws->link, "server silent");
 		return;
 	}
-	if (now - mux_link_last_tx(ws->link) >= cfg->ping_interval)
-		mux_link_send(ws->link, "PING", mux_link_esp(ws->link) ?
-		    mux_link_next_tid(ws->link) : 0, 0, NULL);
+	if (now - mux_link_last_tx(ws->link) >= cfg->ping_interval) {
+		linkmsg_ping(&ping, mux_link_esp(ws->link) ?
+		    mux_link_next_tid(ws->link) : 0);
+		mux_link_send_control(ws->link, &ping);
+	}
 	period = cfg->ping_interval / 4;
 	ev_timer_start(&ws->ping_timer, period < 50 ? 50 : period);
 }
@@ -381,34 +399,39 @@ worker_ping_cb(void *arg)
 static void
 worker_send_rgst(struct worker_server *ws)
 {
-	char		 proof[SHA256_HEX_LENGTH], window[32], max[32];
-	char		 tags[TAGS_TEXT_MAX + 8];
-	const char	*args[8];
-	int		 n = 0;
+	char			proof[SHA256_HEX_LENGTH];
+	struct linkmsg_rgst	r;
+	struct linkmsg_out	rgst;
+	char			tags[TAGS_TEXT_MAX];
 
 	linkauth_nonce(ws->nonce);
 	linkauth_rgst_proof(cfg->worker_secret, ws->server_nonce, ws->nonce,
 	    cfg->worker_name, proof);
-	snprintf(window, sizeof(window), "window=%d", MUX_WINDOW_DEFAULT);
-	args[n++] = cfg->worker_name;
-	args[n++] = "esp/1";
-	args[n++] = ws->nonce;
-	args[n++] = proof;
-	args[n++] = window;
-	if (cfg->worker_max_sessions > 0) {
-		snprintf(max, sizeof(max), "max=%u",
-		    cfg->worker_max_sessions);
-		args[n++] = max;
-	}
-	if (cfg->worker_tags.n > 0) {
-		strlcpy(tags, "tags=", sizeof(tags));
-		tags_format(&cfg->worker_tags, ',', tags + 5,
-		    sizeof(tags) - 5);
-		args[n++] = tags;
-	}
-	mux_link_send(ws->link, "RGST", 0, n, args);
+	memset(&r, 0, sizeof(r));
+	r.name = cfg->worker_name;
+	r.esp = 1;
+	r.nonce = ws->nonce;
+	r.proof = proof;
+	r.window = LINKMSG_WINDOW_DEFAULT;
+	r.max_sessions = cfg->worker_max_sessions;
+	if (cfg->worker_tags.n > 0)
+		r.tags = tags_format(&cfg->worker_tags, ',', tags,
+		    sizeof(tags));
+	linkmsg_rgst(&rgst, &r);
+	mux_link_send_control(ws->link, &rgst);
 	ws->state = WORKER_REGISTERING;
 	ev_timer_start(&ws->timer, WORKER_REGISTER_WAIT_MS);
+}
+
+/* 403 to our RGST: say why, and drop the link. */
+static int
+worker_refused(struct worker_server *ws, const struct textnet_msg *m,
+    const char **why)
+{
+	log_warnx("server %s refused registration: %s", ws->text,
+	    linkmsg_parse_refused(m));
+	*why = "registration refused";
+	return (-1);
 }
 
 /* 100 OK to our RGST: check the server's proof before serving it. */
@@ -416,39 +439,28 @@ static int
 worker_registered(struct worker_server *ws, const struct textnet_msg *m,
     const char **why)
 {
-	char		 expect[SHA256_HEX_LENGTH];
-	const char	*errstr;
-	uint32_t	 window = MUX_WINDOW_DEFAULT;
-	long long	 v;
-	int		 i;
+	char			expect[SHA256_HEX_LENGTH];
+	struct linkmsg_ok	ok;
 
-	if (m->nargs < 2 || strcmp(m->args[0], "OK") != 0) {
+	if (linkmsg_parse_ok(m, &ok) == -1) {
 		*why = "bad answer to RGST";
 		return (-1);
 	}
 	if (linkauth_has_secret(cfg->worker_secret)) {
 		linkauth_ok_proof(cfg->worker_secret, ws->nonce,
 		    ws->server_nonce, expect);
-		if (!linkauth_equal(expect, m->args[1])) {
+		if (!linkauth_equal(expect, ok.proof)) {
 			log_warnx("server %s failed to prove the secret; "
 			    "not serving it", ws->text);
 			*why = "server proof mismatch";
 			return (-1);
 		}
 	}
-	for (i = 2; i < m->nargs; i++) {
-		if (strncmp(m->args[i], "window=", 7) != 0)
-			continue;
-		v = strtonum(m->args[i] + 7, MUX_WINDOW_MIN, MUX_WINDOW_MAX,
-		    &errstr);
-		if (errstr == NULL)
-			window = (uint32_t)v;
-		else
-			log_warnx("server %s: window= is %s (want %d to %lld); "
-			    "using %d", ws->text, errstr, MUX_WINDOW_MIN,
-			    (long long)MUX_WINDOW_MAX, MUX_WINDOW_DEFAULT);
-	}
-	mux_link_establish(ws->link, 1, window);
+	if (ok.window_error != NULL)
+		log_warnx("server %s: window= is %s (want %d to %lld); "
+		    "using %d", ws->text, ok.window_error, LINKMSG_WINDOW_MIN,
+		    (long long)LINKMSG_WINDOW_MAX, LINKMSG_WINDOW_DEFAULT);
+	mux_link_establish(ws->link, 1, ok.window);
 	worker_up(ws, 1);
 	return (0);
 }
@@ -463,29 +475,26 @@ static int
 worker_link_handshake(struct worker_server *ws, const struct textnet_msg *m,
     const char **why)
 {
-	if (ws->state == WORKER_HELLO && !m->response &&
-	    strcmp(m->code, "HELO") == 0) {
-		if (m->nargs < 2 || strcmp(m->args[0], "esp/1") != 0 ||
-		    !linkauth_valid_nonce(m->args[1])) {
+	enum linkmsg_kind	 kind = linkmsg_kind(m);
+	const char		*nonce;
+
+	if (ws->state == WORKER_HELLO && kind == LINKMSG_HELO) {
+		if (linkmsg_parse_helo(m, &nonce) == -1) {
 			/* Not a HELO we understand: treat as legacy. */
 			ev_timer_stop(&ws->timer);
 			worker_legacy_register(ws);
 			return (0);
 		}
 		free(ws->server_nonce);
-		ws->server_nonce = xstrdup(m->args[1]);
+		ws->server_nonce = xstrdup(nonce);
 		worker_send_rgst(ws);
 		return (0);
 	}
-	if (ws->state != WORKER_REGISTERING || !m->response || m->tid != 0)
+	if (ws->state != WORKER_REGISTERING)
 		return (1);
-	if (strcmp(m->code, "403") == 0) {
-		log_warnx("server %s refused registration: %s", ws->text,
-		    m->nargs > 0 ? m->args[0] : "no reason");
-		*why = "registration refused";
-		return (-1);
-	}
-	if (strcmp(m->code, "100") == 0)
+	if (kind == LINKMSG_REFUSED && m->tid == 0)
+		return (worker_refused(ws, m, why));
+	if (kind == LINKMSG_OK)
 		return (worker_registered(ws, m, why));
 	return (1);
 }
@@ -496,30 +505,29 @@ worker_link_message(struct mux_link *l, const struct textnet_msg *m,
     const unsigned char *body, const char **why)
 {
 	struct worker_server	*ws = mux_link_owner(l);
+	struct linkmsg_out	 pong;
 
 	if (ws->state != WORKER_UP)
 		return (worker_link_handshake(ws, m, why));
-	if (!m->response && strcmp(m->code, "HELO") == 0)
+	switch (linkmsg_kind(m)) {
+	case LINKMSG_HELO:
 		return (0);
-	if (!m->response && strcmp(m->code, "DRAIN") == 0) {
+	case LINKMSG_DRAIN:
 		log_info("server %s is draining", ws->text);
 		ws->drained = 1;
 		return (0);
-	}
-	if (!m->response && strcmp(m->code, "PING") == 0) {
-		if (m->tid != 0)
-			mux_link_send(l, "100", m->tid, 0, NULL);
+	case LINKMSG_PING:
+		if (m->tid != 0) {
+			linkmsg_pong(&pong, m->tid);
+			mux_link_send_control(l, &pong);
+		}
 		return (0);
+	case LINKMSG_REFUSED:
+		return (worker_refused(ws, m, why));
+	default:
+		/* Ping answers and 201 replies need nothing. */
+		return (m->response ? 0 : 1);
 	}
-	if (!m->response)
-		return (1);
-	if (strcmp(m->code, "403") == 0) {
-		log_warnx("server %s refused registration: %s", ws->text,
-		    m->nargs > 0 ? m->args[0] : "no reason");
-		*why = "registration refused";
-		return (-1);
-	}
-	return (0);	/* ping answers, 201 replies */
 }
 
 /* The link to a server is gone: redial, with backoff unless it drained. */
@@ -685,7 +693,7 @@ worker_stop(void)
 	worker_stopping = 1;
 	TAILQ_FOREACH_SAFE(ws, &worker_servers, entry, next) {
 		if (ws->link != NULL) {
-			mux_link_send(ws->link, "DRAIN", 0, 0, NULL);
+			worker_send_drain(ws);
 			if (mux_link_sessions(ws->link) == 0)
 				mux_link_close(ws->link, "worker stopping");
 		} else

@@ -1,9 +1,12 @@
 /*
- * libFuzzer target for the text-net codec (src/textnet.c).  The input is
- * read as a link would read it: header, body, header, ... until the
- * parser wants more or refuses.  Each parsed header is formatted again
- * and re-parsed, which must give the same message; the argument coder
- * must round-trip any string.
+ * libFuzzer target for the text-net codec (src/textnet.c) and the link
+ * control messages on top of it (src/linkmsg.c).  The input is read as a
+ * link would read it: header, body, header, ... until the parser wants
+ * more or refuses.  Each parsed header is formatted again and re-parsed,
+ * which must give the same message; it also goes through every
+ * handshake parser, whose results must lie within the protocol's bounds
+ * and survive being formatted and parsed again.  The argument coder must
+ * round-trip any string.
  */
 #include "config.h"
 
@@ -12,6 +15,8 @@
 #include <string.h>
 
 #include "fuzz.h"
+#include "linkauth.h"
+#include "linkmsg.h"
 #include "textnet.h"
 
 /* Check a parsed header's fields lie where the codec promises. */
@@ -63,6 +68,100 @@ fuzz_round_trip(const struct textnet_msg *m)
 	FUZZ_CHECK(again.nargs == m->nargs);
 	for (i = 0; i < m->nargs; i++)
 		FUZZ_CHECK(strcmp(again.args[i], m->args[i]) == 0);
+}
+
+/*
+ * Frame a control message and parse it back into again; 0 when it does
+ * not fit in a header (escaping made it longer), 1 when again holds it.
+ */
+static int
+fuzz_linkmsg_reparse(const struct linkmsg_out *o, struct textnet_msg *again)
+{
+	char		 line[TEXTNET_MAX_HEADER + 1];
+	const char	*why = NULL;
+	size_t		 n, used = 0;
+
+	n = textnet_format(line, sizeof(line), o->code, o->tid, 0, o->nargs,
+	    o->args);
+	if (n == 0)
+		return (0);
+	FUZZ_CHECK(textnet_parse_header(line, n, &used, again, &why) ==
+	    TEXTNET_PARSE_OK);
+	FUZZ_CHECK(used == n);
+	return (1);
+}
+
+/*
+ * Feed a parsed message through the handshake decoder: whatever it is,
+ * the parsers' results stay within the protocol's bounds, and what they
+ * accept is formatted and parsed back to the same fields.
+ */
+static void
+fuzz_linkmsg(const struct textnet_msg *m)
+{
+	static struct textnet_msg	 again;
+	struct linkmsg_rgst		 r, r2;
+	struct linkmsg_ok		 ok, ok2;
+	struct linkmsg_out		 o;
+	enum linkmsg_kind		 kind;
+	const char			*nonce, *nonce2;
+
+	kind = linkmsg_kind(m);
+	FUZZ_CHECK(m->response == (kind == LINKMSG_OK ||
+	    kind == LINKMSG_PONG || kind == LINKMSG_REFUSED ||
+	    kind == LINKMSG_UNKNOWN || kind == LINKMSG_RESPONSE));
+
+	if (linkmsg_parse_helo(m, &nonce) == 0) {
+		FUZZ_CHECK(linkauth_valid_nonce(nonce));
+		linkmsg_helo(&o, nonce);
+		if (fuzz_linkmsg_reparse(&o, &again)) {
+			FUZZ_CHECK(linkmsg_kind(&again) == LINKMSG_HELO);
+			FUZZ_CHECK(linkmsg_parse_helo(&again, &nonce2) == 0);
+			FUZZ_CHECK(strcmp(nonce, nonce2) == 0);
+		}
+	}
+
+	linkmsg_parse_rgst(m, &r);
+	FUZZ_CHECK(r.window >= LINKMSG_WINDOW_MIN &&
+	    r.window <= LINKMSG_WINDOW_MAX);
+	FUZZ_CHECK(r.max_sessions <= LINKMSG_MAX_SESSIONS);
+	FUZZ_CHECK(!r.complete || (r.esp && r.nonce != NULL &&
+	    r.proof != NULL && linkauth_valid_nonce(r.nonce)));
+	FUZZ_CHECK(r.complete || r.proof == NULL);
+	if (r.complete) {
+		linkmsg_rgst(&o, &r);
+		if (fuzz_linkmsg_reparse(&o, &again)) {
+			linkmsg_parse_rgst(&again, &r2);
+			FUZZ_CHECK(r2.complete);
+			FUZZ_CHECK(strcmp(r.name, r2.name) == 0);
+			FUZZ_CHECK(strcmp(r.nonce, r2.nonce) == 0);
+			FUZZ_CHECK(strcmp(r.proof, r2.proof) == 0);
+			FUZZ_CHECK(r.window == r2.window);
+			FUZZ_CHECK(r.max_sessions == r2.max_sessions);
+			if (r.tags != NULL && *r.tags != '\0')
+				FUZZ_CHECK(r2.tags != NULL &&
+				    strcmp(r.tags, r2.tags) == 0);
+			else
+				FUZZ_CHECK(r2.tags == NULL);
+			FUZZ_CHECK(r2.window_error == NULL &&
+			    r2.max_error == NULL);
+		}
+	}
+
+	if (linkmsg_parse_ok(m, &ok) == 0) {
+		FUZZ_CHECK(ok.proof != NULL);
+		FUZZ_CHECK(ok.window >= LINKMSG_WINDOW_MIN &&
+		    ok.window <= LINKMSG_WINDOW_MAX);
+		linkmsg_ok(&o, ok.proof, ok.window);
+		if (fuzz_linkmsg_reparse(&o, &again)) {
+			FUZZ_CHECK(linkmsg_kind(&again) == LINKMSG_OK);
+			FUZZ_CHECK(linkmsg_parse_ok(&again, &ok2) == 0);
+			FUZZ_CHECK(strcmp(ok.proof, ok2.proof) == 0);
+			FUZZ_CHECK(ok.window == ok2.window);
+		}
+	}
+
+	FUZZ_CHECK(linkmsg_parse_refused(m) != NULL);
 }
 
 /* Encode the input as one argument and decode it back. */
@@ -129,6 +228,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(buf[off + used - 1] == '\n');
 		fuzz_check_msg(&m);
 		fuzz_round_trip(&m);
+		fuzz_linkmsg(&m);
 		off += used;
 		if (m.body_len > size - off)
 			break;
