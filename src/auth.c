@@ -83,6 +83,17 @@ auth_free(void *arg)
 }
 
 /*
+ * The policy of an account in the PASSWORD_FILE in force (tags=,
+ * max_sessions=, no_worker=, rate=); -1 and an empty policy when there
+ * is no such user.
+ */
+int
+auth_policy(const char *user, struct passwd_policy *out)
+{
+	return (passwd_policy(auth_db, user, out));
+}
+
+/*
  * Check a user's password against the PASSWORD_FILE in force, off the
  * loop.  cb is called from the loop later, never from inside this call,
  * unless the returned job is cancelled first (job_cancel).

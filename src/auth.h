@@ -8,9 +8,9 @@
 #define AUTH_H
 
 #include "conf.h"
+#include "passwd.h"
 
 struct job;
-struct passwd_db;
 
 /* How a password check ended. */
 enum auth_result {
@@ -24,6 +24,7 @@ typedef void	(*auth_cb)(enum auth_result, void *arg);
 int		 auth_load(const struct conf *, struct passwd_db **,
 		    char **cause);
 void		 auth_set(struct passwd_db *);
+int		 auth_policy(const char *, struct passwd_policy *);
 struct job	*auth_check(const char *user, const char *password, auth_cb,
 		    void *arg);
 

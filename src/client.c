@@ -19,6 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "account.h"
 #include "auth.h"
 #include "buf.h"
 #include "cfg.h"
@@ -72,6 +73,9 @@ struct client {
 	struct userparam	 param;		/* parsed from user */
 	struct pool_want	 want;
 	char			 tags[TAGS_TEXT_MAX];	/* the worker's */
+	struct passwd_policy	 policy;	/* its account's */
+	struct account		*account;	/* AUTH=password */
+	int			 counted;	/* in account->active */
 	char			 via[TUNNEL_VIA_SIZE];
 	uint64_t		 start;
 	struct dial		*dial;
@@ -204,6 +208,10 @@ client_close(struct client *c, const char *why)
 	c->pool = NULL;
 	c->auth = NULL;
 	c->state = CLIENT_CLOSED;
+	if (c->counted) {
+		c->account->active--;
+		c->counted = 0;
+	}
 	ev_timer_stop(&c->timer);
 	if (c->fd != -1) {
 		ev_io_del(c->fd);
@@ -432,6 +440,10 @@ client_password_cb(enum auth_result result, void *arg)
 	}
 	switch (result) {
 	case AUTH_OK:
+		/* The account's policy, as the file in force says now. */
+		(void)auth_policy(c->param.base, &c->policy);
+		c->account = account_get(c->param.base, c->policy.rate);
+		pool_want_init(&c->want, &c->param, &c->policy.tags);
 		break;
 	case AUTH_BAD:
 		stats_client_refused();
@@ -617,6 +629,10 @@ client_tunnel_done(struct tunnel *t, const char *result, void *arg)
 
 	log_line(LOGC_SESSION, "tunnel %s -> %s:%u via %s closed: %s",
 	    c->addrtext, c->req.host, c->req.port, c->via, result);
+	if (c->account != NULL) {
+		c->account->bytes_up += t->up;
+		c->account->bytes_down += t->down;
+	}
 	client_log_access(c, result, t->up, t->down);
 	client_close(c, NULL);
 }
@@ -644,6 +660,9 @@ client_connected(struct client *c, struct end *dest,
 	c->state = CLIENT_RELAYING;
 	log_line(LOGC_SESSION, "tunnel %s -> %s:%u via %s open", c->addrtext,
 	    c->req.host, c->req.port, c->via);
+	/* The account's rate=, shared by all its tunnels. */
+	if (c->account != NULL && c->account->limit.rate != 0)
+		c->tunnel.limit = &c->account->limit;
 	tunnel_start(&c->tunnel, &cs->end, dest, c->via, reply, len, &c->in,
 	    client_tunnel_done, c);
 }
@@ -671,7 +690,11 @@ client_dial_cb(int fd, enum socks_failure why, void *arg)
 static void
 client_no_worker(struct client *c)
 {
-	if (cfg->no_worker == CONF_NO_WORKER_REFUSE) {
+	int	no_worker = c->policy.no_worker;
+
+	if (c->account == NULL || no_worker < 0)
+		no_worker = cfg->no_worker;
+	if (no_worker == CONF_NO_WORKER_REFUSE) {
 		strlcpy(c->via, "none", sizeof(c->via));
 		client_refuse(c, SOCKS_FAIL_FAILURE);
 		return;
@@ -713,6 +736,25 @@ client_pool_cb(struct end *e, enum socks_failure why,
 static void
 client_connect(struct client *c)
 {
+	char	user[LOG_ESCAPE_SIZE(sizeof(c->user))];
+
+	/* max_sessions= of the account: its requests and tunnels at once. */
+	if (c->account != NULL && c->policy.max_sessions != 0 &&
+	    c->account->active >= c->policy.max_sessions) {
+		stats_client_refused();
+		log_line(LOGC_ERROR, "client %s: user %s refused: account %s "
+		    "has %llu tunnels (max_sessions=%u)", c->addrtext,
+		    log_escape(user, sizeof(user), c->user), c->account->name,
+		    (unsigned long long)c->account->active,
+		    c->policy.max_sessions);
+		client_reply_and_close(c, SOCKS5_NOT_ALLOWED, "max_sessions");
+		return;
+	}
+	if (c->account != NULL) {
+		c->account->active++;
+		c->account->total++;
+		c->counted = 1;
+	}
 	/*
 	 * Without a worker, skip the pool's loop round: dial at once.  Not
 	 * with filters or a session: the pool decides whether that fails.

@@ -315,12 +315,22 @@ static void
 mux_session_end_resume(struct end *e)
 {
 	struct mux_session	*s = (struct mux_session *)e;
+	size_t			 n;
 
 	if (buf_len(&s->held) > 0) {
-		relay_input(e, buf_head(&s->held), buf_len(&s->held));
-		buf_free(&s->held);
+		/* Under a rate limit, what it lets through; the rest waits. */
+		n = relay_quota(e, buf_len(&s->held));
+		if (n > 0)
+			relay_input(e, buf_head(&s->held), n);
 		if (relay_dead(e->relay))
 			return;
+		if (n == buf_len(&s->held))
+			buf_free(&s->held);
+		else {
+			buf_drain(&s->held, n);
+			mux_session_credit(s);
+			return;
+		}
 	}
 	if ((s->state & MUX_STATE_RECV_F) &&
 	    !(s->state & MUX_STATE_EOF_GIVEN)) {
@@ -433,7 +443,8 @@ mux_session_data(struct mux_session *s, const unsigned char *body,
 		s->recv_left -= len;
 	}
 	s->recv_unacked += len;
-	if (s->end.relay != NULL && buf_len(&s->held) == 0) {
+	if (s->end.relay != NULL && buf_len(&s->held) == 0 &&
+	    relay_quota(&s->end, len) == len) {
 		relay_input(&s->end, body, len);
 		if (relay_dead(s->end.relay))
 			return (0);

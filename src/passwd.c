@@ -1,7 +1,8 @@
 /*
  * The PASSWORD_FILE: one "user:hash" line per user, the hash a SHA-crypt
  * "$5$" string as `openssl passwd -5` or `mkpasswd -m sha-256` writes
- * it.  Lines may be indented; blank lines and lines starting with '#'
+ * it, then optionally ":key=value key=value" (the account's policy:
+ * tags=, max_sessions=, no_worker=, rate=).  Lines may be indented; blank lines and lines starting with '#'
  * are skipped.  Every hash is checked at load time, so a typo is an
  * error with file:line when the config is read, not a login that can
  * never succeed.  The server calls passwd_check for each RFC 1929
@@ -33,6 +34,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "conf.h"
 #include "passwd.h"
 #include "sha256.h"
 #include "shacrypt.h"
@@ -51,6 +53,7 @@ struct passwd_entry {
 	uint8_t		 namehash[SHA256_DIGEST_LENGTH];
 	char		*name;
 	char		*hash;
+	struct passwd_policy policy;
 };
 
 /* One check: copies of the hash and password, so the database may go. */
@@ -67,6 +70,71 @@ struct passwd_db {
 	char			*dummy;		/* hash for unknown users */
 };
 
+/*
+ * Read the options of a line into policy: blank-separated key=value
+ * words.  Returns 0, or -1 and why (static text or *cause).
+ */
+static int
+passwd_parse_options(char *opts, struct passwd_policy *policy, char **cause)
+{
+	char		*word, *value, *why = NULL;
+	const char	*errstr;
+	long long	 n;
+
+	while ((word = strsep(&opts, " \t")) != NULL) {
+		if (*word == '\0')
+			continue;
+		if ((value = strchr(word, '=')) == NULL) {
+			xasprintf(cause, "option '%.40s' is not key=value",
+			    word);
+			return (-1);
+		}
+		*value++ = '\0';
+		if (strcmp(word, "tags") == 0) {
+			if (tags_parse(&policy->tags, value, ',', &why) != 0 ||
+			    policy->tags.n == 0) {
+				xasprintf(cause, "tags=: %s", why != NULL ?
+				    why : "empty");
+				free(why);
+				return (-1);
+			}
+		} else if (strcmp(word, "max_sessions") == 0) {
+			n = strtonum(value, 0, 1000000, &errstr);
+			if (errstr != NULL) {
+				xasprintf(cause, "max_sessions= is %s (want 0 "
+				    "to 1000000)", errstr);
+				return (-1);
+			}
+			policy->max_sessions = (unsigned int)n;
+		} else if (strcmp(word, "no_worker") == 0) {
+			if (strcmp(value, "direct") == 0)
+				policy->no_worker = CONF_NO_WORKER_DIRECT;
+			else if (strcmp(value, "refuse") == 0)
+				policy->no_worker = CONF_NO_WORKER_REFUSE;
+			else {
+				xasprintf(cause, "no_worker= wants direct or "
+				    "refuse");
+				return (-1);
+			}
+		} else if (strcmp(word, "rate") == 0) {
+			n = strtonum(value, 1, (long long)PASSWD_RATE_MAX,
+			    &errstr);
+			if (errstr != NULL) {
+				xasprintf(cause, "rate= is %s (want bytes per "
+				    "second, 1 to %llu)", errstr,
+				    (unsigned long long)PASSWD_RATE_MAX);
+				return (-1);
+			}
+			policy->rate = (uint64_t)n;
+		} else {
+			xasprintf(cause, "unknown option '%.40s' (want tags=, "
+			    "max_sessions=, no_worker= or rate=)", word);
+			return (-1);
+		}
+	}
+	return (0);
+}
+
 static int	passwd_parse_line(struct passwd_db *, char *, const char *,
 		    unsigned long, char **);
 
@@ -79,7 +147,8 @@ passwd_parse_line(struct passwd_db *db, char *line, const char *path,
     unsigned long lineno, char **cause)
 {
 	struct passwd_entry	*e;
-	char			*name, *hash, *end;
+	struct passwd_policy	 policy;
+	char			*name, *hash, *end, *opts, *bad = NULL;
 	const char		*why;
 	uint8_t			 namehash[SHA256_DIGEST_LENGTH];
 	unsigned long		 rounds;
@@ -101,6 +170,17 @@ passwd_parse_line(struct passwd_db *db, char *line, const char *path,
 		return (-1);
 	}
 	*hash++ = '\0';
+	memset(&policy, 0, sizeof(policy));
+	policy.no_worker = -1;
+	if ((opts = strchr(hash, ':')) != NULL) {
+		*opts++ = '\0';
+		if (passwd_parse_options(opts, &policy, &bad) != 0) {
+			xasprintf(cause, "%s:%lu: user %s: %s", path, lineno,
+			    name, bad);
+			free(bad);
+			return (-1);
+		}
+	}
 	if (*name == '\0') {
 		xasprintf(cause, "%s:%lu: empty user name", path, lineno);
 		return (-1);
@@ -141,6 +221,7 @@ passwd_parse_line(struct passwd_db *db, char *line, const char *path,
 	memcpy(e->namehash, namehash, sizeof(e->namehash));
 	e->name = xstrdup(name);
 	e->hash = xstrdup(hash);
+	e->policy = policy;
 	return (0);
 }
 
@@ -300,6 +381,37 @@ size_t
 passwd_count(const struct passwd_db *db)
 {
 	return (db->count);
+}
+
+/* The name of user i (0 to passwd_count - 1), for the metrics. */
+const char *
+passwd_user(const struct passwd_db *db, size_t i)
+{
+	return (i < db->count ? db->entries[i].name : NULL);
+}
+
+/*
+ * Copy the policy of user (an account whose password was checked) into
+ * out; 0, or -1 (and no policy: all zero, no_worker -1) when db is NULL
+ * or the user is not in it.
+ */
+int
+passwd_policy(const struct passwd_db *db, const char *user,
+    struct passwd_policy *out)
+{
+	size_t	i;
+
+	memset(out, 0, sizeof(*out));
+	out->no_worker = -1;
+	if (db == NULL)
+		return (-1);
+	for (i = 0; i < db->count; i++) {
+		if (strcmp(db->entries[i].name, user) == 0) {
+			*out = db->entries[i].policy;
+			return (0);
+		}
+	}
+	return (-1);
 }
 
 /* Free a database from passwd_load; NULL is allowed. */

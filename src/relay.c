@@ -14,6 +14,7 @@
 #include "xmalloc.h"
 
 static void	relay_idle_cb(void *);
+static void	relay_limit_cb(void *);
 static void	relay_finish(struct relay *, const char *);
 
 /* Join two ends into a tunnel; done is called once when it is over. */
@@ -83,18 +84,75 @@ relay_dead(const struct relay *r)
 	return (r->dead);
 }
 
+/* Put the relay under a rate limit shared with others (NULL: none). */
+void
+relay_set_limit(struct relay *r, struct ratelimit *limit)
+{
+	r->limit = limit;
+	r->waiter.cb = relay_limit_cb;
+	r->waiter.arg = r;
+}
+
+/* The limit has budget again: resume the ends it held back. */
+static void
+relay_limit_cb(void *arg)
+{
+	struct relay	*r = arg;
+	struct end	*e;
+	int		 i;
+
+	for (i = 0; i < 2 && !r->dead; i++) {
+		if (!r->starved[i])
+			continue;
+		r->starved[i] = 0;
+		e = r->ends[i];
+		if (!e->eof)
+			e->ops->resume(e);
+	}
+}
+
+/*
+ * How many of want bytes the producing end e may hand over under the
+ * relay's rate limit (all of them without one).  When that is fewer, the
+ * end is resumed once the budget refills.
+ */
+size_t
+relay_quota(struct end *e, size_t want)
+{
+	struct relay	*r = e->relay;
+	size_t		 n;
+
+	if (r->limit == NULL || want == 0)
+		return (want);
+	n = ratelimit_allow(r->limit, want);
+	if (n < want) {
+		r->starved[e->side] = 1;
+		ratelimit_wait(r->limit, &r->waiter);
+	}
+	return (n);
+}
+
 /* How many bytes the producing end e may hand over now. */
 size_t
 relay_room(struct end *e)
 {
 	struct end	*peer;
+	size_t		 room;
 
 	if (e->relay->dead)
 		return (0);
 	peer = relay_peer(e);
 	if (peer->closed)
 		return (0);
-	return (peer->ops->room(peer));
+	room = peer->ops->room(peer);
+	if (e->relay->limit != NULL && room > 0) {
+		room = ratelimit_allow(e->relay->limit, room);
+		if (room == 0) {
+			e->relay->starved[e->side] = 1;
+			ratelimit_wait(e->relay->limit, &e->relay->waiter);
+		}
+	}
+	return (room);
 }
 
 /* The producing end e read len bytes: pass them to its peer. */
@@ -108,6 +166,8 @@ relay_input(struct end *e, const void *data, size_t len)
 		return;
 	r->bytes[e->side] += len;
 	r->last_active = ev_now();
+	if (r->limit != NULL)
+		ratelimit_take(r->limit, len);
 	peer->ops->write(peer, data, len);
 }
 
@@ -117,6 +177,8 @@ relay_moved(struct end *e, size_t len)
 {
 	e->relay->bytes[e->side] += len;
 	e->relay->last_active = ev_now();
+	if (e->relay->limit != NULL)
+		ratelimit_take(e->relay->limit, len);
 }
 
 /*
@@ -213,6 +275,8 @@ relay_finish(struct relay *r, const char *result)
 		return;
 	r->dead = 1;
 	ev_timer_stop(&r->idle_timer);
+	if (r->limit != NULL)
+		ratelimit_cancel(r->limit, &r->waiter);
 	if (r->done != NULL)
 		r->done(r, result, r->arg);
 	ev_defer_free(relay_free, r);

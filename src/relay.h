@@ -10,6 +10,12 @@
  * consuming end calls relay_drained() when it has room again, and the
  * producer is resumed.  Nothing is buffered in the relay itself.
  *
+ * A relay may be under a rate limit shared with other relays (an
+ * account's rate=, ratelimit.h): relay_room then also says how much the
+ * limit lets through, and a producer held back by it is resumed when the
+ * budget refills.  An end that receives without asking relay_room (a
+ * session, which is handed frames) asks relay_quota before it delivers.
+ *
  * IDLE_TIMEOUT counts a tunnel idle when no byte moved for that long:
  * none read, none delivered from a consumer's pending output.  An idle
  * tunnel ends with FIN when nothing is pending, else with a reset, so a
@@ -22,6 +28,7 @@
 #include <stdint.h>
 
 #include "ev.h"
+#include "ratelimit.h"
 
 struct end;
 struct relay;
@@ -67,11 +74,16 @@ struct relay {
 	void			*arg;
 	int			 dead;
 	int			 gentle;	/* abort with FIN, not RST */
+	struct ratelimit	*limit;		/* NULL: none */
+	struct ratelimit_waiter	 waiter;
+	int			 starved[2];	/* ends[i] held by the limit */
 };
 
 struct relay	*relay_new(struct end *, struct end *, relay_done_cb, void *);
 void		 relay_set_idle(struct relay *, uint64_t msec);
+void		 relay_set_limit(struct relay *, struct ratelimit *);
 size_t		 relay_room(struct end *);
+size_t		 relay_quota(struct end *, size_t);
 void		 relay_input(struct end *, const void *, size_t);
 void		 relay_moved(struct end *, size_t);
 void		 relay_sent(struct end *);

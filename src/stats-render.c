@@ -14,11 +14,13 @@
 #include <string.h>
 #include <time.h>
 
+#include "account.h"
 #include "buf.h"
 #include "compat.h"
 #include "log.h"
 #include "pool.h"
 #include "stats.h"
+#include "sticky.h"
 #include "tags.h"
 
 /* Append printf-style text to b. */
@@ -100,7 +102,28 @@ stats_render_metrics(struct buf *b)
 		    stats_totals()->link_errors },
 		{ "esocksd_link_reconnects_total", "counter",
 		    "Worker link redials.", stats_totals()->link_reconnects },
+		{ "esocksd_sticky_sessions", "gauge",
+		    "Sticky sessions (-session-ID) alive, pinned to a worker.",
+		    sticky_count() },
 	};
+	const struct {
+		const char	*name, *type, *help;
+		size_t		 offset;
+	} accounts[] = {
+		{ "esocksd_account_sessions_active", "gauge",
+		    "Requests and tunnels open now, by account.",
+		    offsetof(struct account, active) },
+		{ "esocksd_account_sessions_total", "counter",
+		    "Requests let through, by account.",
+		    offsetof(struct account, total) },
+		{ "esocksd_account_bytes_up_total", "counter",
+		    "Bytes from clients to destinations, by account.",
+		    offsetof(struct account, bytes_up) },
+		{ "esocksd_account_bytes_down_total", "counter",
+		    "Bytes from destinations to clients, by account.",
+		    offsetof(struct account, bytes_down) },
+	};
+	const struct account		*a;
 	const struct {
 		const char	*name, *type, *help;
 		size_t		 offset;
@@ -137,6 +160,16 @@ stats_render_metrics(struct buf *b)
 			    routes[i].name, stats_label(r->name, l, sizeof(l)),
 			    (unsigned long long)*(uint64_t *)((char *)r +
 			    routes[i].offset));
+	}
+	/* Accounts come from the password file: a bounded label set. */
+	for (i = 0; i < nitems(accounts); i++) {
+		stats_metric_head(b, accounts[i].name, accounts[i].type,
+		    accounts[i].help);
+		for (a = account_first(); a != NULL; a = a->next)
+			stats_printf(b, "%s{account=\"%s\"} %llu\n",
+			    accounts[i].name, stats_label(a->name, l,
+			    sizeof(l)), (unsigned long long)*(uint64_t *)
+			    ((char *)a + accounts[i].offset));
 	}
 	stats_metric_head(b, "esocksd_connect_failures_total", "counter",
 	    "Destinations not reached, by route and reason.");

@@ -55,6 +55,8 @@ tunnel_start(struct tunnel *t, struct end *near, struct end *far,
 	t->arg = arg;
 	/* done clears t->relay: test the local copy, valid this round. */
 	r = t->relay = relay_new(near, far, tunnel_relay_done, t);
+	if (t->limit != NULL)
+		relay_set_limit(r, t->limit);
 	stats_tunnel_open(tunnel_route(t));
 	if (replylen > 0) {
 		near->ops->write(near, reply, replylen);

@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "ratelimit.h"
 #include "relay.h"
 
 /* A route's name: a worker's name, "direct" or "none". */
@@ -35,6 +36,7 @@ struct tunnel {
 	uint64_t	 down;		/* bytes far to near, once over */
 	tunnel_done_cb	 done;
 	void		*arg;
+	struct ratelimit *limit;	/* set before the start; NULL none */
 };
 
 void	tunnel_start(struct tunnel *, struct end *near, struct end *far,

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "conf.h"
 #include "passwd.h"
 
 #include "checklib.h"
@@ -238,6 +239,59 @@ START_TEST(test_line_without_colon_names_line)
 }
 END_TEST
 
+START_TEST(test_policy_options)
+{
+	struct passwd_db	*db;
+	struct passwd_policy	 pol;
+	char			*cause = NULL;
+
+	write_file("alice:" HASH_ALICE ":tags=eu,de max_sessions=3 "
+	    "no_worker=refuse rate=100000\n"
+	    "bob:" HASH_BOB "\n"
+	    "carol:" HASH_CAROL ":  no_worker=direct  \n", 0600);
+	db = passwd_load(path, &cause);
+	ck_assert_msg(db != NULL, "load failed: %s", cause);
+	ck_assert_int_eq(passwd_check(db, "alice", PASS_ALICE), 1);
+	ck_assert_int_eq(passwd_policy(db, "alice", &pol), 0);
+	ck_assert_int_eq(pol.tags.n, 2);
+	ck_assert_str_eq(pol.tags.tag[1], "de");
+	ck_assert_uint_eq(pol.max_sessions, 3);
+	ck_assert_int_eq(pol.no_worker, CONF_NO_WORKER_REFUSE);
+	ck_assert_uint_eq(pol.rate, 100000);
+	ck_assert_int_eq(passwd_policy(db, "bob", &pol), 0);
+	ck_assert_int_eq(pol.tags.n, 0);
+	ck_assert_uint_eq(pol.max_sessions, 0);
+	ck_assert_int_eq(pol.no_worker, -1);
+	ck_assert_uint_eq(pol.rate, 0);
+	ck_assert_int_eq(passwd_policy(db, "carol", &pol), 0);
+	ck_assert_int_eq(pol.no_worker, CONF_NO_WORKER_DIRECT);
+	ck_assert_int_eq(passwd_check(db, "carol", PASS_CAROL), 1);
+	ck_assert_int_eq(passwd_policy(db, "nobody", &pol), -1);
+	ck_assert_str_eq(passwd_user(db, 0), "alice");
+	passwd_free(db);
+}
+END_TEST
+
+START_TEST(test_bad_policy_names_line)
+{
+	write_file("alice:" HASH_ALICE "\nbob:" HASH_BOB ":colour=red\n",
+	    0600);
+	assert_cause(load_fails(), 2, "user bob: unknown option 'colour'");
+	write_file("bob:" HASH_BOB ":tags=EU\n", 0600);
+	assert_cause(load_fails(), 1, "tags=: bad tag");
+	write_file("bob:" HASH_BOB ":tags=\n", 0600);
+	assert_cause(load_fails(), 1, "tags=: empty");
+	write_file("bob:" HASH_BOB ":max_sessions=-1\n", 0600);
+	assert_cause(load_fails(), 1, "max_sessions= is too small");
+	write_file("bob:" HASH_BOB ":rate=0\n", 0600);
+	assert_cause(load_fails(), 1, "rate= is too small");
+	write_file("bob:" HASH_BOB ":no_worker=maybe\n", 0600);
+	assert_cause(load_fails(), 1, "no_worker= wants direct or refuse");
+	write_file("bob:" HASH_BOB ":rate\n", 0600);
+	assert_cause(load_fails(), 1, "not key=value");
+}
+END_TEST
+
 START_TEST(test_bad_hash_names_line)
 {
 	write_file("alice:" HASH_ALICE "\n\nbob:hunter2\n", 0600);
@@ -405,6 +459,8 @@ passwd_suite(void)
 	tcase_add_test(tc, test_nul_byte_refused);
 	tcase_add_test(tc, test_missing_file_names_file);
 	tcase_add_test(tc, test_free_null);
+	tcase_add_test(tc, test_policy_options);
+	tcase_add_test(tc, test_bad_policy_names_line);
 	suite_add_tcase(s, tc);
 	return (s);
 }
