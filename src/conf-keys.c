@@ -40,6 +40,7 @@ enum conf_type {
 	CONF_CIDR,		/* struct cidr_list, no ports */
 	CONF_CIDR_PORT,		/* struct cidr_list with ports */
 	CONF_NO_WORKER,
+	CONF_BALANCE,
 	CONF_AUTH,
 	CONF_FACILITY,
 	CONF_POLLER,
@@ -73,6 +74,7 @@ static const struct conf_key conf_keys[] = {
 	    CONF_TIME_MAX, "60" },
 	{ "WORKER_RESPONSE_TIMEOUT", CONF_TIME, F(worker_response_timeout),
 	    0, 0, CONF_TIME_MAX, "3" },
+	{ "BALANCE", CONF_BALANCE, F(balance), 0, 0, 0, "p2c" },
 	{ "EJECT_FAILURES", CONF_UINT, F(eject_failures), 0, 0,
 	    CONF_COUNT_MAX, "5" },
 	{ "EJECT_TIME", CONF_TIME, F(eject_time), 0, 1, CONF_TIME_MAX, "30" },
@@ -111,6 +113,7 @@ static const struct conf_key conf_keys[] = {
 	    CONF_TIME_MAX, "3" },
 	{ "WORKER_MAX_SESSIONS", CONF_UINT, F(worker_max_sessions), 0, 0,
 	    CONF_COUNT_MAX, "0" },
+	{ "WORKER_WEIGHT", CONF_UINT, F(worker_weight), 0, 1, 1000, "1" },
 	{ "WORKER_SECRET", CONF_STRING, F(worker_secret), 0, 0, 0, "" },
 	{ "WORKER_SECRET_FILE", CONF_STRING, F(worker_secret_file), 0, 0, 0,
 	    "" },
@@ -323,6 +326,20 @@ conf_set_no_worker(struct conf *conf, const struct conf_key *k, void *field,
 	return (0);
 }
 
+/* CONF_BALANCE: least or p2c. */
+static int
+conf_set_balance(struct conf *conf, const struct conf_key *k, void *field,
+    const char *value, char **cause)
+{
+	if (strcasecmp(value, "least") == 0)
+		conf->balance = CONF_BALANCE_LEAST;
+	else if (strcasecmp(value, "p2c") == 0)
+		conf->balance = CONF_BALANCE_P2C;
+	else
+		return (conf_bad_value(k, value, "want least or p2c", cause));
+	return (0);
+}
+
 /* CONF_AUTH: none or password. */
 static int
 conf_set_auth(struct conf *conf, const struct conf_key *k, void *field,
@@ -419,6 +436,7 @@ static int (*const conf_setters[])(struct conf *, const struct conf_key *,
 	[CONF_CIDR] = conf_set_cidr,
 	[CONF_CIDR_PORT] = conf_set_cidr,
 	[CONF_NO_WORKER] = conf_set_no_worker,
+	[CONF_BALANCE] = conf_set_balance,
 	[CONF_AUTH] = conf_set_auth,
 	[CONF_FACILITY] = conf_set_facility,
 	[CONF_POLLER] = conf_set_poller,

@@ -28,6 +28,11 @@ enum conf_no_worker {
 	CONF_NO_WORKER_REFUSE
 };
 
+enum conf_balance {
+	CONF_BALANCE_LEAST,	/* fewest sessions, ties round-robin */
+	CONF_BALANCE_P2C	/* power of two choices on load x latency */
+};
+
 enum conf_auth {
 	CONF_AUTH_NONE,
 	CONF_AUTH_PASSWORD
@@ -78,6 +83,7 @@ struct conf {
 	uint64_t		 eject_time;		/* ms */
 	uint64_t		 eject_time_max;	/* ms */
 	unsigned int		 eject_max_percent;
+	enum conf_balance	 balance;
 	struct cidr_list	 client_allow;
 	struct cidr_list	 stats_allow;
 	struct cidr_list	 worker_allow;
@@ -100,6 +106,7 @@ struct conf {
 	uint64_t		 ping_interval;		/* ms */
 	uint64_t		 reconnect_interval;	/* ms */
 	unsigned int		 worker_max_sessions;
+	unsigned int		 worker_weight;		/* 1 = not sent */
 
 	char			*worker_secret;
 	char			*worker_secret_file;

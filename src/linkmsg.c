@@ -1,8 +1,8 @@
 /*
  * The worker link's control messages behind linkmsg.h: what a message
  * is, and the handshake's messages formatted from and parsed into
- * structs.  The window= and max= options are read here once, for both
- * RGST (the worker's) and 100 OK (the server's).
+ * structs.  The window=, max= and weight= options are read here once,
+ * for both RGST (the worker's) and 100 OK (the server's, window= only).
  */
 #include "config.h"
 
@@ -51,16 +51,15 @@ linkmsg_out_init(struct linkmsg_out *o, const char *code, uint64_t tid)
 
 /*
  * Read the options from args[first] on: window= within its bounds,
- * max= within its own, and the last tags= as it is (the role checks
- * it).  A bad value keeps what was there (the default, or an earlier
- * good value) and says why in *window_error or *max_error (strtonum's
- * words); unknown options are ignored.  max and tags may be NULL (a 100
- * OK carries neither).
+ * max= and weight= within their own, and the last tags= as it is (the
+ * role checks it).  A bad value keeps what was there (the default, or an
+ * earlier good value) and says why in *window_error, or r's max_error
+ * or weight_error (strtonum's words); unknown options are ignored.  r is
+ * NULL for a 100 OK, which carries only window=.
  */
 static void
 linkmsg_options(const struct textnet_msg *m, int first, uint32_t *window,
-    const char **window_error, unsigned int *max, const char **max_error,
-    const char **tags)
+    const char **window_error, struct linkmsg_rgst *r)
 {
 	const char	*errstr;
 	long long	 v;
@@ -74,16 +73,24 @@ linkmsg_options(const struct textnet_msg *m, int first, uint32_t *window,
 				*window = (uint32_t)v;
 			else
 				*window_error = errstr;
-		} else if (max != NULL && strncmp(m->args[i], "max=", 4) == 0) {
+		} else if (r != NULL && strncmp(m->args[i], "max=", 4) == 0) {
 			v = strtonum(m->args[i] + 4, 0, LINKMSG_MAX_SESSIONS,
 			    &errstr);
 			if (errstr == NULL)
-				*max = (unsigned int)v;
+				r->max_sessions = (unsigned int)v;
 			else
-				*max_error = errstr;
-		} else if (tags != NULL &&
+				r->max_error = errstr;
+		} else if (r != NULL &&
+		    strncmp(m->args[i], "weight=", 7) == 0) {
+			v = strtonum(m->args[i] + 7, 1, LINKMSG_WEIGHT_MAX,
+			    &errstr);
+			if (errstr == NULL)
+				r->weight = (unsigned int)v;
+			else
+				r->weight_error = errstr;
+		} else if (r != NULL &&
 		    strncmp(m->args[i], "tags=", 5) == 0)
-			*tags = m->args[i] + 5;
+			r->tags = m->args[i] + 5;
 	}
 }
 
@@ -112,8 +119,9 @@ linkmsg_parse_helo(const struct textnet_msg *m, const char **nonce)
 
 /*
  * RGST 0 0 <name>, or, with r->esp, the extended RGST 0 0 <name> esp/1
- * <nonce> <proof> window=<n> [max=<n>] [tags=<a,b>] (max= only when
- * there is a cap, tags= only when there are tags).
+ * <nonce> <proof> window=<n> [max=<n>] [tags=<a,b>] [weight=<n>] (max=
+ * only when there is a cap, tags= only when there are tags, weight= only
+ * above 1).
  */
 void
 linkmsg_rgst(struct linkmsg_out *o, const struct linkmsg_rgst *r)
@@ -137,6 +145,10 @@ linkmsg_rgst(struct linkmsg_out *o, const struct linkmsg_rgst *r)
 		snprintf(o->tags, sizeof(o->tags), "tags=%s", r->tags);
 		o->args[o->nargs++] = o->tags;
 	}
+	if (r->weight > 1) {
+		snprintf(o->weight, sizeof(o->weight), "weight=%u", r->weight);
+		o->args[o->nargs++] = o->weight;
+	}
 }
 
 /*
@@ -149,6 +161,7 @@ linkmsg_parse_rgst(const struct textnet_msg *m, struct linkmsg_rgst *r)
 {
 	memset(r, 0, sizeof(*r));
 	r->window = LINKMSG_WINDOW_DEFAULT;
+	r->weight = 1;
 	r->name = m->nargs > 0 ? m->args[0] : NULL;
 	r->esp = m->nargs >= 2 && strcmp(m->args[1], LINKMSG_VERSION) == 0;
 	if (!r->esp || m->nargs < 4 || !linkauth_valid_nonce(m->args[2]))
@@ -156,8 +169,7 @@ linkmsg_parse_rgst(const struct textnet_msg *m, struct linkmsg_rgst *r)
 	r->complete = 1;
 	r->nonce = m->args[2];
 	r->proof = m->args[3];
-	linkmsg_options(m, 4, &r->window, &r->window_error, &r->max_sessions,
-	    &r->max_error, &r->tags);
+	linkmsg_options(m, 4, &r->window, &r->window_error, r);
 }
 
 /* 100 0 0 OK <proof> window=<n>: the server took the RGST. */
@@ -183,8 +195,7 @@ linkmsg_parse_ok(const struct textnet_msg *m, struct linkmsg_ok *ok)
 	if (m->nargs < 2 || strcmp(m->args[0], "OK") != 0)
 		return (-1);
 	ok->proof = m->args[1];
-	linkmsg_options(m, 2, &ok->window, &ok->window_error, NULL, NULL,
-	    NULL);
+	linkmsg_options(m, 2, &ok->window, &ok->window_error, NULL);
 	return (0);
 }
 

@@ -23,6 +23,8 @@
 #define LINKMSG_WINDOW_MAX	(64LL * TEXTNET_MAX_BODY)
 /* The largest max= a worker may announce. */
 #define LINKMSG_MAX_SESSIONS	1000000
+/* The largest weight= (WORKER_WEIGHT); 1 when none is given. */
+#define LINKMSG_WEIGHT_MAX	1000
 
 /* The reasons of a 403 answering RGST. */
 #define LINKMSG_BAD_PROOF	"bad_proof"
@@ -59,6 +61,7 @@ struct linkmsg_out {
 	char		 window[32];	/* "window=N" */
 	char		 max[32];	/* "max=N" */
 	char		 tags[TAGS_TEXT_MAX + 8];	/* "tags=a,b" */
+	char		 weight[32];	/* "weight=N" */
 };
 
 /* RGST: legacy (a name, or none) or extended (esp/1, nonce, proof...). */
@@ -71,8 +74,10 @@ struct linkmsg_rgst {
 	uint32_t	 window;	/* LINKMSG_WINDOW_DEFAULT unless given */
 	unsigned int	 max_sessions;	/* 0: no cap */
 	const char	*tags;		/* tags=, unchecked; NULL: none */
+	unsigned int	 weight;	/* 1 unless given */
 	const char	*window_error;	/* why a window= was ignored */
 	const char	*max_error;	/* why a max= was ignored */
+	const char	*weight_error;	/* why a weight= was ignored */
 };
 
 /* 100 OK answering RGST: the server's proof and its window. */

@@ -4,8 +4,9 @@
  * is accepted (with a proof when WORKER_SECRET is set, or as a legacy
  * text-net worker when it is not).  New SOCKS requests go to a worker
  * chosen by pool_pick in three stages: the request's filters (tags, a
- * worker's name, the account's tags), health, then load (the fewest
- * active sessions, ties round-robin) or, for a sticky session, the
+ * worker's name, the account's tags), health, then load (BALANCE: the
+ * cheaper of two drawn at random by sessions x connect latency over
+ * weight, or the fewest sessions) or, for a sticky session, the
  * worker it is pinned to or the rendezvous choice among the rest.
  * A request whose worker dies or stays silent before answering is tried
  * again elsewhere, so a lost worker costs only the tunnels it carried.
@@ -44,6 +45,7 @@
 #include "log.h"
 #include "mux.h"
 #include "pool.h"
+#include "random.h"
 #include "sock.h"
 #include "stats.h"
 #include "sticky.h"
@@ -54,6 +56,10 @@
 #define POOL_ANSWER_MARGIN_MS	5000
 /* Tries of one request over different workers before giving up. */
 #define POOL_MAX_TRIES		3
+/* A latency measured longer ago than this no longer steers the choice. */
+#define POOL_LATENCY_STALE_MS	10000
+/* Latencies below this are noise to the choice (LAN, a cold start). */
+#define POOL_LATENCY_FLOOR_US	5000
 /* A worker's name, as via= in the access log. */
 #define POOL_NAME_SIZE		(CONF_WORKER_NAME_MAX + 1)
 
@@ -78,6 +84,8 @@ struct pool_worker {
 	struct ev_timer			 live_timer;
 	unsigned int			 max_sessions;	/* 0 = no cap */
 	struct tags			 tags;	/* tags= of its RGST */
+	unsigned int			 weight;	/* RGST weight=, 1 */
+	uint64_t			 measured_at;	/* ms, last latency */
 	uint64_t			 last_pick;
 	uint32_t			 serial;	/* for health_dests */
 	struct health			 health;
@@ -161,6 +169,7 @@ pool_link_accept(int fd, const struct sockaddr *sa, socklen_t salen)
 	ev_timer_init(&w->live_timer, pool_live_cb, w);
 	ev_timer_init(&w->eject_timer, pool_eject_cb, w);
 	w->serial = ++pool_serials;
+	w->weight = 1;
 
 	linkmsg_helo(&helo, w->nonce);
 	mux_link_send_control(w->link, &helo);
@@ -303,6 +312,9 @@ pool_rgst_warn(struct pool_worker *w, const struct linkmsg_rgst *r)
 	if (r->max_error != NULL)
 		log_warnx("worker link from %s: max= is %s (want 0 to %d); "
 		    "ignored", w->addr, r->max_error, LINKMSG_MAX_SESSIONS);
+	if (r->weight_error != NULL)
+		log_warnx("worker link from %s: weight= is %s (want 1 to %d); "
+		    "using 1", w->addr, r->weight_error, LINKMSG_WEIGHT_MAX);
 }
 
 /* Put a worker whose RGST was accepted in the pool. */
@@ -372,6 +384,7 @@ pool_rgst(struct pool_worker *w, const struct textnet_msg *m)
 	if (r.tags != NULL)
 		pool_rgst_tags(w, r.tags);
 	w->max_sessions = r.max_sessions;
+	w->weight = r.weight;
 	mux_link_establish(w->link, 1, r.window);
 	linkauth_ok_proof(cfg->worker_secret, r.nonce, w->nonce, proof);
 	linkmsg_ok(&ok, proof, LINKMSG_WINDOW_DEFAULT);
@@ -456,21 +469,97 @@ pool_filter_match(const struct pool_worker *w, const struct pool_want *want)
 	    tags_has_any(&w->tags, &want->account_tags));
 }
 
-/* The load stage: the fewest active sessions, ties round-robin. */
-static struct pool_worker *
-pool_pick_least(struct pool_worker **cand, size_t n)
+/*
+ * Tell whether a is to be preferred to b under BALANCE=least: fewer
+ * sessions for its weight, ties to the one chosen longest ago.
+ */
+static int
+pool_fewer_sessions(struct pool_worker *a, struct pool_worker *b)
 {
-	struct pool_worker	*best = NULL;
-	size_t			 i, active, best_active = 0;
+	uint64_t	na = mux_link_sessions(a->link) * (uint64_t)b->weight;
+	uint64_t	nb = mux_link_sessions(b->link) * (uint64_t)a->weight;
+
+	return (na < nb || (na == nb && a->last_pick < b->last_pick));
+}
+
+/*
+ * A worker's cost under BALANCE=p2c: its sessions (plus the new one)
+ * times its connect latency (at least POOL_LATENCY_FLOOR_US), over its
+ * weight.  A worker not measured lately costs as if its latency were the
+ * floor, so it is tried and measured again rather than starved on an old
+ * figure.
+ */
+static double
+pool_cost(struct pool_worker *w)
+{
+	double	latency = POOL_LATENCY_FLOOR_US;
+
+	if (w->health.ewma_us > POOL_LATENCY_FLOOR_US &&
+	    ev_now() - w->measured_at < POOL_LATENCY_STALE_MS)
+		latency = (double)w->health.ewma_us;
+	return ((double)(mux_link_sessions(w->link) + 1) * latency /
+	    (double)w->weight);
+}
+
+/* Tell whether a is to be preferred to b under BALANCE=p2c. */
+static int
+pool_cheaper(struct pool_worker *a, struct pool_worker *b)
+{
+	double	ca = pool_cost(a), cb = pool_cost(b);
+
+	return (ca < cb || (ca == cb && a->last_pick < b->last_pick));
+}
+
+/*
+ * Draw one of the n candidates at random, each as likely as its weight
+ * (total, the weights but skip's), never can[skip].
+ */
+static size_t
+pool_draw(struct pool_worker **can, size_t n, uint32_t total, size_t skip)
+{
+	uint32_t	r = random_uniform(total);
+	size_t		i;
 
 	for (i = 0; i < n; i++) {
-		active = mux_link_sessions(cand[i]->link);
-		if (best == NULL || active < best_active ||
-		    (active == best_active &&
-		    cand[i]->last_pick < best->last_pick)) {
-			best = cand[i];
-			best_active = active;
-		}
+		if (i == skip)
+			continue;
+		if (r < can[i]->weight)
+			return (i);
+		r -= can[i]->weight;
+	}
+	return (skip == 0 ? 1 : 0);	/* not reached */
+}
+
+/*
+ * The load stage: among the candidates, the cheaper of two drawn at
+ * random (BALANCE=p2c, the power of two choices), or the one with the
+ * fewest sessions for its weight (BALANCE=least).
+ */
+static struct pool_worker *
+pool_pick_load(struct pool_worker **cand, size_t n)
+{
+	struct pool_worker	*best;
+	uint32_t		 total = 0;
+	size_t			 i, j;
+
+	if (n == 0)
+		return (NULL);
+	best = cand[0];
+	if (cfg->balance == CONF_BALANCE_P2C && n > 2) {
+		for (i = 0; i < n; i++)
+			total += cand[i]->weight;
+		i = pool_draw(cand, n, total, n);
+		j = pool_draw(cand, n, total - cand[i]->weight, i);
+		best = cand[i];
+		if (pool_cheaper(cand[j], best))
+			best = cand[j];
+	} else if (cfg->balance == CONF_BALANCE_P2C) {
+		if (n == 2 && pool_cheaper(cand[1], best))
+			best = cand[1];
+	} else {
+		for (i = 1; i < n; i++)
+			if (pool_fewer_sessions(cand[i], best))
+				best = cand[i];
 	}
 	return (best);
 }
@@ -556,7 +645,7 @@ pool_pick(const struct pool_want *want, struct pool_worker *exclude,
 	if (want->session[0] != '\0')
 		best = pool_pick_sticky(want, cand, m);
 	else
-		best = pool_pick_least(cand, m);
+		best = pool_pick_load(cand, m);
 	if (best != NULL)
 		best->last_pick = ++pool_picks;
 	return (best);
@@ -915,6 +1004,7 @@ pool_health_result(struct pool_open *po, enum socks_failure why)
 	if (v == HEALTH_OK) {
 		health_dest_counts(&pool_dests, hash, w->serial, 1, ev_now());
 		health_success(&w->health, pool_now_us() - po->sent_us);
+		w->measured_at = ev_now();
 		return;
 	}
 	w->health.connects_failed++;

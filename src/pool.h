@@ -3,7 +3,7 @@
  * which one carries a new SOCKS request.  The choice runs in stages:
  * the request's filters (tags, a worker's name, the account's tags),
  * then health (draining, full, unresponsive, ejected and dead workers
- * get none), then load (fewest active sessions, ties round-robin), or
+ * get none), then load (BALANCE: p2c or least), or
  * for a sticky session the worker it is pinned to or its rendezvous
  * choice.
  */

@@ -414,6 +414,7 @@ worker_send_rgst(struct worker_server *ws)
 	r.proof = proof;
 	r.window = LINKMSG_WINDOW_DEFAULT;
 	r.max_sessions = cfg->worker_max_sessions;
+	r.weight = cfg->worker_weight;
 	if (cfg->worker_tags.n > 0)
 		r.tags = tags_format(&cfg->worker_tags, ',', tags,
 		    sizeof(tags));

@@ -371,6 +371,8 @@ START_TEST(test_defaults)
 	ck_assert_uint_eq(c->eject_time, 30000);
 	ck_assert_uint_eq(c->eject_time_max, 300000);
 	ck_assert_uint_eq(c->eject_max_percent, 50);
+	ck_assert_int_eq(c->balance, CONF_BALANCE_P2C);
+	ck_assert_uint_eq(c->worker_weight, 1);
 	ck_assert_uint_eq(c->client_allow.count, 2);
 	ck_assert_int_eq(c->client_allow.rules[0].family, AF_INET);
 	ck_assert_uint_eq(c->client_allow.rules[0].prefix, 8);

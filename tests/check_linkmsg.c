@@ -99,9 +99,10 @@ START_TEST(esp_rgst_round_trip)
 	r.window = LINKMSG_WINDOW_DEFAULT;
 	r.max_sessions = 10;
 	r.tags = "eu,fast";
+	r.weight = 3;
 	linkmsg_rgst(&o, &r);
 	check_bytes(&o, "RGST 0 0 box7 esp/1 " NONCE " " PROOF
-	    " window=262144 max=10 tags=eu,fast\r\n");
+	    " window=262144 max=10 tags=eu,fast weight=3\r\n");
 	ck_assert_int_eq(linkmsg_kind(&msg), LINKMSG_RGST);
 	linkmsg_parse_rgst(&msg, &back);
 	ck_assert_str_eq(back.name, "box7");
@@ -111,8 +112,10 @@ START_TEST(esp_rgst_round_trip)
 	ck_assert_uint_eq(back.window, LINKMSG_WINDOW_DEFAULT);
 	ck_assert_uint_eq(back.max_sessions, 10);
 	ck_assert_str_eq(back.tags, "eu,fast");
+	ck_assert_uint_eq(back.weight, 3);
 	ck_assert_ptr_null(back.window_error);
 	ck_assert_ptr_null(back.max_error);
+	ck_assert_ptr_null(back.weight_error);
 }
 END_TEST
 
@@ -127,6 +130,7 @@ START_TEST(esp_rgst_without_a_cap_or_tags_sends_neither)
 	r.nonce = NONCE;
 	r.proof = "-";
 	r.window = 4096;
+	r.weight = 1;		/* the default: not sent */
 	linkmsg_rgst(&o, &r);
 	check_bytes(&o, "RGST 0 0 box esp/1 " NONCE " - window=4096\r\n");
 	r.tags = "";
@@ -200,6 +204,7 @@ START_TEST(rgst_options)
 	    "max=1000000 other=1 tags=c\r\n");
 	linkmsg_parse_rgst(&msg, &r);
 	ck_assert_str_eq(r.tags, "c");		/* the last one counts */
+	ck_assert_uint_eq(r.weight, 1);		/* none given */
 	ck_assert_uint_eq(r.window, 1024);
 	ck_assert_uint_eq(r.max_sessions, 1000000);
 	ck_assert_ptr_null(r.window_error);
@@ -217,6 +222,19 @@ START_TEST(rgst_options)
 	ck_assert_uint_eq(r.window, LINKMSG_WINDOW_DEFAULT);
 	ck_assert_str_eq(r.window_error, "invalid");
 	ck_assert_str_eq(r.max_error, "too small");
+
+	parse("RGST 0 0 box esp/1 " NONCE " - weight=1000\r\n");
+	linkmsg_parse_rgst(&msg, &r);
+	ck_assert_uint_eq(r.weight, 1000);
+	ck_assert_ptr_null(r.weight_error);
+	parse("RGST 0 0 box esp/1 " NONCE " - weight=0\r\n");
+	linkmsg_parse_rgst(&msg, &r);
+	ck_assert_uint_eq(r.weight, 1);
+	ck_assert_str_eq(r.weight_error, "too small");
+	parse("RGST 0 0 box esp/1 " NONCE " - weight=1001\r\n");
+	linkmsg_parse_rgst(&msg, &r);
+	ck_assert_uint_eq(r.weight, 1);
+	ck_assert_str_eq(r.weight_error, "too large");
 
 	parse("RGST 0 0 box esp/1 " NONCE " - window=67108864\r\n");
 	linkmsg_parse_rgst(&msg, &r);

@@ -8,6 +8,8 @@
 # SIGCONT: frames flow again, it is marked responsive and chosen again.
 # A live worker whose dial hangs longer than the deadline is not marked:
 # it answers the server's ping.
+# BALANCE=least: the workers take turns, so the frozen one is given a
+# request (under p2c a worker measured slower may be given none).
 . "${TOP_SRCDIR:-$(dirname "$0")/..}/tests/lib.sh"
 
 [ -x "$ESOCKSD" ] && [ -x "$SOCKSC" ] && [ -x "$TSINK" ] ||
@@ -57,7 +59,7 @@ WP=$(free_port)
 ST=$(free_port)
 write_conf "$T/server.conf" "SOCKS_LISTEN=127.0.0.1:$SP" \
     "WORKER_LISTEN=127.0.0.1:$WP" "STATS_LISTEN=127.0.0.1:$ST" \
-    NO_WORKER=refuse LOG_EVENT=yes "PIDFILE=$T/server.pid"
+    NO_WORKER=refuse LOG_EVENT=yes BALANCE=least "PIDFILE=$T/server.pid"
 start_esocksd server "$T/server.conf"
 SRV_PID=$ESOCKSD_PID
 SRV_LOG=$ESOCKSD_LOG
