@@ -134,6 +134,8 @@ daemon_reload_done(const char *cause)
 /*
  * Open and lock the PID file.  It is never followed through a symlink and
  * must be a regular file; if another process holds the lock, say which.
+ * Once locked it is emptied until daemon_pidfile_write, so that a PID a
+ * killed daemon left in it is never taken for ours (esocksd -r).
  * Returns -2 when the file cannot be opened at all, -1 on other errors.
  */
 int
@@ -172,6 +174,8 @@ daemon_pidfile_lock(const char *path, char **cause)
 		close(fd);
 		return (-1);
 	}
+	/* Ours now: a PID left by a killed daemon names no process. */
+	(void)ftruncate(fd, 0);
 	daemon_pid_fd = fd;
 	free(daemon_pid_path);
 	daemon_pid_path = xstrdup(path);
@@ -497,6 +501,46 @@ daemon_read_file(const char *path, char *buf, size_t size)
 }
 
 /*
+ * Read the PID file at path into buf (up to size - 1 bytes) if a daemon
+ * holds its lock; -1 and a cause saying why not.  A daemon killed with
+ * SIGKILL leaves the file naming a PID the system may give to any other
+ * process: only the lock, which dies with the daemon, says it runs.
+ * The probe takes a shared lock for an instant when nobody holds one.
+ */
+static int
+daemon_pidfile_read_held(const char *path, char *buf, size_t size,
+    char **cause)
+{
+	ssize_t	n;
+	int	fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1) {
+		xasprintf(cause, "PID file %s: %s: not running", path,
+		    strerror(errno));
+		return (-1);
+	}
+	if (flock(fd, LOCK_SH | LOCK_NB) == 0) {
+		close(fd);
+		xasprintf(cause, "PID file %s is not locked by a daemon: "
+		    "not running", path);
+		return (-1);
+	}
+	if (errno != EWOULDBLOCK) {
+		xasprintf(cause, "PID file %s: lock: %s", path,
+		    strerror(errno));
+		close(fd);
+		return (-1);
+	}
+	n = pread(fd, buf, size - 1, 0);
+	if (n == -1)
+		xasprintf(cause, "PID file %s: %s", path, strerror(errno));
+	else
+		buf[n] = '\0';
+	close(fd);
+	return (n == -1 ? -1 : 0);
+}
+
+/*
  * Read the reload status file: the PID and reload count of its line, and
  * in *text what follows them.  -1 when it is missing, empty or garbled.
  */
@@ -537,11 +581,8 @@ daemon_reload_request(const char *pidfile, int timeout_ms, char **cause)
 	long		 pid, spid;
 	int		 waited, rc = -1;
 
-	if (daemon_read_file(pidfile, buf, 32) == -1) {
-		xasprintf(cause, "PID file %s: %s: not running", pidfile,
-		    strerror(errno));
+	if (daemon_pidfile_read_held(pidfile, buf, 32, cause) == -1)
 		return (-1);
-	}
 	errno = 0;
 	pid = strtol(buf, &end, 10);
 	if (end == buf || (*end != '\n' && *end != '\0') || errno != 0 ||

@@ -5,7 +5,10 @@
 # when the daemon reloaded; 1 with the daemon's reason when it kept its
 # old configuration (here: a new listen address another process holds,
 # which no config check can see); 2 for a config error, with no signal
-# sent; 1 when nothing runs.  The status file goes with the daemon.
+# sent; 1 when nothing runs.  The status file goes with the daemon.  A
+# daemon killed with SIGKILL leaves its PID file naming a PID the system
+# may hand to another process: -r signals nothing while no daemon holds
+# the PID file's lock.
 . "${TOP_SRCDIR:-$(dirname "$0")/..}/tests/lib.sh"
 
 SP=$(free_port)
@@ -62,4 +65,25 @@ rc=$?
 [ $rc -eq 1 ] || fail "-r with nothing running: exit $rc, want 1"
 grep -q "not running" "$T/r4.out" ||
     fail "-r with nothing running says: $(cat "$T/r4.out")"
+
+# 5. A daemon killed with SIGKILL leaves its PID file and status file;
+# the PID in them now belongs to another process (reuse, played here by
+# a shell that notes every SIGHUP).  -r must not signal it.
+start_esocksd server "$CONF"
+wait_for "test -s '$PIDF'" 5 || fail "no PID file at the second start"
+kill -9 "$ESOCKSD_PID"
+wait_for "! lib_alive $ESOCKSD_PID" 5 || fail "SIGKILL did not stop esocksd"
+sh -c 'trap "echo hup >>\"$0\"" HUP; while :; do sleep 0.1; done' \
+    "$T/hup" &
+other=$!
+track_pid $other
+echo "$other" >"$PIDF"
+echo "$other 0 started" >"$STATUS"
+"$ESOCKSD" -r -c "$CONF" server >"$T/r5.out" 2>&1
+rc=$?
+sleep 0.3
+[ ! -e "$T/hup" ] || fail "-r sent SIGHUP to pid $other, not an esocksd"
+[ $rc -eq 1 ] || fail "-r on a stale PID file: exit $rc, want 1"
+grep -q "not running" "$T/r5.out" ||
+    fail "-r on a stale PID file says: $(cat "$T/r5.out")"
 exit 0
