@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -68,18 +69,38 @@ log_stderr_is_journal(void)
 }
 
 /*
+ * ESOCKSD_LOG_TIME read with the config's words for a switch: 1 for
+ * yes, true, on, 1; 0 for no, false, off, 0 (any case); -1 otherwise.
+ */
+static int
+log_env_switch(const char *s)
+{
+	if (strcasecmp(s, "yes") == 0 || strcasecmp(s, "true") == 0 ||
+	    strcasecmp(s, "on") == 0 || strcmp(s, "1") == 0)
+		return (1);
+	if (strcasecmp(s, "no") == 0 || strcasecmp(s, "false") == 0 ||
+	    strcasecmp(s, "off") == 0 || strcmp(s, "0") == 0)
+		return (0);
+	return (-1);
+}
+
+/*
  * A daemon in the foreground (-f) calls this once: from then on each
  * stderr line starts with the local time, to the millisecond, unless
  * stderr is the systemd journal or ESOCKSD_LOG_TIME=no (a supervisor
- * whose logger stamps lines, the test suite) asks for none.
+ * whose logger stamps lines, the test suite) asks for none.  A value
+ * that is no switch is named in a warning and lines are stamped.
  */
 void
 log_stamp_stderr(void)
 {
 	const char	*env = getenv("ESOCKSD_LOG_TIME");
+	int		 on = env != NULL ? log_env_switch(env) : 1;
 
-	log_stamp = !(env != NULL && strcmp(env, "no") == 0) &&
-	    !log_stderr_is_journal();
+	log_stamp = on != 0 && !log_stderr_is_journal();
+	if (on == -1)
+		log_warnx("ESOCKSD_LOG_TIME=%s: want yes or no; lines keep "
+		    "their time", env);
 }
 
 /* Switch the syslog facility on reload (SYSLOG_FACILITY). */
@@ -156,8 +177,9 @@ log_escape(char *dst, size_t size, const char *src)
 }
 
 /*
- * The local time as 2026-12-07T11:20:53.123+0000 and a blank, into buf
- * (empty when the clock cannot say).
+ * The local time as 2026-12-07T11:20:53.123+00:00 (RFC 3339, which log
+ * tools parse; strftime's %z has no colon) and a blank, into buf (empty
+ * when the clock cannot say).
  */
 static void
 log_format_time(char *buf, size_t size)
@@ -172,7 +194,12 @@ log_format_time(char *buf, size_t size)
 	    strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm) == 0 ||
 	    strftime(zone, sizeof(zone), "%z", &tm) == 0)
 		return;
-	snprintf(buf, size, "%s.%03ld%s ", date, ts.tv_nsec / 1000000L, zone);
+	if (strlen(zone) == 5)		/* +hhmm */
+		snprintf(buf, size, "%s.%03ld%.3s:%s ", date,
+		    ts.tv_nsec / 1000000L, zone, zone + 3);
+	else
+		snprintf(buf, size, "%s.%03ld%s ", date,
+		    ts.tv_nsec / 1000000L, zone);
 }
 
 /*

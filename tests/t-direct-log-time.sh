@@ -1,16 +1,18 @@
 #!/bin/sh
 # Under -f every log line starts with the local time to the millisecond
-# (2026-12-07T11:20:53.123+0000), as syslog would stamp it; not with
-# ESOCKSD_LOG_TIME=no (what lib.sh sets for every other test), and not
+# in RFC 3339 form (2026-12-07T11:20:53.123+00:00), as syslog would stamp
+# it; not with ESOCKSD_LOG_TIME=no (what lib.sh sets for every other
+# test) or another of the config's words for no (off, false, 0), and not
 # when stderr is the systemd journal ($JOURNAL_STREAM names it), which
-# stamps lines itself.  -t prints no time.
+# stamps lines itself.  A value that is no such word is named in a
+# warning, and lines are stamped.  -t prints no time.
 . "${TOP_SRCDIR:-$(dirname "$0")/..}/tests/lib.sh"
 
 SP=$(free_port)
 WP=$(free_port)
 write_conf "$T/esocksd.conf" "SOCKS_LISTEN=127.0.0.1:$SP" \
     "WORKER_LISTEN=127.0.0.1:$WP" "PIDFILE=$T/esocksd.pid" LOG_EVENT=yes
-STAMP='[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}[+-][0-9]{4} '
+STAMP='[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}[+-][0-9]{2}:[0-9]{2} '
 
 # run_daemon NAME: starts a server, reloads it, stops it; log in $T/NAME.
 run_daemon() {
@@ -40,6 +42,17 @@ run_daemon plain
 grep -E -q "^$STAMP" "$T/plain" && fail "ESOCKSD_LOG_TIME=no: stamped lines"
 grep -q "^server listening on socks 127.0.0.1:$SP\$" "$T/plain" ||
     fail "ESOCKSD_LOG_TIME=no: no bare listening line: $(cat "$T/plain")"
+
+ESOCKSD_LOG_TIME=Off
+run_daemon off
+grep -E -q "^$STAMP" "$T/off" && fail "ESOCKSD_LOG_TIME=Off: stamped lines"
+
+ESOCKSD_LOG_TIME=nope
+run_daemon nope
+grep -E -q "^${STAMP}ESOCKSD_LOG_TIME=nope: want yes or no" "$T/nope" ||
+    fail "ESOCKSD_LOG_TIME=nope: no warning: $(head -n 2 "$T/nope")"
+grep -E -v "^$STAMP" "$T/nope" >"$T/bare"
+[ ! -s "$T/bare" ] || fail "ESOCKSD_LOG_TIME=nope: bare lines: $(cat "$T/bare")"
 
 # The journal: stderr's device and inode in JOURNAL_STREAM (the log file
 # stands in for the journal's socket).
