@@ -139,7 +139,13 @@ conf_loopback(const struct conf_listen *l)
 
 /* CLIENT_ALLOW as live.conf ships it, "SET THIS": every RFC 1918 network. */
 static const char *const conf_shipped_client_allow[] = {
-	"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"
+	"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", NULL
+};
+
+/* WORKER_ALLOW as live.conf ships it, "SET THIS": loopback and RFC 1918. */
+static const char *const conf_shipped_worker_allow[] = {
+	"127.0.0.0/8", "::1/128", "10.0.0.0/8", "172.16.0.0/12",
+	"192.168.0.0/16", NULL
 };
 
 /* Whether two rules are the same network and ports. */
@@ -153,20 +159,24 @@ conf_same_rule(const struct cidr *a, const struct cidr *b)
 	    memcmp(a->addr, b->addr, len) == 0);
 }
 
-/* Whether CLIENT_ALLOW still is the placeholder live.conf ships. */
+/*
+ * Whether a list of rules still is a placeholder live.conf ships, the
+ * same rules in the same order (shipped ends with NULL).
+ */
 static int
-conf_client_allow_shipped(const struct cidr_list *list)
+conf_cidr_shipped(const struct cidr_list *list,
+    const char *const *shipped)
 {
 	struct cidr	rule;
 	char		*cause;
-	size_t		 i, n = sizeof(conf_shipped_client_allow) /
-			    sizeof(conf_shipped_client_allow[0]);
+	size_t		 i, n;
 
+	for (n = 0; shipped[n] != NULL; n++)
+		continue;
 	if (list->count != n)
 		return (0);
 	for (i = 0; i < n; i++) {
-		if (cidr_parse(conf_shipped_client_allow[i], 0, &rule,
-		    &cause) == -1) {
+		if (cidr_parse(shipped[i], 0, &rule, &cause) == -1) {
 			free(cause);
 			return (0);
 		}
@@ -200,7 +210,8 @@ conf_reserved_name(const char *host)
 
 /*
  * Hand warn each "SET THIS" placeholder of live.conf still in the config
- * that role would use: CLIENT_ALLOW for a server, SERVERS for a worker.
+ * that role would use: CLIENT_ALLOW and WORKER_ALLOW for a server,
+ * SERVERS for a worker.
  * conf_warnings runs it for the role; -t runs it for the other role too,
  * since one file serves both.
  */
@@ -213,15 +224,28 @@ conf_placeholders(const struct conf *conf, enum conf_role role,
 	size_t		 i;
 
 	if (role == CONF_ROLE_SERVER) {
-		if (!conf_client_allow_shipped(&conf->client_allow))
-			return;
-		where = conf_where(conf, "CLIENT_ALLOW");
-		xasprintf(&msg, "%s%sCLIENT_ALLOW is still the shipped "
-		    "placeholder, every RFC 1918 network: list the networks "
-		    "your clients are in", where != NULL ? where : "",
-		    where != NULL ? ": " : "");
-		warn(msg, arg);
-		free(msg);
+		if (conf_cidr_shipped(&conf->client_allow,
+		    conf_shipped_client_allow)) {
+			where = conf_where(conf, "CLIENT_ALLOW");
+			xasprintf(&msg, "%s%sCLIENT_ALLOW is still the shipped "
+			    "placeholder, every RFC 1918 network: list the "
+			    "networks your clients are in",
+			    where != NULL ? where : "",
+			    where != NULL ? ": " : "");
+			warn(msg, arg);
+			free(msg);
+		}
+		if (conf_cidr_shipped(&conf->worker_allow,
+		    conf_shipped_worker_allow)) {
+			where = conf_where(conf, "WORKER_ALLOW");
+			xasprintf(&msg, "%s%sWORKER_ALLOW is still the shipped "
+			    "placeholder, loopback and every RFC 1918 network: "
+			    "list your workers' addresses",
+			    where != NULL ? where : "",
+			    where != NULL ? ": " : "");
+			warn(msg, arg);
+			free(msg);
+		}
 		return;
 	}
 	for (i = 0; i < conf->servers_count; i++) {

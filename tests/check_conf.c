@@ -1574,6 +1574,24 @@ START_TEST(test_warnings_placeholders)
 	    "a server; set your servers' addresses\n");
 	free(w);
 
+	/* WORKER_ALLOW as shipped, loopback and RFC 1918: a server's. */
+	set_ok(c, "WORKER_ALLOW", "127.0.0.0/8 ::1/128 10.0.0.0/8 "
+	    "172.16.0.0/12 192.168.0.0/16");
+	set_ok(c, "CLIENT_ALLOW", "10.1.0.0/16");
+	finish_ok(c, CONF_ROLE_SERVER);
+	w = warnings_of(c, CONF_ROLE_SERVER);
+	ck_assert_str_eq(w, "WORKER_ALLOW is still the shipped placeholder, "
+	    "loopback and every RFC 1918 network: list your workers' "
+	    "addresses\n");
+	free(w);
+	set_ok(c, "WORKER_ALLOW", "127.0.0.0/8 ::1/128 10.0.0.0/8 "
+	    "172.16.0.0/12");
+	finish_ok(c, CONF_ROLE_SERVER);
+	w = warnings_of(c, CONF_ROLE_SERVER);
+	ck_assert_str_eq(w, "");
+	free(w);
+	set_ok(c, "CLIENT_ALLOW", "10.0.0.0/8 172.16.0.0/12 192.168.0.0/16");
+
 	/* Names under .invalid, any case, a trailing dot: placeholders. */
 	set_ok(c, "SERVERS", "a.INVALID.:8081 example:8081 b.example.com:1");
 	finish_ok(c, CONF_ROLE_WORKER);

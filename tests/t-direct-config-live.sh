@@ -2,8 +2,8 @@
 # esocksd -t on the shipped live.conf, as installed before the operator
 # went through its "SET THIS" places, says OK but warns about both
 # placeholders, whichever role it checks (one file serves both): the
-# CLIENT_ALLOW of every RFC 1918 network and SERVERS's name that never
-# resolves.  Set, they are not mentioned.  And a role that is neither
+# CLIENT_ALLOW of every RFC 1918 network, the WORKER_ALLOW of loopback
+# and every RFC 1918 network, and SERVERS's name that never resolves.  Set, they are not mentioned.  And a role that is neither
 # server nor worker is named, by -t and by a start.
 . "${TOP_SRCDIR:-$(dirname "$0")/..}/tests/lib.sh"
 
@@ -25,8 +25,12 @@ for role in server worker; do
 	grep -q "live.conf:[0-9]*: SERVERS esocks-server.example:8081 is a placeholder" \
 	    "$T/$role.out" ||
 	    fail "-t for $role does not warn about SERVERS: $(cat "$T/$role.out")"
+	grep -q "live.conf:[0-9]*: WORKER_ALLOW is still the shipped placeholder" \
+	    "$T/$role.out" ||
+	    fail "-t for $role does not warn about WORKER_ALLOW: $(cat "$T/$role.out")"
 	"$ESOCKSD" -t "$@" -o CLIENT_ALLOW=10.20.0.0/16 \
-	    -o SERVERS=192.0.2.1:8081 $role >"$T/$role.set" 2>&1 ||
+	    -o SERVERS=192.0.2.1:8081 -o WORKER_ALLOW=10.30.0.0/16 \
+	    $role >"$T/$role.set" 2>&1 ||
 	    fail "-t of a set live.conf for $role: exit $?"
 	grep -q "placeholder" "$T/$role.set" &&
 	    fail "-t warns about a set placeholder: $(cat "$T/$role.set")"
