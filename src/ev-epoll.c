@@ -63,11 +63,11 @@ ev_epoll_grow(int size)
 /*
  * Tell the kernel fd's new interest.  The core's idea of what the kernel
  * holds can be wrong only if a descriptor was closed without ev_io_del
- * (the kernel then dropped it): add where a modify finds nothing, and
- * modify where an add finds it already there.
+ * (the kernel then dropped it; renew says it may have been): add where a
+ * modify finds nothing, and modify where an add finds it already there.
  */
 static void
-ev_epoll_change(int fd, int old, int new)
+ev_epoll_change(int fd, int old, int new, int renew)
 {
 	struct epoll_event	ee;
 	int			op;

@@ -20,8 +20,13 @@ struct ev_backend {
 	void	(*stop)(void);
 	/* The core's tables now hold descriptors below size. */
 	void	(*grow)(int size);
-	/* fd's interest went from old to new (EV_* bits; either may be 0). */
-	void	(*change)(int fd, int old, int new);
+	/*
+	 * fd's interest went from old to new (EV_* bits; either may be 0).
+	 * With renew, fd may name a new file since old was told (closed
+	 * without ev_io_del, the number reused; epoll and kqueue then
+	 * dropped it): register new afresh, not as a change.
+	 */
+	void	(*change)(int fd, int old, int new, int renew);
 	/*
 	 * Wait up to timeout ms (-1: until something happens) for the
 	 * descriptors below maxfd + 1, and hand each ready one to ev_fire.

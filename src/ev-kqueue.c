@@ -85,13 +85,19 @@ ev_kqueue_filter(int fd, short filter, int add)
 	}
 }
 
-/* Add or delete the filters whose interest changed. */
+/*
+ * Add or delete the filters whose interest changed; with renew, add again
+ * every filter wanted too (EV_ADD on a filter that is there modifies it),
+ * for a number that close(2) may have emptied.
+ */
 static void
-ev_kqueue_change(int fd, int old, int new)
+ev_kqueue_change(int fd, int old, int new, int renew)
 {
-	if ((old ^ new) & EV_READ)
+	int	changed = renew ? (old ^ new) | new : old ^ new;
+
+	if (changed & EV_READ)
 		ev_kqueue_filter(fd, EVFILT_READ, new & EV_READ);
-	if ((old ^ new) & EV_WRITE)
+	if (changed & EV_WRITE)
 		ev_kqueue_filter(fd, EVFILT_WRITE, new & EV_WRITE);
 }
 

@@ -56,7 +56,7 @@ ev_poll_grow(int size)
 
 /* Add, update or drop fd's entry. */
 static void
-ev_poll_change(int fd, int old, int new)
+ev_poll_change(int fd, int old, int new, int renew)
 {
 	struct pollfd	*pfd;
 	int		 i = ev_poll_slot[fd] - 1;

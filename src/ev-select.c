@@ -93,7 +93,7 @@ ev_select_warn(void)
 
 /* Set or clear fd's bits in the master read and write sets. */
 static void
-ev_select_change(int fd, int old, int new)
+ev_select_change(int fd, int old, int new, int renew)
 {
 	unsigned long	bit = 1UL << (fd % EV_SELECT_WORD_BITS);
 	size_t		word = fd / EV_SELECT_WORD_BITS;

@@ -30,6 +30,9 @@
 
 struct ev_io {
 	int		 events;
+	int		 kernel;	/* the interest the backend has */
+	int		 renew;		/* backend to forget kernel first */
+	int		 changed;	/* on ev_changed */
 	int		 fired;		/* ready events seen by this wait */
 	ev_io_cb	 cb;
 	void		*arg;
@@ -67,6 +70,8 @@ static int			 ev_maxfd = -1;
 
 static int			*ev_fired;	/* fds ev_fire saw, once each */
 static int			 ev_nfired;
+static int			*ev_changed;	/* fds whose interest changed */
+static int			 ev_nchanged;
 
 static struct ev_timer		**ev_heap;
 static size_t			 ev_heap_len, ev_heap_size;
@@ -150,14 +155,16 @@ ev_free(void)
 	ev_backend_started = 0;
 	free(ev_ios);
 	free(ev_fired);
+	free(ev_changed);
 	free(ev_heap);
 	free(ev_deferred);
 	ev_ios = NULL;
 	ev_fired = NULL;
+	ev_changed = NULL;
 	ev_heap = NULL;
 	ev_deferred = NULL;
 	ev_ios_size = 0;
-	ev_nfired = 0;
+	ev_nfired = ev_nchanged = 0;
 	ev_maxfd = -1;
 	ev_heap_len = ev_heap_size = 0;
 	ev_deferred_len = ev_deferred_size = 0;
@@ -201,16 +208,53 @@ ev_grow(int fd)
 	memset(ev_ios + ev_ios_size, 0,
 	    (size - ev_ios_size) * sizeof(*ev_ios));
 	ev_fired = xreallocarray(ev_fired, size, sizeof(*ev_fired));
+	ev_changed = xreallocarray(ev_changed, size, sizeof(*ev_changed));
 	ev_ios_size = size;
 	ev_backend->grow(size);
 }
 
 /*
- * Make events fd's interest, keeping ev_maxfd and the backend in step.
- * With renew, the backend forgets the old interest before it learns the
- * new one, for a watcher that may be on a new file: one closed without
- * ev_io_del and its number reused, which epoll and kqueue dropped with
- * the close while select() and poll() never knew the difference.
+ * Tell the backend fd's interest, if it changed since it was last told.
+ * A watcher set by ev_io_set is told afresh (renew) even if its interest
+ * did not change: it may be on a new file, one closed without ev_io_del
+ * and its number reused, which epoll and kqueue dropped with the close
+ * while select() and poll() never knew the difference.
+ */
+static void
+ev_flush_one(int fd)
+{
+	struct ev_io	*io = &ev_ios[fd];
+
+	if (io->renew && io->kernel != 0 && io->events != 0)
+		ev_backend->change(fd, io->kernel, io->events, 1);
+	else if (io->kernel != io->events)
+		ev_backend->change(fd, io->kernel, io->events, 0);
+	io->kernel = io->events;
+	io->renew = 0;
+}
+
+/*
+ * Tell the backend every interest changed since the last wait.  Changes
+ * wait until then so that the several a round often makes on one
+ * descriptor (a stream taking over a socket turns its interest off and
+ * on again) cost epoll and kqueue one system call, or none.
+ */
+static void
+ev_flush(void)
+{
+	int	i, fd;
+
+	for (i = 0; i < ev_nchanged; i++) {
+		fd = ev_changed[i];
+		ev_ios[fd].changed = 0;
+		ev_flush_one(fd);
+	}
+	ev_nchanged = 0;
+}
+
+/*
+ * Make events fd's interest, keeping ev_maxfd in step; the backend
+ * learns it at the next wait (ev_flush).
  */
 static void
 ev_apply(int fd, int events, int renew)
@@ -228,13 +272,11 @@ ev_apply(int fd, int events, int renew)
 			;
 	}
 	io->events = events;
-	if (!ev_backend_started)
-		return;
-	if (renew && old != 0 && events != 0) {
-		ev_backend->change(fd, old, 0);
-		ev_backend->change(fd, 0, events);
-	} else if (old != events)
-		ev_backend->change(fd, old, events);
+	io->renew |= renew;
+	if (!io->changed) {
+		io->changed = 1;
+		ev_changed[ev_nchanged++] = fd;
+	}
 }
 
 /* Watch fd for events, calling cb(fd, ready, arg); replaces any watcher. */
@@ -267,13 +309,18 @@ ev_io_disable(int fd, int events)
 	ev_apply(fd, ev_ios[fd].events & ~events, 0);
 }
 
-/* Forget fd entirely; call before close(fd). */
+/*
+ * Forget fd entirely; call before close(fd).  The backend hears of it at
+ * once, while the number still names this file.
+ */
 void
 ev_io_del(int fd)
 {
 	if (fd < 0 || fd >= ev_ios_size)
 		return;
 	ev_apply(fd, 0, 0);
+	if (ev_backend_started)
+		ev_flush_one(fd);
 	ev_ios[fd].cb = NULL;
 	ev_ios[fd].arg = NULL;
 }
@@ -542,20 +589,14 @@ ev_dispatch(void)
 }
 
 /*
- * Start the backend at the first wait and tell it of every descriptor
- * watched so far (ev-int.h says why not in ev_init).
+ * Start the backend at the first wait; the first ev_flush then tells it
+ * of every descriptor watched so far (ev-int.h says why not in ev_init).
  */
 static void
 ev_backend_begin(void)
 {
-	int	fd;
-
 	ev_backend->start();
 	ev_backend_started = 1;
-	for (fd = 0; fd <= ev_maxfd; fd++) {
-		if (ev_ios[fd].events != 0)
-			ev_backend->change(fd, 0, ev_ios[fd].events);
-	}
 }
 
 /*
@@ -591,6 +632,7 @@ ev_once(void)
 		return (0);
 	if (!ev_backend_started)
 		ev_backend_begin();
+	ev_flush();
 	ev_update_now();
 	if (ev_heap_len > 0) {
 		wait = ev_heap[0]->when > ev_now_ms ?
