@@ -2,7 +2,8 @@
 # bench.sh: measure esocksd against a direct connection ("make bench").
 #
 #   bench.sh [-U] [-b ESBENCH] [-e ESOCKSD] [-d SECONDS] [-n IDLE]
-#            [-r ROUNDS] [-m MEASURES] [NAME=HOST:PORT]...
+#            [-r ROUNDS] [-m MEASURES] [-H HELD] [-o KEY=VALUE]...
+#            [NAME=HOST:PORT]...
 #
 # Starts an esbench sink on a free loopback port and runs "esbench run"
 # against it directly, then through each proxy: the NAME=HOST:PORT
@@ -21,6 +22,11 @@
 # scheduler happens to put on one CPU takes a tenth of one that crosses
 # CPUs (no cross-CPU wake-up), so the direct baseline jumped between the
 # two from one run to the next.  -U leaves everything unpinned.
+#
+# -H HELD holds that many idle tunnels open through each target (to a
+# second sink, so that the measured one does not watch them) during all
+# the measures: what a proxy costs with many tunnels held.  -o KEY=VALUE
+# adds a line to every esocksd config started here (say, POLLER=epoll).
 # Exit 0 when every target ran every measure, 1 otherwise.
 
 ESBENCH=${ESBENCH:-tests/bench/esbench}
@@ -30,16 +36,27 @@ IDLE=5000
 ROUNDS=20000
 MEASURES=
 PIN=yes
+HELD=0
+EXTRA_CONF=
 
 usage() {
 	echo "usage: bench.sh [-U] [-b ESBENCH] [-e ESOCKSD] [-d SECONDS]" \
-	    "[-n IDLE] [-r ROUNDS] [-m MEASURES] [NAME=HOST:PORT]..." >&2
+	    "[-n IDLE] [-r ROUNDS] [-m MEASURES] [-H HELD]" \
+	    "[-o KEY=VALUE]... [NAME=HOST:PORT]..." >&2
 	exit 2
 }
 
-while getopts Ub:d:e:m:n:r: opt; do
+while getopts UH:b:d:e:m:n:o:r: opt; do
 	case $opt in
 	U) PIN= ;;
+	H) HELD=$OPTARG ;;
+	o)
+		case $OPTARG in
+		[A-Z]*=*) ;;
+		*) usage ;;
+		esac
+		EXTRA_CONF="$EXTRA_CONF
+$OPTARG" ;;
 	b) ESBENCH=$OPTARG ;;
 	d) SECONDS_PER=$OPTARG ;;
 	e) ESOCKSD=$OPTARG ;;
@@ -130,6 +147,20 @@ until [ -s "$T/sink.port" ]; do
 	sleep 0.1
 done
 SINK=127.0.0.1:$(cat "$T/sink.port")
+# The held tunnels' sink: another process, on the sink's CPU.
+HOLD=
+if [ "$HELD" -gt 0 ]; then
+	$SINK_CPU "$ESBENCH" sink -P "$T/hold.port" 2>"$T/hold.log" &
+	PIDS="$PIDS $!"
+	i=0
+	until [ -s "$T/hold.port" ]; do
+		i=$((i + 1))
+		[ $i -ge 100 ] &&
+		    { echo "bench.sh: hold sink did not start" >&2; exit 1; }
+		sleep 0.1
+	done
+	HOLD=127.0.0.1:$(cat "$T/hold.port")
+fi
 
 NAMES=
 # run_target NAME [PROXY [PIDS]]: one esbench run, results in $T/res.NAME.
@@ -138,7 +169,8 @@ run_target() {
 	NAMES="$NAMES $name"
 	echo "bench.sh: running $name" >&2
 	set -- run -t "$SINK" -d "$SECONDS_PER" -n "$IDLE" -r "$ROUNDS" \
-	    ${MEASURES:+-m "$MEASURES"} ${2:+-x "$2"} ${3:+-p "$3"}
+	    ${MEASURES:+-m "$MEASURES"} ${2:+-x "$2"} ${3:+-p "$3"} \
+	    ${HOLD:+-H "$HELD" -T "$HOLD"}
 	if ! $CLIENT_CPU "$ESBENCH" "$@" >"$T/res.$name" 2>"$T/err.$name"
 	then
 		FAILED="$FAILED $name"
@@ -146,8 +178,10 @@ run_target() {
 	fi
 }
 
-# start_daemon ROLE CONF: esocksd in the foreground, PID in $DPID.
+# start_daemon ROLE CONF: esocksd in the foreground, PID in $DPID; the
+# -o lines are added to CONF first.
 start_daemon() {
+	[ -n "$EXTRA_CONF" ] && printf '%s\n' "$EXTRA_CONF" >>"$2"
 	"$ESOCKSD" -f -c "$2" "$1" >"$2.log" 2>&1 &
 	DPID=$!
 	PIDS="$PIDS $DPID"
@@ -233,13 +267,15 @@ fi
 # One column per target, a ratio to direct for the rates and latencies.
 echo
 echo "esbench: ${SECONDS_PER}s per timed measure, $IDLE idle tunnels," \
-    "$ROUNDS round trips"
+    "$ROUNDS round trips, $HELD tunnels held throughout" \
+    "$(printf '%s' "$EXTRA_CONF" | tr '\n' ' ')"
 # shellcheck disable=SC2086
 (cd "$T" && for n in $NAMES; do echo "== $n"; cat "res.$n"; done) | awk '
 	/^== / { t = $2; cols[++n] = t; next }
 	{ v[t, $1] = $2 }
 	END {
-		split("up1_MBps down1_MBps up8_MBps conn_per_s conn_failed " \
+		split("held_opened held_open_s " \
+		    "up1_MBps down1_MBps up8_MBps conn_per_s conn_failed " \
 		    "conn_cpu_us " \
 		    "rtt_p50_us rtt_p99_us idle_ok idle_opened idle_total " \
 		    "idle_open_s " \
@@ -248,7 +284,7 @@ echo "esbench: ${SECONDS_PER}s per timed measure, $IDLE idle tunnels," \
 		ratio["up1_MBps"] = ratio["down1_MBps"] = 1
 		ratio["up8_MBps"] = ratio["conn_per_s"] = 1
 		ratio["rtt_p50_us"] = ratio["rtt_p99_us"] = 1
-		ratio["idle_open_s"] = 1
+		ratio["idle_open_s"] = ratio["held_open_s"] = 1
 		printf "%-18s", "measure"
 		for (c = 1; c <= n; c++)
 			printf " %22s", cols[c]

@@ -6,6 +6,7 @@
  *   esbench probe [-x PROXY:PORT] -t SINK:PORT [-w SECONDS]
  *   esbench run [-x PROXY:PORT] -t SINK:PORT [-d SECONDS] [-n IDLE]
  *               [-r ROUNDTRIPS] [-p PID[,PID]...] [-m MEASURES]
+ *               [-H HELD [-T SINK:PORT]]
  *
  * The sink is the test server in "command" mode: each connection's
  * first line picks echo ("E"), discard-and-count ("D") or source
@@ -23,6 +24,11 @@
  *                 -n tunnels opened by 8 clients and held, then one echo
  *                 each; idle_open_s is how long opening them all took
  *   rss_before_kB, rss_held_kB, rss_after_kB   VmRSS of the -p processes
+ *   held_opened, held_open_s
+ *                 -H tunnels opened (to the -T sink, another process, so
+ *                 that the measured sink does not watch them) before the
+ *                 measures and held idle through them all: what the
+ *                 measures cost with that many tunnels held
  * MEASURES is a comma list of up1,down1,up8,conn,rtt,idle.
  */
 #include "config.h"
@@ -93,7 +99,8 @@ esbench_usage(void)
 	    "       esbench run [-x PROXY:PORT] -t SINK:PORT [-d SECONDS] "
 	    "[-n IDLE]\n"
 	    "                   [-r ROUNDTRIPS] [-p PID[,PID]...] "
-	    "[-m MEASURES]\n");
+	    "[-m MEASURES]\n"
+	    "                   [-H HELD [-T SINK:PORT]]\n");
 	exit(2);
 }
 
@@ -636,6 +643,59 @@ esbench_idle(const struct esbench_target *t, int n, const char *pids)
 	return (ok == n ? 0 : 1);
 }
 
+/*
+ * Open n echo tunnels and leave them idle, for the measures that follow
+ * to run with that many held; *pfdp gets them (fd -1 where one failed)
+ * for esbench_unhold.  Returns how many opened.
+ */
+static int
+esbench_hold(const struct esbench_target *t, int n, struct pollfd **pfdp)
+{
+	struct esbench_job	 jobs[ESBENCH_CLIENTS];
+	struct pollfd		*pfd;
+	uint64_t		 start;
+	int			 i, opened = 0;
+
+	testlib_raise_nofile();
+	pfd = xcalloc(n, sizeof(*pfd));
+	memset(jobs, 0, sizeof(jobs));
+	start = testlib_now_us();
+	for (i = 0; i < ESBENCH_CLIENTS; i++) {
+		jobs[i].target = t;
+		jobs[i].pfd = pfd;
+		jobs[i].first = (int)((int64_t)n * i / ESBENCH_CLIENTS);
+		jobs[i].count = (int)((int64_t)n * (i + 1) / ESBENCH_CLIENTS) -
+		    jobs[i].first;
+		jobs[i].deadline_us = start +
+		    (uint64_t)ESBENCH_IDLE_OPEN_S * 1000000;
+	}
+	esbench_parallel(jobs, ESBENCH_CLIENTS, esbench_idle_open);
+	for (i = 0; i < ESBENCH_CLIENTS; i++) {
+		opened += (int)jobs[i].ok;
+		if (jobs[i].cause != NULL && opened < n)
+			fprintf(stderr, "esbench: held: %s\n", jobs[i].cause);
+		free(jobs[i].cause);
+	}
+	printf("held_opened %d\nheld_open_s %.2f\n", opened,
+	    (testlib_now_us() - start) / 1e6);
+	fflush(stdout);
+	*pfdp = pfd;
+	return (opened);
+}
+
+/* Close what esbench_hold opened. */
+static void
+esbench_unhold(struct pollfd *pfd, int n)
+{
+	int	i;
+
+	for (i = 0; i < n; i++) {
+		if (pfd[i].fd != -1)
+			close(pfd[i].fd);
+	}
+	free(pfd);
+}
+
 /* Is name in the comma list (or is the list empty)? */
 static int
 esbench_wanted(const char *list, const char *name)
@@ -661,16 +721,26 @@ esbench_run(int argc, char **argv)
 	struct esbench_job	 jobs[ESBENCH_STREAMS > ESBENCH_CLIENTS ?
 				     ESBENCH_STREAMS : ESBENCH_CLIENTS];
 	const char		*proxy = NULL, *sink = NULL, *pids = NULL;
-	const char		*measures = NULL;
+	const char		*measures = NULL, *holdsink = NULL;
+	struct esbench_target	 ht;
+	struct pollfd		*held = NULL;
 	char			*cause, *end;
 	double			 seconds = 5;
 	uint64_t		 dur, up1_bytes = 0, bytes, maxel, ok;
 	long			 cpu_before, cpu_after;
 	int			 ch, idle = 5000, rounds = 20000, failed = 0;
-	int			 i;
+	int			 i, nheld = 0;
 
-	while ((ch = getopt(argc, argv, "d:m:n:p:r:t:x:")) != -1) {
+	while ((ch = getopt(argc, argv, "d:H:m:n:p:r:T:t:x:")) != -1) {
 		switch (ch) {
+		case 'H':
+			nheld = atoi(optarg);
+			if (nheld < 0 || nheld > 500000)
+				esbench_usage();
+			break;
+		case 'T':
+			holdsink = optarg;
+			break;
 		case 'd':
 			seconds = strtod(optarg, &end);
 			if (*end != '\0' || seconds <= 0 || seconds > 600)
@@ -709,6 +779,16 @@ esbench_run(int argc, char **argv)
 		return (2);
 	}
 	dur = (uint64_t)(seconds * 1e6);
+	if (nheld > 0) {
+		if (esbench_target_init(&ht, proxy, holdsink != NULL ?
+		    holdsink : sink, &cause) == -1) {
+			fprintf(stderr, "esbench: %s\n", cause);
+			return (2);
+		}
+		if (esbench_hold(&ht, nheld, &held) < nheld)
+			failed = 1;
+		free(ht.sinkhost);
+	}
 
 	if (esbench_wanted(measures, "up1")) {
 		memset(jobs, 0, sizeof(jobs));
@@ -798,6 +878,8 @@ esbench_run(int argc, char **argv)
 	if (esbench_wanted(measures, "idle") && esbench_idle(&t, idle,
 	    pids) != 0)
 		failed = 1;
+	if (held != NULL)
+		esbench_unhold(held, nheld);
 	return (failed);
 }
 
