@@ -75,6 +75,10 @@ static const struct conf_key conf_keys[] = {
 	{ "WORKER_RESPONSE_TIMEOUT", CONF_TIME, F(worker_response_timeout),
 	    0, 0, CONF_TIME_MAX, "3" },
 	{ "BALANCE", CONF_BALANCE, F(balance), 0, 0, 0, "p2c" },
+	{ "PROBE_TARGET", CONF_SERVERS, F(probe_target),
+	    F(probe_target_count), 0, 0, "" },
+	{ "PROBE_INTERVAL", CONF_TIME, F(probe_interval), 0, 100,
+	    CONF_TIME_MAX, "30" },
 	{ "EJECT_FAILURES", CONF_UINT, F(eject_failures), 0, 0,
 	    CONF_COUNT_MAX, "5" },
 	{ "EJECT_TIME", CONF_TIME, F(eject_time), 0, 1, CONF_TIME_MAX, "30" },
@@ -275,7 +279,7 @@ conf_set_listen(struct conf *conf, const struct conf_key *k, void *field,
 	return (0);
 }
 
-/* CONF_SERVERS: the host:port list a worker dials. */
+/* CONF_SERVERS: a host:port list to dial (SERVERS, PROBE_TARGET). */
 static int
 conf_set_servers(struct conf *conf, const struct conf_key *k, void *field,
     const char *value, char **cause)

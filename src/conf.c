@@ -97,6 +97,7 @@ conf_free(struct conf *conf)
 	cidr_list_free(&conf->worker_allow);
 	free(conf->password_file);
 	conf_free_hostports(conf->servers, conf->servers_count);
+	conf_free_hostports(conf->probe_target, conf->probe_target_count);
 	free(conf->worker_name);
 	conf_free_secret(conf->worker_secret);
 	free(conf->worker_secret_file);
@@ -421,6 +422,9 @@ conf_finish(struct conf *conf, enum conf_role role, char **cause)
 		    "this system has no SO_REUSEPORT for processes to share "
 		    "SOCKS_LISTEN", conf->processes));
 #endif
+	if (conf->probe_target_count > 1)
+		return (conf_fail_at(conf, "PROBE_TARGET", cause,
+		    "PROBE_TARGET is one HOST:PORT"));
 	if (conf->listen[CONF_LISTEN_SOCKS].count == 0)
 		return (conf_fail_at(conf, "SOCKS_LISTEN", cause,
 		    "SOCKS_LISTEN is empty: a server needs an address for "

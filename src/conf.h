@@ -84,6 +84,9 @@ struct conf {
 	uint64_t		 eject_time_max;	/* ms */
 	unsigned int		 eject_max_percent;
 	enum conf_balance	 balance;
+	struct conf_hostport	*probe_target;		/* at most one */
+	size_t			 probe_target_count;
+	uint64_t		 probe_interval;	/* ms */
 	struct cidr_list	 client_allow;
 	struct cidr_list	 stats_allow;
 	struct cidr_list	 worker_allow;

@@ -91,6 +91,9 @@ struct pool_worker {
 	struct health			 health;
 	int				 cap_logged;	/* ejection capped */
 	struct ev_timer			 eject_timer;	/* cool-down */
+	struct ev_timer			 probe_timer;	/* PROBE_INTERVAL */
+	struct mux_session		*probe;		/* out now, or NULL */
+	uint64_t			 probe_sent_us;
 	uint64_t			 sessions_total;
 	time_t				 up_since;
 	struct ev_timer			 idle_timer;
@@ -135,6 +138,9 @@ static void	pool_idle_cb(void *);
 static void	pool_register_cb(void *);
 static void	pool_live_cb(void *);
 static void	pool_eject_cb(void *);
+static void	pool_probe_cb(void *);
+static void	pool_probe_arm(struct pool_worker *);
+static void	pool_live_watch(struct pool_worker *);
 static void	pool_try(struct pool_open *, enum socks_failure);
 
 static const struct mux_link_ops pool_link_ops = {
@@ -168,6 +174,7 @@ pool_link_accept(int fd, const struct sockaddr *sa, socklen_t salen)
 	TAILQ_INIT(&w->pending);
 	ev_timer_init(&w->live_timer, pool_live_cb, w);
 	ev_timer_init(&w->eject_timer, pool_eject_cb, w);
+	ev_timer_init(&w->probe_timer, pool_probe_cb, w);
 	w->serial = ++pool_serials;
 	w->weight = 1;
 
@@ -223,6 +230,7 @@ pool_link_closed(struct mux_link *l, const char *why)
 	ev_timer_stop(&w->register_timer);
 	ev_timer_stop(&w->live_timer);
 	ev_timer_stop(&w->eject_timer);
+	ev_timer_stop(&w->probe_timer);
 	if (!w->registered)
 		pool_pending_done(w);
 	if (w->registered) {
@@ -329,6 +337,7 @@ pool_register(struct pool_worker *w, const char *name, int esp)
 	w->esp = esp;
 	w->up_since = time(NULL);
 	pool_registered++;
+	pool_probe_arm(w);
 	log_info("worker %s (%s) joined the pool%s", w->name, w->addr,
 	    esp ? "" : " (legacy text-net)");
 }
@@ -994,24 +1003,117 @@ pool_eject_cb(void *arg)
  * connected, a fault when the worker may be to blame.
  */
 static void
-pool_health_result(struct pool_open *po, enum socks_failure why)
+pool_health_count(struct pool_worker *w, enum socks_failure why,
+    const char *host, unsigned int port, uint64_t sent_us)
 {
-	struct pool_worker	*w = po->worker;
 	enum health_verdict	 v = health_verdict(why);
 	uint32_t		 hash;
 
-	hash = health_dest_hash(po->req.host, po->req.port);
+	hash = health_dest_hash(host, port);
 	if (v == HEALTH_OK) {
 		health_dest_counts(&pool_dests, hash, w->serial, 1, ev_now());
-		health_success(&w->health, pool_now_us() - po->sent_us);
+		health_success(&w->health, pool_now_us() - sent_us);
 		w->measured_at = ev_now();
 		return;
 	}
 	w->health.connects_failed++;
 	if (v == HEALTH_FAULT &&
 	    health_dest_counts(&pool_dests, hash, w->serial, 0, ev_now()))
-		pool_health_fault(w, socks_failure_name(why), po->req.host,
-		    po->req.port);
+		pool_health_fault(w, socks_failure_name(why), host, port);
+}
+
+/* Count the connect result of a request's worker. */
+static void
+pool_health_result(struct pool_open *po, enum socks_failure why)
+{
+	pool_health_count(po->worker, why, po->req.host, po->req.port,
+	    po->sent_us);
+}
+
+/*
+ * The next probe of w in about PROBE_INTERVAL (75% to 125%, spread).
+ * Armed without a PROBE_TARGET too, so that a reload that sets one
+ * starts the probes within an interval.
+ */
+static void
+pool_probe_arm(struct pool_worker *w)
+{
+	uint64_t	iv = cfg->probe_interval;
+
+	if (!w->esp || w->dead)
+		return;
+	ev_timer_start(&w->probe_timer, iv * 3 / 4 +
+	    random_uniform((uint32_t)(iv / 2 > 0 ? iv / 2 : 1)));
+}
+
+/* The worker answered a probe, or its link died. */
+static void
+pool_probe_session_cb(struct mux_session *s, enum mux_event ev,
+    const char *host_or_reason, const char *port, void *arg)
+{
+	struct pool_worker		*w = arg;
+	const struct conf_hostport	*t = &cfg->probe_target[0];
+	uint64_t			 took = pool_now_us() - w->probe_sent_us;
+
+	w->probe = NULL;
+	mux_session_set_cb(s, NULL, NULL);
+	if (ev == MUX_SESSION_LOST || cfg->probe_target_count == 0)
+		return;
+	if (ev == MUX_SESSION_ACCEPTED) {
+		log_line(LOGC_SESSION, "probe of worker %s: %s connected in "
+		    "%llu us", w->name, t->text, (unsigned long long)took);
+		mux_session_cancel(s);
+		pool_health_count(w, SOCKS_FAIL_NONE, t->host,
+		    (unsigned int)atoi(t->port), w->probe_sent_us);
+		return;
+	}
+	log_line(LOGC_SESSION, "probe of worker %s: %s %s", w->name, t->text,
+	    host_or_reason != NULL ? host_or_reason : "failure");
+	pool_health_count(w, socks_failure_from_name(host_or_reason), t->host,
+	    (unsigned int)atoi(t->port), w->probe_sent_us);
+}
+
+/*
+ * PROBE_INTERVAL: ask the worker to connect PROBE_TARGET, so an idle
+ * worker's health and latency are known too.  A probe still unanswered
+ * after CONNECT_TIMEOUT and the answer margin counts as a timeout.
+ */
+static void
+pool_probe_cb(void *arg)
+{
+	struct pool_worker		*w = arg;
+	const struct conf_hostport	*t;
+	uint64_t			 limit, out;
+
+	if (w->dead || !w->registered)
+		return;
+	if (cfg->probe_target_count == 0) {
+		pool_probe_arm(w);
+		return;
+	}
+	t = &cfg->probe_target[0];
+	if (w->probe != NULL) {
+		limit = cfg->connect_timeout + POOL_ANSWER_MARGIN_MS;
+		out = (pool_now_us() - w->probe_sent_us) / 1000;
+		if (out < limit) {
+			ev_timer_start(&w->probe_timer, limit - out);
+			return;
+		}
+		mux_session_set_cb(w->probe, NULL, NULL);
+		mux_session_cancel(w->probe);
+		w->probe = NULL;
+		log_line(LOGC_SESSION, "probe of worker %s: %s not answered",
+		    w->name, t->text);
+		pool_health_count(w, SOCKS_FAIL_TIMEOUT, t->host,
+		    (unsigned int)atoi(t->port), w->probe_sent_us);
+	} else if (!w->health.ejected && !w->draining) {
+		w->probe_sent_us = pool_now_us();
+		w->probe = mux_session_open(w->link, t->host,
+		    (unsigned int)atoi(t->port), "connect",
+		    pool_probe_session_cb, w);
+		pool_live_watch(w);
+	}
+	pool_probe_arm(w);
 }
 
 /* The worker answered the request's session, or its link died. */
