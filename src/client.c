@@ -615,6 +615,7 @@ client_parse(struct client *c)
 			return;
 		c->state = next;
 		if (next == CLIENT_CONNECTING) {
+			stats_handshake_done((ev_now() - c->start) * 1000);
 			client_connect(c);
 			return;
 		}

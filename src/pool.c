@@ -973,6 +973,7 @@ pool_health_fault(struct pool_worker *w, const char *reason,
 	}
 	w->cap_logged = 0;
 	cool = health_eject(&w->health, &c, ev_now());
+	stats_worker_ejected(w->name);
 	ev_timer_start(&w->eject_timer, cool);
 	log_line(LOGC_EVENT, "worker %s (%s) ejected: %u connect failures "
 	    "in a row%s, last %s to %s:%u; latency %llu us; out for %llu ms "
@@ -1013,6 +1014,7 @@ pool_health_count(struct pool_worker *w, enum socks_failure why,
 	if (v == HEALTH_OK) {
 		health_dest_counts(&pool_dests, hash, w->serial, 1, ev_now());
 		health_success(&w->health, pool_now_us() - sent_us);
+		stats_worker_connected(w->name, pool_now_us() - sent_us);
 		w->measured_at = ev_now();
 		return;
 	}
@@ -1325,6 +1327,8 @@ pool_foreach(void (*fn)(const struct pool_info *, void *), void *arg)
 		    w->health.ejected ? "ejected" : "up";
 		info.up_since = w->registered ? (long long)w->up_since : 0;
 		info.tags = &w->tags;
+		info.latency_us = w->health.ewma_us;
+		info.ejections = w->health.ejections_total;
 		info.sessions = mux_link_sessions(w->link);
 		info.sessions_total = w->sessions_total;
 		info.bytes_sent = mux_link_bytes(w->link, 1);

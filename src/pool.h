@@ -82,6 +82,8 @@ struct pool_info {
 	uint64_t	 sessions_total;
 	uint64_t	 bytes_sent;
 	uint64_t	 bytes_received;
+	uint64_t	 latency_us;	/* connect latency EWMA, 0: none */
+	uint64_t	 ejections;	/* by passive health, in all */
 };
 void		 pool_foreach(void (*)(const struct pool_info *, void *),
 		    void *);

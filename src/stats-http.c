@@ -132,12 +132,26 @@ stats_http_drain(struct stats_conn *c)
 	stats_http_close(c);
 }
 
-/* Answer a complete request line: only GET of two paths exists. */
+/* Serve the worker's pages rather than the server's. */
+static int	stats_http_worker;
+
+/* The role whose pages to serve: a worker's (1) or a server's. */
+void
+stats_http_set_worker(int worker)
+{
+	stats_http_worker = worker;
+}
+
+/*
+ * Answer a complete request line: only GET of two paths exists, /status
+ * also as JSON (?format=json).
+ */
 static void
 stats_http_request(struct stats_conn *c, const char *line)
 {
 	struct buf	 body;
-	char		 method[16], path[256];
+	char		 method[16], path[256], *query;
+	int		 json = 0;
 
 	buf_init(&body);
 	if (sscanf(line, "%15s %255s", method, path) != 2) {
@@ -151,13 +165,26 @@ stats_http_request(struct stats_conn *c, const char *line)
 		    &body);
 		return;
 	}
+	if ((query = strchr(path, '?')) != NULL) {
+		*query++ = '\0';
+		json = strcmp(query, "format=json") == 0;
+	}
 	if (strcmp(path, "/metrics") == 0) {
-		stats_render_metrics(&body);
+		if (stats_http_worker)
+			stats_render_worker_metrics(&body);
+		else
+			stats_render_metrics(&body);
 		stats_http_respond(c, "200 OK", "text/plain; version=0.0.4",
 		    &body);
 	} else if (strcmp(path, "/status") == 0) {
-		stats_render_status(&body);
-		stats_http_respond(c, "200 OK", "text/plain", &body);
+		if (stats_http_worker)
+			stats_render_worker_status(&body, json);
+		else if (json)
+			stats_render_status_json(&body);
+		else
+			stats_render_status(&body);
+		stats_http_respond(c, "200 OK", json ? "application/json" :
+		    "text/plain", &body);
 	} else {
 		buf_add(&body, "not found\n", 10);
 		stats_http_respond(c, "404 Not Found", "text/plain", &body);

@@ -169,6 +169,65 @@ stats_connect_failed(const char *via, enum socks_failure why)
 		stats_route(via)->failures[why]++;
 }
 
+/* Bucket bounds in seconds: 1 ms to 10 s. */
+const double	stats_hist_bounds[STATS_HIST_BUCKETS] = {
+	0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
+	2.5, 5, 10
+};
+
+/* Count one duration of us microseconds in h. */
+static void
+stats_hist_add(struct stats_hist *h, uint64_t us)
+{
+	size_t	i;
+
+	h->count++;
+	h->sum_us += us;
+	for (i = 0; i < STATS_HIST_BUCKETS; i++)
+		if ((double)us <= stats_hist_bounds[i] * 1e6) {
+			h->buckets[i]++;
+			break;
+		}
+}
+
+/* A SOCKS handshake finished in us: from accept to the request read. */
+void
+stats_handshake_done(uint64_t us)
+{
+	stats_hist_add(&stats.handshake, us);
+}
+
+/* A worker's dial finished (connected or not) in us. */
+void
+stats_dial_done(uint64_t us)
+{
+	stats_hist_add(&stats.dial, us);
+}
+
+/* The worker via connected a request in us (request to its answer). */
+void
+stats_worker_connected(const char *via, uint64_t us)
+{
+	stats_hist_add(&stats_route(via)->connect, us);
+}
+
+/* Passive health ejected the worker via. */
+void
+stats_worker_ejected(const char *via)
+{
+	stats_route(via)->ejections++;
+}
+
+/* A worker's link to a server registered (up) or went down. */
+void
+stats_link_up(int up)
+{
+	if (up)
+		stats.links_up++;
+	else if (stats.links_up > 0)
+		stats.links_up--;
+}
+
 /* The first route counted (the others follow by next), or NULL. */
 const struct stats_route *
 stats_route_first(void)

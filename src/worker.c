@@ -169,6 +169,8 @@ worker_start(struct conf *conf, char **cause)
 		xasprintf(cause, "SERVERS is empty: a worker needs a server");
 		return (-1);
 	}
+	if (stats_listen_start(conf, cause) == -1)
+		return (-1);
 	ev_timer_init(&worker_stop_timer, worker_stop_cb, NULL);
 	for (i = 0; i < conf->servers_count; i++) {
 		ws = worker_server_new(&conf->servers[i]);
@@ -189,6 +191,8 @@ worker_reload(struct conf *conf, char **cause)
 		xasprintf(cause, "SERVERS is empty: a worker needs a server");
 		return (-1);
 	}
+	if (stats_listen_start(conf, cause) == -1)
+		return (-1);
 	TAILQ_FOREACH_SAFE(ws, &worker_servers, entry, next) {
 		found = 0;
 		for (i = 0; i < conf->servers_count; i++)
@@ -322,6 +326,7 @@ worker_up(struct worker_server *ws, int esp)
 	ev_timer_stop(&ws->timer);
 	ws->state = WORKER_UP;
 	ws->up_at = ev_now();
+	stats_link_up(1);
 	log_info("registered with server %s as %s%s", ws->text,
 	    cfg->worker_name, esp ? "" : " (legacy text-net server)");
 	ev_timer_start(&ws->ping_timer, period < 50 ? 50 : period);
@@ -542,8 +547,10 @@ worker_link_closed(struct mux_link *l, const char *why)
 	ev_timer_stop(&ws->ping_timer);
 	stable = ws->state == WORKER_UP &&
 	    ev_now() - ws->up_at >= WORKER_STABLE_MS;
-	if (ws->state == WORKER_UP)
+	if (ws->state == WORKER_UP) {
+		stats_link_up(0);
 		log_info("link to server %s lost: %s", ws->text, why);
+	}
 	else
 		log_warnx("link to server %s closed: %s", ws->text, why);
 	if (stable)
@@ -610,6 +617,7 @@ worker_dest_cb(int fd, enum socks_failure why, void *arg)
 	struct sockaddr_storage	 ss;
 
 	job->dial = NULL;
+	stats_dial_done((ev_now() - job->start) * 1000);
 	if (fd == -1) {
 		stats_connect_failed(NULL, why);
 		log_line(LOGC_ERROR, "session %s:%d: %s", job->host,
@@ -692,6 +700,7 @@ worker_stop(void)
 	struct worker_server	*ws, *next;
 
 	worker_stopping = 1;
+	stats_listen_close_all();
 	TAILQ_FOREACH_SAFE(ws, &worker_servers, entry, next) {
 		if (ws->link != NULL) {
 			worker_send_drain(ws);
@@ -724,6 +733,9 @@ worker_abort_all(void)
 			worker_server_free(ws);
 	}
 	ev_timer_stop(&worker_stop_timer);
+	stats_listen_close_all();
+	stats_http_close_all();
+	stats_free();
 }
 
 /* One line of counters for SIGUSR1. */
