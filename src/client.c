@@ -748,6 +748,7 @@ client_connect(struct client *c)
 		    log_escape(user, sizeof(user), c->user), c->account->name,
 		    (unsigned long long)c->account->active,
 		    c->policy.max_sessions);
+		strlcpy(c->via, "none", sizeof(c->via));
 		client_reply_and_close(c, SOCKS5_NOT_ALLOWED, "max_sessions");
 		return;
 	}

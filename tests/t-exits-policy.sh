@@ -125,7 +125,7 @@ rc=$(ask bob)
 grep -q 'reply=0x02' "$T/err" || fail "bob's third: $(cat "$T/err")"
 wait_log "$SRV_LOG" 'user bob refused: account bob has 2 tunnels \(max_sessions=2\)' 5 ||
     fail "no log line for bob's refusal"
-grep -q '^access .* user=bob .* result=max_sessions ' "$SRV_LOG" ||
+grep -q '^access .* user=bob .* via=none result=max_sessions ' "$SRV_LOG" ||
     fail "no access line with result=max_sessions"
 kill "$HOLD1"
 wait_for "[ \$(grep -c '^access .* user=bob ' '$SRV_LOG') -ge 2 ]" 5 ||

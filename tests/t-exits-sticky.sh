@@ -4,7 +4,8 @@
 # times; 30 ids use all three workers; every id maps to the same worker
 # on both servers (rendezvous hashing, no shared store).  Killing a
 # session's worker moves a soft session to another worker, where it then
-# stays, and fails a strict one with SOCKS5 0x04 (never direct).
+# stays, and fails a strict one with SOCKS5 0x04 (never direct) until
+# its lifetime (STICKY_TTL=5 on the second server) ends.
 . "${TOP_SRCDIR:-$(dirname "$0")/..}/tests/lib.sh"
 
 [ -x "$ESOCKSD" ] && [ -x "$SOCKSC" ] && [ -x "$TSINK" ] ||
@@ -19,7 +20,7 @@ write_conf "$T/s1.conf" "SOCKS_LISTEN=127.0.0.1:$S1" \
 start_esocksd server "$T/s1.conf"
 LOG1=$ESOCKSD_LOG
 write_conf "$T/s2.conf" "SOCKS_LISTEN=127.0.0.1:$S2" \
-    "WORKER_LISTEN=127.0.0.1:$W2" "PIDFILE=$T/s2.pid"
+    "WORKER_LISTEN=127.0.0.1:$W2" "PIDFILE=$T/s2.pid" STICKY_TTL=5
 start_esocksd server "$T/s2.conf"
 LOG2=$ESOCKSD_LOG
 for name in wa wb wc; do
@@ -112,10 +113,19 @@ while [ $i -lt 60 ] && [ -z "$strict" ]; do
 	i=$((i + 1))
 done
 [ -n "$strict" ] || fail "no strict session landed on $victim in 60 ids"
+# The same strict session on server 2 (lifetime 5 s from now).
+t_strict=$(date +%s)
+rc=$(ask $S2 "$strict")
+[ "$rc" -eq 0 ] || fail "strict on server 2: exited $rc"
+wait_for "grep -q 'user=$strict ' '$LOG2'" 5 || fail "no line for $strict"
+[ "$(via "$LOG2" "$strict")" = "$victim" ] ||
+    fail "$strict went via $(via "$LOG2" "$strict") on server 2, not $victim"
 eval "vpid=\$PID_$victim"
 stop_pid "$vpid" 10 >/dev/null
 wait_log "$LOG1" "worker $victim \(.*\) left the pool" 10 ||
     fail "server 1 did not see $victim leave"
+wait_log "$LOG2" "worker $victim \(.*\) left the pool" 10 ||
+    fail "server 2 did not see $victim leave"
 
 rc=$(ask $S1 "$strict")
 [ "$rc" -eq 3 ] || fail "strict session after its worker left: exited $rc"
@@ -135,6 +145,23 @@ case $moved in
 	fail "soft session after the kill went via '$moved'" ;;
 "")	fail "no via for the soft session" ;;
 esac
+# Server 2: the strict session fails until its 5 s are over, then it
+# starts afresh on a worker that is there.
+rc=$(ask $S2 "$strict")
+if [ $(($(date +%s) - t_strict)) -lt 5 ]; then
+	[ "$rc" -eq 3 ] || fail "strict on server 2 within its lifetime: $rc"
+else
+	echo "note: too slow to see the strict session within its lifetime"
+fi
+wait_for "[ \$(date +%s) -ge $((t_strict + 6)) ]" 10
+n=$(grep -c "user=$strict " "$LOG2")
+rc=$(ask $S2 "$strict")
+[ "$rc" -eq 0 ] || fail "strict on server 2 after its lifetime: exited $rc"
+wait_for "[ \$(grep -c 'user=$strict ' '$LOG2') -gt $n ]" 5 ||
+    fail "no access line for $strict after its lifetime"
+v=$(via "$LOG2" "$strict")
+[ -n "$v" ] && [ "$v" != "$victim" ] && [ "$v" != none ] ||
+    fail "strict after its lifetime went via '$v'"
 grep -q "sticky session soft of 'u' moves from worker $victim" "$LOG1" ||
     fail "no log line for the soft session's move"
 grep -q "via=direct" "$LOG1" "$LOG2" && fail "a session went direct"
