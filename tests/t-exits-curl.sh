@@ -60,4 +60,11 @@ curl -sS --max-time 10 -o /dev/null \
     fail "a wrong password was accepted"
 wait_log "$SRV_LOG" "bad password for user alice-tag-eu" 5 ||
     fail "no log line for the wrong password"
+# Stop everything; no sanitizer report (an --enable-asan build) allowed.
+for p in $LIB_PIDS; do
+	lib_alive "$p" && stop_pid "$p" >/dev/null
+done
+bad=$(grep -l -E 'AddressSanitizer|LeakSanitizer|runtime error:' \
+    $LIB_LOGS /dev/null)
+[ -z "$bad" ] || fail "sanitizer report in $bad"
 exit 0

@@ -169,4 +169,12 @@ rc=$(ask alice)
 [ "$rc" -eq 0 ] || fail "alice after reload: exited $rc"
 wait_log "$SRV_LOG" '^access .* user=alice .* via=wus ' 5 ||
     fail "alice did not move to wus with tags=us after SIGHUP"
+kill "$HOLD2" 2>/dev/null
+# Stop everything; no sanitizer report (an --enable-asan build) allowed.
+for p in $LIB_PIDS; do
+	lib_alive "$p" && stop_pid "$p" >/dev/null
+done
+bad=$(grep -l -E 'AddressSanitizer|LeakSanitizer|runtime error:' \
+    $LIB_LOGS /dev/null)
+[ -z "$bad" ] || fail "sanitizer report in $bad"
 exit 0

@@ -165,4 +165,11 @@ v=$(via "$LOG2" "$strict")
 grep -q "sticky session soft of 'u' moves from worker $victim" "$LOG1" ||
     fail "no log line for the soft session's move"
 grep -q "via=direct" "$LOG1" "$LOG2" && fail "a session went direct"
+# Stop everything; no sanitizer report (an --enable-asan build) allowed.
+for p in $LIB_PIDS; do
+	lib_alive "$p" && stop_pid "$p" >/dev/null
+done
+bad=$(grep -l -E 'AddressSanitizer|LeakSanitizer|runtime error:' \
+    $LIB_LOGS /dev/null)
+[ -z "$bad" ] || fail "sanitizer report in $bad"
 exit 0

@@ -125,4 +125,11 @@ write_conf "$T/bad.conf" "WORKER_TAGS='eu De'" WORKER_NAME=x
 "$ESOCKSD" -t -c "$T/bad.conf" worker \
     >"$T/t.out" 2>&1 && fail "WORKER_TAGS='eu De' accepted"
 grep -q "WORKER_TAGS" "$T/t.out" || fail "bad WORKER_TAGS: $(cat "$T/t.out")"
+# Stop everything; no sanitizer report (an --enable-asan build) allowed.
+for p in $LIB_PIDS; do
+	lib_alive "$p" && stop_pid "$p" >/dev/null
+done
+bad=$(grep -l -E 'AddressSanitizer|LeakSanitizer|runtime error:' \
+    $LIB_LOGS /dev/null)
+[ -z "$bad" ] || fail "sanitizer report in $bad"
 exit 0
