@@ -4,8 +4,8 @@
 # asks, max_sessions= caps its tunnels at once (the next is refused with
 # SOCKS5 0x02 until one ends), no_worker= overrides NO_WORKER for it,
 # rate= limits the bytes per second of all its tunnels together (the
-# measured rate within 20% of the limit, down through a worker and up
-# direct); a bad option is a config error; SIGHUP reloads the policy;
+# measured rate within 20% of the limit, down through a worker, up
+# direct, and two tunnels at once together); a bad option is a config error; SIGHUP reloads the policy;
 # /metrics counts sessions and bytes per account.
 . "${TOP_SRCDIR:-$(dirname "$0")/..}/tests/lib.sh"
 
@@ -95,6 +95,27 @@ start_sink "source:$BYTES"
 SOURCE=$SINK_PORT
 measure "carol down, via a worker" -t 127.0.0.1:$SOURCE -k </dev/null
 
+# Two tunnels at once share the one budget: together within 20% of it.
+HALF=$((BYTES / 2))
+start_sink "source:$HALF"
+HALFSRC=$SINK_PORT
+t0=$(date +%s%N)
+for i in 1 2; do
+	"$SOCKSC" -x 127.0.0.1:$SP -U "carol:$P" -t 127.0.0.1:$HALFSRC -k \
+	    -w 20 </dev/null >"$T/par$i.out" 2>"$T/par$i.err" &
+	eval "PAR$i=$!"
+	track_pid $!
+done
+wait "$PAR1" || fail "parallel download 1: $(cat "$T/par1.err")"
+wait "$PAR2" || fail "parallel download 2: $(cat "$T/par2.err")"
+t1=$(date +%s%N)
+grep -q "bytes=$HALF " "$T/par1.out" && grep -q "bytes=$HALF " "$T/par2.out" ||
+    fail "parallel downloads: $(cat "$T/par1.out" "$T/par2.out")"
+rate=$((2 * HALF * 1000 / ((t1 - t0) / 1000000)))
+echo "carol, two tunnels at once: $rate bytes/s together for rate=$RATE"
+[ "$rate" -ge $((RATE * 8 / 10)) ] && [ "$rate" -le $((RATE * 12 / 10)) ] ||
+    fail "two tunnels: measured $rate bytes/s together, limit $RATE (20%)"
+
 # 4. tags=eu: alice only ever leaves through weu; asking us fails.
 i=0
 while [ $i -lt 10 ]; do
@@ -142,7 +163,7 @@ grep -q '^esocksd_account_sessions_active{account="bob"} 1$' "$T/metrics" ||
 grep -q '^esocksd_account_sessions_total{account="alice"} 11$' \
     "$T/metrics" || fail "no account_sessions_total 11 for alice"
 grep -q "^esocksd_account_bytes_down_total{account=\"carol\"} \
-$((BYTES + ANSWER))\$" \
+$((BYTES + ANSWER + 2 * HALF))\$" \
     "$T/metrics" || fail "carol's bytes down not counted"
 grep -q "^esocksd_account_bytes_up_total{account=\"carol\"} $BYTES\$" \
     "$T/metrics" || fail "carol's bytes up not counted"
