@@ -8,7 +8,7 @@
 : "${TOP_BUILDDIR:=$(pwd)}"
 
 status=0
-for target in socks textnet conf userparam; do
+for target in socks textnet conf userparam http; do
 	driver="$TOP_BUILDDIR/tests/fuzz/replay_$target"
 	corpus="$TOP_SRCDIR/tests/fuzz/corpus/$target"
 	if [ ! -x "$driver" ]; then
