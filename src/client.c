@@ -24,10 +24,12 @@
 #include "buf.h"
 #include "cfg.h"
 #include "client.h"
+#include "client-int.h"
 #include "compat.h"
 #include "dial.h"
 #include "ev.h"
 #include "ipcount.h"
+#include "http.h"
 #include "job.h"
 #include "log.h"
 #include "pool.h"
@@ -41,50 +43,6 @@
 #include "userparam.h"
 #include "xmalloc.h"
 
-/* Greeting, RFC 1929 sub-negotiation and request fit with room to spare. */
-#define CLIENT_HANDSHAKE_MAX	2048
-
-/*
- * Where a client is, in order.  The states that read the handshake
- * (START to REQUEST4) each have a handler in client_parse; in the
- * others the client waits for something else and only buffers bytes.
- */
-enum client_state {
-	CLIENT_START,		/* the first byte tells the version */
-	CLIENT_GREETING,	/* SOCKS5 method selection */
-	CLIENT_AUTH,		/* RFC 1929 user name and password */
-	CLIENT_AUTH_CHECK,	/* waiting for the password check */
-	CLIENT_REQUEST5,	/* SOCKS5 request */
-	CLIENT_REQUEST4,	/* SOCKS4 or 4a request */
-	CLIENT_CONNECTING,	/* waiting for the dial or a worker */
-	CLIENT_RELAYING,	/* the relay owns the socket */
-	CLIENT_CLOSED		/* gone; freed at the end of the round */
-};
-
-struct client {
-	int			 fd;
-	struct sockaddr_storage	 addr;
-	char			 addrtext[SOCK_ADDRSTRLEN];
-	enum client_state	 state;
-	struct buf		 in;
-	struct ev_timer		 timer;
-	struct socks_request	 req;
-	char			 user[256];
-	struct userparam	 param;		/* parsed from user */
-	struct pool_want	 want;
-	char			 tags[TAGS_TEXT_MAX];	/* the worker's */
-	struct passwd_policy	 policy;	/* its account's */
-	struct account		*account;	/* AUTH=password */
-	int			 counted;	/* in account->active */
-	char			 via[TUNNEL_VIA_SIZE];
-	uint64_t		 start;
-	struct dial		*dial;
-	struct pool_open	*pool;
-	struct job		*auth;		/* password check running */
-	struct tunnel		 tunnel;	/* once CLIENT_RELAYING */
-	TAILQ_ENTRY(client)	 entry;
-};
-TAILQ_HEAD(client_list, client);
 
 static struct client_list	client_all = TAILQ_HEAD_INITIALIZER(client_all);
 static size_t			client_n;
@@ -94,8 +52,6 @@ struct ipcount			client_addrs;
 static void	client_read_cb(int, int, void *);
 static void	client_timeout_cb(void *);
 static void	client_parse(struct client *);
-static void	client_connect(struct client *);
-static void	client_close(struct client *, const char *);
 
 /* Take a newly accepted connection (rules and caps already checked). */
 void
@@ -145,6 +101,8 @@ client_free(void *arg)
 {
 	struct client	*c = arg;
 
+	if (c->http != NULL)
+		client_http_free(c);
 	buf_free(&c->in);
 	free(c);
 }
@@ -180,10 +138,11 @@ client_log_access(struct client *c, const char *result, uint64_t up,
 	/* session= is [A-Za-z0-9] and tags= [a-z0-9_.,]: nothing to escape. */
 	log_line(LOGC_ACCESS, "access client=%s user=%s cmd=%s dest=%s%s%s:%u "
 	    "via=%s result=%s up=%llu down=%llu ms=%llu session=%s tags=%s",
-	    c->addrtext, user[0] != '\0' ? user : "-",
-	    client_cmd_name(c->req.cmd), v6 ? "[" : "",
-	    host[0] != '\0' ? host : "-", v6 ? "]" : "", c->req.port, c->via,
-	    result, (unsigned long long)up, (unsigned long long)down,
+	    c->addrtext, user[0] != '\0' ? user : "-", c->http != NULL ?
+	    client_http_cmd_name(c) : client_cmd_name(c->req.cmd),
+	    v6 ? "[" : "", host[0] != '\0' ? host : "-", v6 ? "]" : "",
+	    c->req.port, c->via, result, (unsigned long long)up,
+	    (unsigned long long)down,
 	    (unsigned long long)(ev_now() - c->start),
 	    c->want.session[0] != '\0' ? c->want.session : "-",
 	    c->tags[0] != '\0' ? c->tags : "-");
@@ -193,7 +152,7 @@ client_log_access(struct client *c, const char *result, uint64_t up,
  * Release a client that never reached (or already left) the relay,
  * cancelling whatever it waits for; why, if any, is logged.
  */
-static void
+void
 client_close(struct client *c, const char *why)
 {
 	if (why != NULL)
@@ -226,7 +185,7 @@ client_close(struct client *c, const char *why)
 }
 
 /* Send a short handshake reply; a fresh socket always has room for it. */
-static int
+int
 client_send(struct client *c, const void *data, size_t len)
 {
 	ssize_t	n;
@@ -257,10 +216,13 @@ static void
 client_reply_and_close(struct client *c, enum socks5_reply rep,
     const char *result)
 {
-	uint8_t	reply[SOCKS_REPLY_MAX];
+	uint8_t	reply[HTTP_REPLY_MAX];
 	size_t	len;
 
-	if (c->req.version == SOCKS_V4)
+	if (c->http != NULL)
+		len = http_build_reply((char *)reply, sizeof(reply),
+		    client_http_status(rep));
+	else if (c->req.version == SOCKS_V4)
 		len = socks4_build_reply(reply, 0, NULL);
 	else
 		len = socks5_build_reply(reply, rep, NULL);
@@ -276,6 +238,13 @@ client_refuse(struct client *c, enum socks_failure why)
 	stats_connect_failed(c->via, why);
 	client_reply_and_close(c, socks5_reply_from_failure(why),
 	    socks_failure_name(why));
+}
+
+/* Bytes a client may have buffered: an HTTP header is the longest. */
+static size_t
+client_in_max(const struct client *c)
+{
+	return (c->http != NULL ? HTTP_HEADER_MAX : CLIENT_HANDSHAKE_MAX);
 }
 
 /* HANDSHAKE_TIMEOUT passed before the request was complete. */
@@ -314,7 +283,7 @@ client_abort(struct client *c, const char *why)
 static void
 client_read_waiting(struct client *c)
 {
-	size_t	room = CLIENT_HANDSHAKE_MAX - buf_len(&c->in);
+	size_t	room = client_in_max(c) - buf_len(&c->in);
 	ssize_t	n;
 
 	if (room == 0) {
@@ -338,7 +307,7 @@ static void
 client_read_cb(int fd, int events, void *arg)
 {
 	struct client	*c = arg;
-	size_t		 room = CLIENT_HANDSHAKE_MAX - buf_len(&c->in);
+	size_t		 room = client_in_max(c) - buf_len(&c->in);
 	ssize_t		 n;
 
 	if (c->state == CLIENT_AUTH_CHECK || c->state == CLIENT_CONNECTING) {
@@ -365,7 +334,7 @@ client_read_cb(int fd, int events, void *arg)
 	client_parse(c);
 }
 
-/* CLIENT_START: the first byte says SOCKS5 or SOCKS4. */
+/* CLIENT_START: the first byte says SOCKS5, SOCKS4 or HTTP. */
 static enum client_state
 client_on_start(struct client *c)
 {
@@ -377,6 +346,9 @@ client_on_start(struct client *c)
 	case SOCKS_V4:
 		return (CLIENT_REQUEST4);
 	}
+	if (cfg->http_proxy &&
+	    http_is_request_start(buf_head(&c->in), buf_len(&c->in)))
+		return (CLIENT_HTTP);
 	return (client_fail(c, "not a SOCKS 4 or 5 request", NULL, 0));
 }
 
@@ -608,6 +580,9 @@ client_parse(struct client *c)
 		case CLIENT_REQUEST4:
 			next = client_on_request(c);
 			break;
+		case CLIENT_HTTP:
+			next = client_http_on_request(c);
+			break;
 		default:
 			return;
 		}
@@ -647,18 +622,19 @@ client_connected(struct client *c, struct end *dest,
     const struct sockaddr *bound)
 {
 	struct stream	*cs;
-	uint8_t		 reply[SOCKS_REPLY_MAX];
+	uint8_t		 reply[HTTP_REPLY_MAX];	/* the longest of all */
 	size_t		 len;
-
-	if (c->req.version == SOCKS_V4)
-		len = socks4_build_reply(reply, 1, bound);
-	else
-		len = socks5_build_reply(reply, SOCKS5_SUCCEEDED, bound);
 
 	/* The stream takes over the descriptor; the client keeps the log. */
 	cs = stream_new(c->fd);
 	c->fd = -1;
 	c->state = CLIENT_RELAYING;
+	if (c->http != NULL)
+		len = client_http_reply(c, cs, reply, sizeof(reply));
+	else if (c->req.version == SOCKS_V4)
+		len = socks4_build_reply(reply, 1, bound);
+	else
+		len = socks5_build_reply(reply, SOCKS5_SUCCEEDED, bound);
 	log_line(LOGC_SESSION, "tunnel %s -> %s:%u via %s open", c->addrtext,
 	    c->req.host, c->req.port, c->via);
 	/* The account's rate=, shared by all its tunnels. */
@@ -734,7 +710,7 @@ client_pool_cb(struct end *e, enum socks_failure why,
 }
 
 /* CLIENT_CONNECTING begins: hand the request to a worker, or dial it. */
-static void
+void
 client_connect(struct client *c)
 {
 	char	user[LOG_ESCAPE_SIZE(sizeof(c->user))];

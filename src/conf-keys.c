@@ -99,6 +99,7 @@ static const struct conf_key conf_keys[] = {
 	{ "STATS_ALLOW", CONF_CIDR, F(stats_allow), 0, 0, 0,
 	    "127.0.0.0/8 ::1/128" },
 	{ "OPEN_PROXY", CONF_BOOL, F(open_proxy), 0, 0, 0, "no" },
+	{ "HTTP_PROXY", CONF_BOOL, F(http_proxy), 0, 0, 0, "yes" },
 	{ "WORKER_ALLOW", CONF_CIDR, F(worker_allow), 0, 0, 0,
 	    "127.0.0.0/8 ::1/128" },
 	{ "WORKER_PENDING_MAX", CONF_UINT, F(worker_pending_max), 0, 0,

@@ -100,6 +100,7 @@ struct conf {
 	unsigned int		 worker_pending_max;	/* 0 = no cap */
 	unsigned int		 worker_pending_per_ip;	/* 0 = no cap */
 	int			 open_proxy;
+	int			 http_proxy;	/* HTTP on the SOCKS port */
 
 	struct conf_hostport	*servers;
 	size_t			 servers_count;

@@ -2,7 +2,8 @@
 # Direct mode reply codes and malformed handshakes: a refused port gives
 # SOCKS5 0x05 and SOCKS4 0x5b, an unresolvable name 0x04, BIND and UDP
 # ASSOCIATE 0x07, an unknown address type 0x08, an empty SOCKS5 host
-# name 0x01 without any lookup; a wrong version byte is closed at once,
+# name 0x01 without any lookup; a wrong version byte (or HTTP, with
+# HTTP_PROXY=no) is closed at once,
 # and a SOCKS4 user id longer than 512 bytes is refused before its NUL.
 # Raw requests go through socksc -D (plain TCP), answers are shown in hex.
 . "${TOP_SRCDIR:-$(dirname "$0")/..}/tests/lib.sh"
@@ -12,7 +13,7 @@ WP=$(free_port)
 # A long handshake timeout: a prompt close below is never the timer's.
 write_conf "$T/esocksd.conf" "SOCKS_LISTEN=127.0.0.1:$SP" \
     "WORKER_LISTEN=127.0.0.1:$WP" "PIDFILE=$T/esocksd.pid" \
-    HANDSHAKE_TIMEOUT=30 CONNECT_TIMEOUT=20
+    HANDSHAKE_TIMEOUT=30 CONNECT_TIMEOUT=20 HTTP_PROXY=no
 start_sink echo
 ECHO=$SINK_PORT
 CLOSED=$(free_port)
@@ -87,8 +88,9 @@ wait_log "$ESOCKSD_LOG" 'empty host name' 5 ||
 ! grep -E -q 'connect to :80|dest=-:80|dest=:80' "$ESOCKSD_LOG" ||
     fail "the empty host name went on to a lookup or connect"
 
-# A wrong version byte, or HTTP: closed at once, nothing answered.  The
-# client keeps its side open (-H): only the daemon can end this in time.
+# A wrong version byte, or HTTP with HTTP_PROXY=no: closed at once,
+# nothing answered.  The client keeps its side open (-H): only the
+# daemon can end this in time.
 for first in "$(printf '\006\001\001')" 'GET / HTTP/1.0' \
     "$(printf '\001\002\003')"; do
 	got=$("$SOCKSC" -D -t 127.0.0.1:$SP -e "$first" -H -w 5 2>"$T/err" |
