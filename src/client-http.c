@@ -38,12 +38,17 @@
 struct client_http {
 	size_t			 scanned;	/* header bytes searched */
 	struct http_request	 req;
+	char			*head;		/* the header for the origin */
+	size_t			 headlen;
+	struct http_body	 body;		/* where the body ends */
+	int			 dropped;	/* bytes after it were dropped */
 };
 
 /* Free the HTTP part of a client (client_free). */
 void
 client_http_free(struct client *c)
 {
+	free(c->http->head);
 	explicit_bzero(c->http, sizeof(*c->http));
 	free(c->http);
 	c->http = NULL;
@@ -157,10 +162,20 @@ client_http_on_request(struct client *c)
 		return (CLIENT_HTTP);
 	if (r == HTTP_PARSE_ERROR)
 		return (client_http_fail(c, err.status, err.why));
-	if (!h->req.connect)
-		return (client_http_fail(c, 400, "not a CONNECT request"));
+	if (!h->req.connect) {
+		/* The origin's header, while the client's is at hand. */
+		h->head = xmalloc(HTTP_REWRITE_SIZE(used));
+		h->headlen = http_rewrite(p, &h->req, h->head,
+		    HTTP_REWRITE_SIZE(used));
+		if (h->headlen == 0)
+			return (client_http_fail(c, 400, "header too long"));
+		http_body_init(&h->body, &h->req);
+	}
 	client_http_take(c);
-	/* Bytes after a CONNECT header stay in c->in: the tunnel's first. */
+	/*
+	 * Bytes after the header stay in c->in: a CONNECT tunnel's first
+	 * bytes, or the start of a request's body.
+	 */
 	buf_drain(&c->in, used);
 
 	if (cfg->auth == CONF_AUTH_PASSWORD) {
@@ -174,14 +189,74 @@ client_http_on_request(struct client *c)
 }
 
 /*
+ * Keep what belongs to the request body of the bytes len the client
+ * sent; drop the rest (a pipelined request, perhaps for another origin:
+ * one connection never mixes origins).  -1 for a broken chunked body.
+ */
+static ssize_t
+client_http_body(struct client *c, const void *data, size_t len)
+{
+	struct client_http	*h = c->http;
+	ssize_t			 n;
+
+	n = http_body_scan(&h->body, data, len);
+	if (n == -1) {
+		log_line(LOGC_ERROR, "client %s: HTTP request to %s:%u: bad "
+		    "chunked body", c->addrtext, c->req.host, c->req.port);
+		return (-1);
+	}
+	if ((size_t)n < len && !h->dropped) {
+		h->dropped = 1;
+		log_line(LOGC_CONNECTION, "client %s: dropping bytes after "
+		    "the request to %s:%u", c->addrtext, c->req.host,
+		    c->req.port);
+	}
+	return (n);
+}
+
+/* The stream's filter: what the client sends once the tunnel runs. */
+static ssize_t
+client_http_filter_cb(const void *data, size_t len, void *arg)
+{
+	return (client_http_body(arg, data, len));
+}
+
+/*
  * The destination answered: the reply for the client (its length in
- * out, at most outsize) as client.c starts the tunnel on cs.
+ * out, at most outsize) as client.c starts the tunnel on cs.  For an
+ * absolute-form request there is none: the origin's header goes first,
+ * then what the client sent of the body, and the stream passes on only
+ * the rest of the body.
  */
 size_t
 client_http_reply(struct client *c, struct stream *cs, uint8_t *out,
     size_t outsize)
 {
-	(void)cs;
-	(void)c;
-	return (http_build_reply((char *)out, outsize, 200));
+	struct client_http	*h = c->http;
+	struct buf		 early;
+	ssize_t			 n;
+
+	if (h->req.connect)
+		return (http_build_reply((char *)out, outsize, 200));
+	buf_init(&early);
+	buf_add(&early, h->head, h->headlen);
+	n = client_http_body(c, buf_head(&c->in), buf_len(&c->in));
+	if (n > 0)
+		buf_add(&early, buf_head(&c->in), n);
+	buf_free(&c->in);
+	c->in = early;
+	stream_set_filter(cs, client_http_filter_cb, c);
+	return (0);
+}
+
+/*
+ * The tunnel has started: end it at once if the body the client sent
+ * early was already broken (the stream's filter says so for later
+ * bytes).
+ */
+void
+client_http_started(struct client *c)
+{
+	if (http_body_scan(&c->http->body, NULL, 0) == -1)
+		tunnel_abort(&c->tunnel, "bad-request");
 }

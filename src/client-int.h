@@ -84,6 +84,7 @@ void	client_connect(struct client *);
 enum client_state client_http_on_request(struct client *);
 size_t	client_http_reply(struct client *, struct stream *, uint8_t *,
 	    size_t);
+void	client_http_started(struct client *);
 int	client_http_status(enum socks5_reply);
 const char *client_http_cmd_name(const struct client *);
 void	client_http_free(struct client *);

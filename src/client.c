@@ -642,6 +642,8 @@ client_connected(struct client *c, struct end *dest,
 		c->tunnel.limit = &c->account->limit;
 	tunnel_start(&c->tunnel, &cs->end, dest, c->via, reply, len, &c->in,
 	    client_tunnel_done, c);
+	if (c->http != NULL && c->tunnel.relay != NULL)
+		client_http_started(c);
 }
 
 /* The direct dial ended: relay to the new socket, or refuse. */

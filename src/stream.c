@@ -136,6 +136,17 @@ stream_start(struct stream *s)
 		ev_io_enable(s->fd, EV_READ);
 }
 
+/*
+ * Pass what s reads through filter first (an HTTP request's body end:
+ * client-http.c); such a stream is never spliced.
+ */
+void
+stream_set_filter(struct stream *s, stream_filter_cb filter, void *arg)
+{
+	s->filter = filter;
+	s->filter_arg = arg;
+}
+
 /* The relay's start: begin reading. */
 static void
 stream_end_start(struct end *e)
@@ -296,7 +307,8 @@ stream_read(struct stream *s)
 		return;
 	}
 #ifdef HAVE_SPLICE
-	if (s->bulk && relay_peer(&s->end)->ops == &stream_ops &&
+	if (s->bulk && s->filter == NULL &&
+	    relay_peer(&s->end)->ops == &stream_ops &&
 	    !stream_splice_off &&
 	    stream_splice_in(s, (struct stream *)relay_peer(&s->end), room))
 		return;
@@ -306,6 +318,14 @@ stream_read(struct stream *s)
 	n = read(s->fd, stream_scratch, room);
 	if (n >= STREAM_SPLICE_ABOVE)
 		s->bulk = 1;
+	if (n > 0 && s->filter != NULL) {
+		if ((n = s->filter(stream_scratch, n, s->filter_arg)) == -1) {
+			relay_reset(&s->end, "bad-request");
+			return;
+		}
+		if (n == 0)
+			return;
+	}
 	if (n > 0)
 		relay_input(&s->end, stream_scratch, n);
 	else if (n == 0) {

@@ -19,6 +19,12 @@
 /* Must be at least the session window, so a window's worth always fits. */
 #define STREAM_CAP	(256 * 1024)
 
+/*
+ * Says how many of the len bytes just read from a stream's socket go on
+ * to its peer: a prefix, the rest dropped; -1 resets the tunnel.
+ */
+typedef ssize_t	(*stream_filter_cb)(const void *, size_t len, void *arg);
+
 struct stream {
 	struct end	 end;		/* first: the relay sees this */
 	int		 fd;
@@ -30,10 +36,13 @@ struct stream {
 	size_t		 pipe_cap;
 	size_t		 pipe_full_at;	/* piped when the pipe filled, or 0 */
 	int		 bulk;		/* reads are large: splice them */
+	stream_filter_cb filter;	/* NULL: every byte goes on */
+	void		*filter_arg;
 };
 
 struct stream	*stream_new(int fd);
 void		 stream_start(struct stream *);
+void		 stream_set_filter(struct stream *, stream_filter_cb, void *);
 size_t		 stream_read_size(void);
 
 #endif
