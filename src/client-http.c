@@ -22,6 +22,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "auth.h"
 #include "cfg.h"
 #include "client-int.h"
 #include "compat.h"
@@ -136,9 +137,84 @@ client_http_take(struct client *c)
 	c->req.port = req->port;
 }
 
+/* The password check is over: connect, or answer 407 (503 if busy). */
+static void
+client_http_password_cb(enum auth_result result, void *arg)
+{
+	struct client	*c = arg;
+	char		 user[LOG_ESCAPE_SIZE(sizeof(c->user))];
+
+	c->auth = NULL;
+	switch (result) {
+	case AUTH_OK:
+		client_logged_in(c);
+		break;
+	case AUTH_BAD:
+		stats_client_refused();
+		log_line(LOGC_ERROR, "client %s: bad password for user %s",
+		    c->addrtext, log_escape(user, sizeof(user), c->user));
+		client_http_reply_and_close(c, 407);
+		return;
+	case AUTH_BUSY:
+		stats_handshake_error();
+		log_line(LOGC_ERROR, "client %s: too many password checks "
+		    "waiting; refusing user %s", c->addrtext,
+		    log_escape(user, sizeof(user), c->user));
+		client_http_reply_and_close(c, 503);
+		return;
+	}
+	/* Bytes sent meanwhile wait in c->in, as in CLIENT_CONNECTING. */
+	c->state = CLIENT_CONNECTING;
+	ev_timer_stop(&c->timer);
+	client_connect(c);
+}
+
+/*
+ * The request is complete: read the parameters of its user name, check
+ * its Basic credentials against PASSWORD_FILE under AUTH=password (in
+ * the job pool, as SOCKS5's are), and say the next state.  A client
+ * without credentials is asked for them with 407, which browsers expect
+ * before they send any: logged as a close, not an error.
+ */
+static enum client_state
+client_http_login(struct client *c)
+{
+	struct http_request	*req = &c->http->req;
+
+	/*
+	 * The user name carries parameters (BASE-tag-eu-session-x) as a
+	 * SOCKS5 one does, under either AUTH; one the codec refuses is
+	 * answered as a failed login.
+	 */
+	if (req->has_auth) {
+		strlcpy(c->user, req->user, sizeof(c->user));
+		if (client_parse_user(c, c->user) == -1) {
+			explicit_bzero(req->pass, sizeof(req->pass));
+			client_http_reply_and_close(c, 407);
+			return (CLIENT_CLOSED);
+		}
+	}
+	if (cfg->auth != CONF_AUTH_PASSWORD) {
+		explicit_bzero(req->pass, sizeof(req->pass));
+		ev_timer_stop(&c->timer);
+		return (CLIENT_CONNECTING);
+	}
+	if (!req->has_auth) {
+		log_line(LOGC_CONNECTION, "closing %s: HTTP 407: no "
+		    "credentials", c->addrtext);
+		client_http_reply_and_close(c, 407);
+		return (CLIENT_CLOSED);
+	}
+	/* BASE is the account.  The answer comes from the loop later. */
+	c->auth = auth_check(c->param.base, req->pass,
+	    client_http_password_cb, c);
+	explicit_bzero(req->pass, sizeof(req->pass));
+	return (CLIENT_AUTH_CHECK);
+}
+
 /*
  * CLIENT_HTTP: wait for the whole header, then refuse it, or go on to
- * connect what it asks for.
+ * check the client's credentials and connect what it asks for.
  */
 enum client_state
 client_http_on_request(struct client *c)
@@ -177,15 +253,7 @@ client_http_on_request(struct client *c)
 	 * bytes, or the start of a request's body.
 	 */
 	buf_drain(&c->in, used);
-
-	if (cfg->auth == CONF_AUTH_PASSWORD) {
-		log_line(LOGC_CONNECTION, "closing %s: HTTP 407",
-		    c->addrtext);
-		client_http_reply_and_close(c, 407);
-		return (CLIENT_CLOSED);
-	}
-	ev_timer_stop(&c->timer);
-	return (CLIENT_CONNECTING);
+	return (client_http_login(c));
 }
 
 /*

@@ -79,6 +79,8 @@ TAILQ_HEAD(client_list, client);
 void	client_close(struct client *, const char *why);
 int	client_send(struct client *, const void *, size_t);
 void	client_connect(struct client *);
+int	client_parse_user(struct client *, const char *);
+void	client_logged_in(struct client *);
 
 /* client-http.c */
 enum client_state client_http_on_request(struct client *);

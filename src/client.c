@@ -396,6 +396,18 @@ client_on_greeting(struct client *c)
 	}
 }
 
+/*
+ * The password of the account (the user name's BASE) was right: take
+ * its policy, as the file in force says now, and its shared account.
+ */
+void
+client_logged_in(struct client *c)
+{
+	(void)auth_policy(c->param.base, &c->policy);
+	c->account = account_get(c->param.base, c->policy.rate);
+	pool_want_init(&c->want, &c->param, &c->policy.tags);
+}
+
 /* The password check is over: answer, then go on to the request. */
 static void
 client_password_cb(enum auth_result result, void *arg)
@@ -412,10 +424,7 @@ client_password_cb(enum auth_result result, void *arg)
 	}
 	switch (result) {
 	case AUTH_OK:
-		/* The account's policy, as the file in force says now. */
-		(void)auth_policy(c->param.base, &c->policy);
-		c->account = account_get(c->param.base, c->policy.rate);
-		pool_want_init(&c->want, &c->param, &c->policy.tags);
+		client_logged_in(c);
 		break;
 	case AUTH_BAD:
 		stats_client_refused();
@@ -442,7 +451,7 @@ client_password_cb(enum auth_result result, void *arg)
  * (SOCKS4) into its wants.  A name the codec refuses is counted and
  * logged; the caller answers with its protocol's failure and closes.
  */
-static int
+int
 client_parse_user(struct client *c, const char *name)
 {
 	char	*cause = NULL;
