@@ -420,8 +420,12 @@ START_TEST(ev_break_leaves_run_after_the_round)
 	b.last_id = 2;
 	ev_timer_init(&a.t, numbered_cb, &a);
 	ev_timer_init(&b.t, numbered_cb, &b);
+	/*
+	 * b far enough behind a that a process kept off the CPU for a
+	 * while (a busy machine) does not find both due in one round.
+	 */
 	ev_timer_start(&a.t, 10);
-	ev_timer_start(&b.t, 60);
+	ev_timer_start(&b.t, 500);
 	checklib_run_bounded();
 	ck_assert_int_eq(nfired, 1);
 	ck_assert_int_eq(fired[0], 1);
