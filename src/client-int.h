@@ -21,6 +21,7 @@
 #include "socks.h"
 #include "tags.h"
 #include "tunnel.h"
+#include "udpassoc.h"
 #include "userparam.h"
 
 struct account;
@@ -71,6 +72,8 @@ struct client {
 	struct job		*auth;		/* password check running */
 	struct tunnel		 tunnel;	/* once CLIENT_RELAYING */
 	struct client_http	*http;		/* an HTTP client, else NULL */
+	struct udpassoc		*udp;		/* a UDP ASSOCIATE's relay */
+	struct udpassoc_counts	 udpcounts;	/* for its access line */
 	TAILQ_ENTRY(client)	 entry;
 };
 TAILQ_HEAD(client_list, client);

@@ -32,6 +32,7 @@
 #include "http.h"
 #include "job.h"
 #include "log.h"
+#include "mux.h"
 #include "pool.h"
 #include "relay.h"
 #include "sock.h"
@@ -130,14 +131,21 @@ client_log_access(struct client *c, const char *result, uint64_t up,
 	const char	*host = c->req.host;
 	int		 v6 = strchr(host, ':') != NULL;
 	char		 user[LOG_ESCAPE_SIZE(sizeof(c->user))];
+	char		 udp[128] = "";
 
 	if (!log_class_enabled(LOGC_ACCESS))
 		return;
+	if (c->req.cmd == SOCKS_CMD_UDP)
+		snprintf(udp, sizeof(udp), " dgrams_up=%llu dgrams_down=%llu "
+		    "dropped=%llu",
+		    (unsigned long long)c->udpcounts.dgrams_up,
+		    (unsigned long long)c->udpcounts.dgrams_down,
+		    (unsigned long long)c->udpcounts.dropped);
 	/* A user name may hold any byte but NUL (RFC 1929). */
 	log_escape(user, sizeof(user), c->user);
 	/* session= is [A-Za-z0-9] and tags= [a-z0-9_.,]: nothing to escape. */
 	log_line(LOGC_ACCESS, "access client=%s user=%s cmd=%s dest=%s%s%s:%u "
-	    "via=%s result=%s up=%llu down=%llu ms=%llu session=%s tags=%s",
+	    "via=%s result=%s up=%llu down=%llu ms=%llu session=%s tags=%s%s",
 	    c->addrtext, user[0] != '\0' ? user : "-", c->http != NULL ?
 	    client_http_cmd_name(c) : client_cmd_name(c->req.cmd),
 	    v6 ? "[" : "", host[0] != '\0' ? host : "-", v6 ? "]" : "",
@@ -145,7 +153,7 @@ client_log_access(struct client *c, const char *result, uint64_t up,
 	    (unsigned long long)down,
 	    (unsigned long long)(ev_now() - c->start),
 	    c->want.session[0] != '\0' ? c->want.session : "-",
-	    c->tags[0] != '\0' ? c->tags : "-");
+	    c->tags[0] != '\0' ? c->tags : "-", udp);
 }
 
 /*
@@ -163,6 +171,9 @@ client_close(struct client *c, const char *why)
 		pool_open_cancel(c->pool);
 	if (c->auth != NULL)
 		job_cancel(c->auth);
+	if (c->udp != NULL)
+		udpassoc_free(c->udp);
+	c->udp = NULL;
 	c->dial = NULL;
 	c->pool = NULL;
 	c->auth = NULL;
@@ -555,7 +566,8 @@ client_on_request(struct client *c)
 			return (CLIENT_CLOSED);
 		}
 	}
-	if (c->req.cmd != SOCKS_CMD_CONNECT) {
+	if (c->req.cmd != SOCKS_CMD_CONNECT &&
+	    !(c->req.cmd == SOCKS_CMD_UDP && c->req.version == SOCKS_V5)) {
 		client_reply_and_close(c, SOCKS5_CMD_UNSUPPORTED,
 		    "unsupported");
 		return (CLIENT_CLOSED);
@@ -674,6 +686,62 @@ client_dial_cb(int fd, enum socks_failure why, void *arg)
 	client_connected(c, &stream_new(fd)->end, (struct sockaddr *)&ss);
 }
 
+/* The UDP association ended: log its access line with its counts, close. */
+static void
+client_udp_done(struct udpassoc *a, const char *result, void *arg)
+{
+	struct client	*c = arg;
+
+	udpassoc_counts(a, &c->udpcounts);
+	stats_tunnel_done(c->via, c->udpcounts.bytes_up,
+	    c->udpcounts.bytes_down);
+	log_line(LOGC_SESSION, "UDP association of %s via %s closed: %s",
+	    c->addrtext, c->via, result);
+	client_log_access(c, result, c->udpcounts.bytes_up,
+	    c->udpcounts.bytes_down);
+	client_close(c, NULL);
+}
+
+/*
+ * A UDP ASSOCIATE is granted: open its relay socket, answer with its
+ * address, and relay, directly (session NULL) or through the worker
+ * that accepted session.
+ */
+static void
+client_udp_start(struct client *c, struct mux_session *session)
+{
+	struct sockaddr_storage	 ss;
+	uint8_t			 reply[SOCKS_REPLY_MAX];
+	size_t			 len;
+	char			*cause;
+
+	c->udp = udpassoc_new(c->fd, (struct sockaddr *)&c->addr, c->req.port,
+	    &cause);
+	if (c->udp == NULL) {
+		log_warnx("client %s: %s", c->addrtext, cause);
+		free(cause);
+		if (session != NULL)
+			mux_session_cancel(session);
+		client_refuse(c, SOCKS_FAIL_FAILURE);
+		return;
+	}
+	udpassoc_bound(c->udp, &ss);
+	len = socks5_build_reply(reply, SOCKS5_SUCCEEDED,
+	    (struct sockaddr *)&ss);
+	if (client_send(c, reply, len) == -1) {
+		if (session != NULL)
+			mux_session_cancel(session);
+		client_log_access(c, "aborted", 0, 0);
+		client_close(c, NULL);
+		return;
+	}
+	c->state = CLIENT_RELAYING;
+	stats_tunnel_open(c->via);
+	log_line(LOGC_SESSION, "UDP association of %s via %s open",
+	    c->addrtext, c->via);
+	udpassoc_start(c->udp, session, client_udp_done, c);
+}
+
 /* No worker can take the request: dial it ourselves, or refuse. */
 static void
 client_no_worker(struct client *c)
@@ -688,6 +756,10 @@ client_no_worker(struct client *c)
 		return;
 	}
 	strlcpy(c->via, "direct", sizeof(c->via));
+	if (c->req.cmd == SOCKS_CMD_UDP) {
+		client_udp_start(c, NULL);
+		return;
+	}
 	c->dial = dial_start(c->req.host, c->req.port, DIAL_RULES,
 	    client_dial_cb, c);
 }
@@ -715,6 +787,10 @@ client_pool_cb(struct end *e, enum socks_failure why,
 		    c->addrtext, c->req.host, c->req.port, c->via,
 		    socks_failure_name(why));
 		client_refuse(c, why);
+		return;
+	}
+	if (c->req.cmd == SOCKS_CMD_UDP) {
+		client_udp_start(c, mux_session_of_end(e));
 		return;
 	}
 	client_connected(c, e, bound);
@@ -753,6 +829,14 @@ client_connect(struct client *c)
 		client_no_worker(c);
 		return;
 	}
+	if (c->req.cmd != SOCKS_CMD_CONNECT &&
+	    !pool_has_worker_for(c->req.cmd)) {
+		/* Workers are there, but none carries this command. */
+		strlcpy(c->via, "none", sizeof(c->via));
+		client_reply_and_close(c, SOCKS5_CMD_UNSUPPORTED,
+		    "unsupported");
+		return;
+	}
 	/* It never answers before it returns (pool.h). */
 	c->pool = pool_open(&c->req, &c->want, client_pool_cb, c);
 }
@@ -778,6 +862,8 @@ client_abort_all(void)
 	TAILQ_FOREACH_SAFE(c, &client_all, entry, next) {
 		if (c->tunnel.relay != NULL)
 			tunnel_abort(&c->tunnel, "shutdown");
+		else if (c->udp != NULL)
+			udpassoc_abort(c->udp, "shutdown");
 		else
 			client_close(c, "shutting down");
 	}

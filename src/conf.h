@@ -121,6 +121,10 @@ struct conf {
 
 	uint64_t		 connect_timeout;	/* ms */
 	uint64_t		 idle_timeout;		/* ms, 0 = none */
+	uint64_t		 bind_timeout;		/* ms */
+	uint64_t		 udp_idle_timeout;	/* ms, 0 = none */
+	unsigned int		 udp_max_targets;	/* 0 = no cap */
+	unsigned int		 udp_rate;		/* per s, 0 = no cap */
 	struct cidr_list	 dest_allow;
 	struct cidr_list	 dest_deny;
 

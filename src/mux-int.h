@@ -35,6 +35,8 @@ struct mux_session {
 	int				 state;	/* MUX_STATE_* */
 	mux_session_cb			 cb;
 	void				*arg;
+	mux_datagram_cb			 dgram_cb;	/* UDP sessions */
+	void				*dgram_arg;
 	int64_t				 send_window;
 	uint64_t			 recv_left;
 	uint64_t			 recv_unacked;

@@ -234,6 +234,45 @@ mux_session_cancel(struct mux_session *s)
 	mux_session_free_now(s);
 }
 
+/*
+ * Make a session a UDP session: each P body is one datagram, handed to cb
+ * with its args instead of to a relay.  Never joined to a relay.
+ */
+void
+mux_session_set_datagram(struct mux_session *s, mux_datagram_cb cb,
+    void *arg)
+{
+	s->dgram_cb = cb;
+	s->dgram_arg = arg;
+}
+
+/*
+ * Send one datagram on a UDP session, with its target or source as
+ * args.  A datagram that does not fit the window or the link's room now
+ * is dropped (-1), as a full network would: UDP has no backpressure.
+ */
+int
+mux_session_send_datagram(struct mux_session *s, const char *host,
+    const char *port, const void *data, size_t len)
+{
+	const char	*args[2];
+
+	if (mux_session_end_room(&s->end) < (len > 0 ? len : 1))
+		return (-1);
+	args[0] = host;
+	args[1] = port;
+	s->send_window -= len;
+	mux_link_send_session(s->link, s->id, "P", data, len, 2, args);
+	return (0);
+}
+
+/* The session whose relay end e is (e must be a session's end). */
+struct mux_session *
+mux_session_of_end(struct end *e)
+{
+	return ((struct mux_session *)e);
+}
+
 /* The session as a relay end. */
 struct end *
 mux_session_end(struct mux_session *s)
@@ -411,10 +450,37 @@ mux_session_credit(struct mux_session *s)
 	mux_link_send_session(l, s->id, "W", NULL, 0, 1, &arg);
 }
 
+/*
+ * A datagram on a UDP session: hand it over, and give the window back in
+ * batches (nothing is held, so all of it is free again at once).
+ */
+static int
+mux_session_datagram(struct mux_session *s, const unsigned char *body,
+    size_t len, const char *host, const char *port)
+{
+	struct mux_link	*l = s->link;
+	uint64_t	 id = s->id;
+	const char	*arg;
+	char		 num[24];
+
+	s->dgram_cb(s, host != NULL ? host : "", port != NULL ? port : "",
+	    body, len, s->dgram_arg);
+	if (l->dead || mux_session_find(l, id) != s || !l->esp ||
+	    s->recv_unacked < MUX_WINDOW_DEFAULT / 8)
+		return (0);
+	s->recv_left += s->recv_unacked;
+	snprintf(num, sizeof(num), "%llu",
+	    (unsigned long long)s->recv_unacked);
+	s->recv_unacked = 0;
+	arg = num;
+	mux_link_send_session(l, s->id, "W", NULL, 0, 1, &arg);
+	return (0);
+}
+
 /* Data for a session: check the window, then deliver or hold it. */
 static int
 mux_session_data(struct mux_session *s, const unsigned char *body,
-    size_t len, const char **why)
+    size_t len, const char *arg2, const char *arg3, const char **why)
 {
 	struct mux_link	*l = s->link;
 
@@ -443,6 +509,8 @@ mux_session_data(struct mux_session *s, const unsigned char *body,
 		s->recv_left -= len;
 	}
 	s->recv_unacked += len;
+	if (s->dgram_cb != NULL)
+		return (mux_session_datagram(s, body, len, arg2, arg3));
 	if (s->end.relay != NULL && buf_len(&s->held) == 0 &&
 	    relay_quota(&s->end, len) == len) {
 		relay_input(&s->end, body, len);
@@ -560,8 +628,10 @@ mux_session_message(struct mux_link *l, const struct textnet_msg *m,
 			return (0);
 	}
 	if (m->body_len > 0 || strchr(flags, 'P') != NULL) {
-		if (m->body_len > 0 &&
-		    mux_session_data(s, body, m->body_len, why) == -1)
+		/* A UDP datagram may be empty; a stream's P never is. */
+		if ((m->body_len > 0 || s->dgram_cb != NULL) &&
+		    mux_session_data(s, body, m->body_len, arg2, arg3,
+		    why) == -1)
 			return (-1);
 		if (l->dead || mux_session_find(l, id) != s)
 			return (0);

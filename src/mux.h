@@ -63,6 +63,14 @@ struct mux_link_ops {
 typedef void	(*mux_session_cb)(struct mux_session *, enum mux_event,
 		    const char *host_or_reason, const char *port, void *arg);
 
+/*
+ * A datagram on a UDP session (PROTOCOL.md 4): its P message's args, the
+ * target (server to worker) or the source (worker to server).
+ */
+typedef void	(*mux_datagram_cb)(struct mux_session *, const char *host,
+		    const char *port, const unsigned char *data, size_t len,
+		    void *arg);
+
 struct mux_link	*mux_link_new(int fd, enum mux_side,
 		    const struct mux_link_ops *, void *owner);
 void		*mux_link_owner(struct mux_link *);
@@ -96,7 +104,13 @@ void		 mux_session_accept(struct mux_session *,
 		    const struct sockaddr *bound);
 void		 mux_session_reject(struct mux_session *, const char *reason);
 void		 mux_session_cancel(struct mux_session *);
+void		 mux_session_set_datagram(struct mux_session *,
+		    mux_datagram_cb, void *);
+int		 mux_session_send_datagram(struct mux_session *,
+		    const char *host, const char *port, const void *,
+		    size_t);
 struct end	*mux_session_end(struct mux_session *);
+struct mux_session *mux_session_of_end(struct end *);
 uint64_t	 mux_session_id(struct mux_session *);
 
 #endif

@@ -466,6 +466,16 @@ pool_can_take(struct pool_worker *w)
 	    mux_link_sessions(w->link) < w->max_sessions);
 }
 
+/*
+ * Tell whether a worker carries a SOCKS command: BIND and UDP ASSOCIATE
+ * go to no worker yet, CONNECT to any.
+ */
+static int
+pool_carries(struct pool_worker *w, int cmd)
+{
+	return (cmd != SOCKS_CMD_BIND && cmd != SOCKS_CMD_UDP);
+}
+
 /* The filter stage: may this request use worker w at all? */
 static int
 pool_filter_match(const struct pool_worker *w, const struct pool_want *want)
@@ -713,6 +723,22 @@ pool_has_worker(void)
 
 	TAILQ_FOREACH(w, &pool_workers, entry) {
 		if (pool_can_take(w))
+			return (1);
+	}
+	return (0);
+}
+
+/*
+ * Tell whether any worker could take a request of this SOCKS command now:
+ * BIND and UDP ASSOCIATE only go to workers that announced them.
+ */
+int
+pool_has_worker_for(int cmd)
+{
+	struct pool_worker	*w;
+
+	TAILQ_FOREACH(w, &pool_workers, entry) {
+		if (pool_can_take(w) && pool_carries(w, cmd))
 			return (1);
 	}
 	return (0);

@@ -64,6 +64,7 @@ size_t		 pool_pending_count(void);
 size_t		 pool_link_count(void);
 unsigned int	 pool_pending_from(const struct sockaddr *);
 int		 pool_has_worker(void);
+int		 pool_has_worker_for(int cmd);
 size_t		 pool_worker_count(void);
 size_t		 pool_unresponsive_count(void);
 const struct tags *pool_worker_tags(const char *);

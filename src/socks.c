@@ -398,6 +398,94 @@ socks5_build_reply(uint8_t *out, enum socks5_reply rep,
 	return (SOCKS5_REPLY_IPV4_LEN);
 }
 
+/*
+ * Parse the header of a datagram a client sent to its UDP relay (RFC 1928
+ * section 7).  On success *hdrlen is where the data starts; -1 with why
+ * for a datagram to drop.  A fragment (FRAG != 0) parses: the caller
+ * decides, and counts, what to do with it.
+ */
+int
+socks5_parse_udp(const uint8_t *p, size_t len, size_t *hdrlen,
+    struct socks_udp_header *h, const char **why)
+{
+	size_t	addrlen, need;
+
+	if (len < 4) {
+		*why = "UDP datagram shorter than its header";
+		return (-1);
+	}
+	if (p[0] != 0 || p[1] != 0) {
+		*why = "UDP datagram with non-zero RSV";
+		return (-1);
+	}
+	switch (p[3]) {
+	case SOCKS_ATYP_IPV4:
+		addrlen = 4;
+		break;
+	case SOCKS_ATYP_IPV6:
+		addrlen = 16;
+		break;
+	case SOCKS_ATYP_DOMAIN:
+		if (len < 5 || p[4] == 0) {
+			*why = "UDP datagram with an empty host name";
+			return (-1);
+		}
+		addrlen = 1 + (size_t)p[4];
+		break;
+	default:
+		*why = "UDP datagram with an unknown address type";
+		return (-1);
+	}
+	need = 4 + addrlen + 2;
+	if (len < need) {
+		*why = "UDP datagram shorter than its header";
+		return (-1);
+	}
+	if (p[3] == SOCKS_ATYP_DOMAIN &&
+	    !socks_host_printable(p + 5, addrlen - 1)) {
+		*why = "UDP datagram host name with a space, control or "
+		    "non-ASCII byte";
+		return (-1);
+	}
+	memset(h, 0, sizeof(*h));
+	h->frag = p[2];
+	h->atyp = p[3];
+	switch (p[3]) {
+	case SOCKS_ATYP_IPV4:
+		inet_ntop(AF_INET, p + 4, h->host, sizeof(h->host));
+		break;
+	case SOCKS_ATYP_IPV6:
+		inet_ntop(AF_INET6, p + 4, h->host, sizeof(h->host));
+		break;
+	default:
+		memcpy(h->host, p + 5, addrlen - 1);
+		break;
+	}
+	h->port = (uint16_t)(p[4 + addrlen] << 8 | p[4 + addrlen + 1]);
+	*hdrlen = need;
+	return (0);
+}
+
+/*
+ * Write the header that wraps a datagram relayed back to the client,
+ * naming where it came from (IPv4 or IPv6; anything else as 0.0.0.0:0).
+ * Returns its length, at most SOCKS_UDP_HEADER_MAX.
+ */
+size_t
+socks5_build_udp_header(uint8_t *out, const struct sockaddr *src)
+{
+	uint8_t	reply[SOCKS_REPLY_MAX];
+	size_t	len;
+
+	/* The same address encoding as a reply, after RSV RSV FRAG. */
+	len = socks5_build_reply(reply, SOCKS5_SUCCEEDED, src);
+	out[0] = 0;
+	out[1] = 0;
+	out[2] = 0;
+	memcpy(out + 3, reply + 3, len - 3);
+	return (len);
+}
+
 /* Write a SOCKS4 reply: granted or rejected, with the bound IPv4. */
 size_t
 socks4_build_reply(uint8_t *out, int granted, const struct sockaddr *bound)

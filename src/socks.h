@@ -100,6 +100,25 @@ enum socks_parse socks5_parse_request(const uint8_t *, size_t, size_t *used,
 enum socks_parse socks4_parse_request(const uint8_t *, size_t, size_t *used,
 	    struct socks_request *, struct socks_error *);
 
+/*
+ * The header of a SOCKS5 UDP datagram (RFC 1928 section 7): RSV RSV FRAG
+ * ATYP DST.ADDR DST.PORT, then the data.  A datagram is whole or nothing,
+ * so a short one is an error, never "need more".
+ */
+struct socks_udp_header {
+	uint8_t		frag;		/* 0 for a whole datagram */
+	int		atyp;		/* SOCKS_ATYP_* */
+	char		host[256];	/* name or numeric text, NUL-ended */
+	uint16_t	port;		/* host order */
+};
+
+/* Longest header socks5_build_udp_header writes (IPv6). */
+#define SOCKS_UDP_HEADER_MAX	22
+
+int	socks5_parse_udp(const uint8_t *, size_t, size_t *hdrlen,
+	    struct socks_udp_header *, const char **why);
+size_t	socks5_build_udp_header(uint8_t *out, const struct sockaddr *src);
+
 /* out must hold SOCKS_REPLY_MAX bytes; bound may be NULL (all zeros). */
 #define SOCKS_REPLY_MAX		22
 size_t	socks5_build_reply(uint8_t *out, enum socks5_reply,

@@ -788,6 +788,118 @@ START_TEST(reply_names_are_short_words)
 }
 END_TEST
 
+/* A datagram header of each address type parses, data after it. */
+START_TEST(udp_header_parses_each_type)
+{
+	static const uint8_t	v4[] = { 0, 0, 0, 1, 192, 0, 2, 7, 0x01, 0xbb,
+				    'h', 'i' };
+	static const uint8_t	v6[] = { 0, 0, 0, 4, 0x20, 0x01, 0x0d, 0xb8,
+				    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 53,
+				    'x' };
+	static const uint8_t	dn[] = { 0, 0, 0, 3, 9, 'l', 'o', 'c', 'a',
+				    'l', 'h', 'o', 's', 't', 0x30, 0x39 };
+	struct socks_udp_header	h;
+	const char		*why = NULL;
+	size_t			 hl = SENTINEL;
+
+	ck_assert_int_eq(socks5_parse_udp(v4, sizeof(v4), &hl, &h, &why), 0);
+	ck_assert_uint_eq(hl, 10);
+	ck_assert_str_eq(h.host, "192.0.2.7");
+	ck_assert_uint_eq(h.port, 443);
+	ck_assert_int_eq(h.atyp, SOCKS_ATYP_IPV4);
+	ck_assert_uint_eq(h.frag, 0);
+
+	ck_assert_int_eq(socks5_parse_udp(v6, sizeof(v6), &hl, &h, &why), 0);
+	ck_assert_uint_eq(hl, 22);
+	ck_assert_str_eq(h.host, "2001:db8::1");
+	ck_assert_uint_eq(h.port, 53);
+
+	/* A datagram with no data at all is still a datagram. */
+	ck_assert_int_eq(socks5_parse_udp(dn, sizeof(dn), &hl, &h, &why), 0);
+	ck_assert_uint_eq(hl, sizeof(dn));
+	ck_assert_str_eq(h.host, "localhost");
+	ck_assert_uint_eq(h.port, 12345);
+	ck_assert_int_eq(h.atyp, SOCKS_ATYP_DOMAIN);
+}
+END_TEST
+
+/* FRAG is reported, not refused: the caller drops and counts it. */
+START_TEST(udp_header_reports_frag)
+{
+	static const uint8_t	p[] = { 0, 0, 3, 1, 127, 0, 0, 1, 0, 7, 'x' };
+	struct socks_udp_header	h;
+	const char		*why = NULL;
+	size_t			 hl;
+
+	ck_assert_int_eq(socks5_parse_udp(p, sizeof(p), &hl, &h, &why), 0);
+	ck_assert_uint_eq(h.frag, 3);
+}
+END_TEST
+
+/* Short, reserved bits, unknown types and bad names are errors. */
+START_TEST(udp_header_errors)
+{
+	static const uint8_t	full[] = { 0, 0, 0, 1, 127, 0, 0, 1, 0, 7 };
+	static const uint8_t	rsv[] = { 0, 1, 0, 1, 127, 0, 0, 1, 0, 7 };
+	static const uint8_t	atyp[] = { 0, 0, 0, 2, 127, 0, 0, 1, 0, 7 };
+	static const uint8_t	empty[] = { 0, 0, 0, 3, 0, 0, 7 };
+	static const uint8_t	ctrl[] = { 0, 0, 0, 3, 2, 'a', '\n', 0, 7 };
+	struct socks_udp_header	h;
+	const char		*why;
+	size_t			 hl, n;
+
+	/* Every truncation of a header is an error, never "need more". */
+	for (n = 0; n < sizeof(full); n++) {
+		why = NULL;
+		ck_assert_int_eq(socks5_parse_udp(full, n, &hl, &h, &why), -1);
+		ck_assert_ptr_nonnull(why);
+	}
+	ck_assert_int_eq(socks5_parse_udp(rsv, sizeof(rsv), &hl, &h, &why),
+	    -1);
+	ck_assert_int_eq(socks5_parse_udp(atyp, sizeof(atyp), &hl, &h, &why),
+	    -1);
+	ck_assert_int_eq(socks5_parse_udp(empty, sizeof(empty), &hl, &h,
+	    &why), -1);
+	ck_assert_int_eq(socks5_parse_udp(ctrl, sizeof(ctrl), &hl, &h, &why),
+	    -1);
+}
+END_TEST
+
+/* The header built for a reply names the source and parses back. */
+START_TEST(udp_header_builds_and_round_trips)
+{
+	struct sockaddr_in	sin;
+	struct sockaddr_in6	sin6;
+	struct socks_udp_header	h;
+	uint8_t			out[SOCKS_UDP_HEADER_MAX];
+	const char		*why;
+	size_t			n, hl;
+
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons(5353);
+	inet_pton(AF_INET, "10.1.2.3", &sin.sin_addr);
+	n = socks5_build_udp_header(out, (struct sockaddr *)&sin);
+	ck_assert_uint_eq(n, 10);
+	ck_assert_uint_eq(out[0], 0);
+	ck_assert_uint_eq(out[2], 0);
+	ck_assert_uint_eq(out[3], SOCKS_ATYP_IPV4);
+	ck_assert_int_eq(socks5_parse_udp(out, n, &hl, &h, &why), 0);
+	ck_assert_str_eq(h.host, "10.1.2.3");
+	ck_assert_uint_eq(h.port, 5353);
+
+	memset(&sin6, 0, sizeof(sin6));
+	sin6.sin6_family = AF_INET6;
+	sin6.sin6_port = htons(53);
+	inet_pton(AF_INET6, "::1", &sin6.sin6_addr);
+	n = socks5_build_udp_header(out, (struct sockaddr *)&sin6);
+	ck_assert_uint_eq(n, SOCKS_UDP_HEADER_MAX);
+	ck_assert_int_eq(socks5_parse_udp(out, n, &hl, &h, &why), 0);
+	ck_assert_str_eq(h.host, "::1");
+	ck_assert_uint_eq(h.port, 53);
+}
+END_TEST
+
 static Suite *
 socks_suite(void)
 {
@@ -845,6 +957,13 @@ socks_suite(void)
 	tcase_add_test(tc, reply5_with_ipv6);
 	tcase_add_test(tc, reply5_with_other_family);
 	tcase_add_test(tc, reply4_granted_and_rejected);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("udp datagram header");
+	tcase_add_test(tc, udp_header_parses_each_type);
+	tcase_add_test(tc, udp_header_reports_frag);
+	tcase_add_test(tc, udp_header_errors);
+	tcase_add_test(tc, udp_header_builds_and_round_trips);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("failure reasons");

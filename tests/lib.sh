@@ -64,6 +64,7 @@
 : "${ESOCKSD:=$TOP_BUILDDIR/src/esocksd}"
 : "${SOCKSC:=$TOP_BUILDDIR/tests/socksc}"
 : "${TSINK:=$TOP_BUILDDIR/tests/tsink}"
+: "${UDPC:=$TOP_BUILDDIR/tests/udpc}"
 # Daemon log lines under -f without their timestamp, so that patterns
 # can anchor on the message (t-direct-log-time.sh checks the stamp).
 ESOCKSD_LOG_TIME=no

@@ -20,6 +20,8 @@
  *              (Linux only)
  *   blackhole  never accept, with the accept queue full, so that a
  *              connect() to the port hangs until the client gives up
+ *   udpecho    a UDP socket instead: send each datagram back to where it
+ *              came from, prefixed with "echo:"
  * -F prints a free port of ADDR (default 127.0.0.1), below the ephemeral
  * range, and exits.
  */
@@ -56,7 +58,7 @@ tsink_usage(void)
 	fprintf(stderr, "usage: tsink [-l ADDR:PORT] -P PORTFILE [-m MODE]\n"
 	    "       tsink -F [-l ADDR:PORT]\n"
 	    "modes: echo sum source:N discard hold bound command blackhole "
-	    "pages:N\n");
+	    "pages:N udpecho\n");
 	exit(2);
 }
 
@@ -196,6 +198,54 @@ tsink_free_port(const char *spec)
 	return (fflush(stdout) == 0 ? 0 : 1);
 }
 
+/* udpecho: bind a UDP socket, publish its port, echo until killed. */
+static int
+tsink_udp_echo(const char *spec, const char *portfile)
+{
+	struct sockaddr_storage	 ss, from;
+	socklen_t		 sslen, fromlen;
+	uint8_t			 b[65536];
+	char			*host, *port, *cause;
+	ssize_t			 n;
+	int			 fd;
+
+	if (testlib_split_hostport(spec, &host, &port, &cause) == -1 ||
+	    testlib_resolve(host, port, 1, &ss, &sslen, &cause) == -1) {
+		fprintf(stderr, "tsink: %s\n", cause);
+		return (1);
+	}
+	if ((fd = socket(ss.ss_family, SOCK_DGRAM, 0)) == -1 ||
+	    bind(fd, (struct sockaddr *)&ss, sslen) == -1) {
+		perror("tsink: UDP socket");
+		return (1);
+	}
+	sslen = sizeof(ss);
+	if (getsockname(fd, (struct sockaddr *)&ss, &sslen) == -1) {
+		perror("tsink: getsockname");
+		return (1);
+	}
+	if (testlib_write_portfile(portfile, ss.ss_family == AF_INET ?
+	    ntohs(((struct sockaddr_in *)&ss)->sin_port) :
+	    ntohs(((struct sockaddr_in6 *)&ss)->sin6_port), &cause) == -1) {
+		fprintf(stderr, "tsink: %s\n", cause);
+		return (1);
+	}
+	memcpy(b, "echo:", 5);
+	for (;;) {
+		fromlen = sizeof(from);
+		n = recvfrom(fd, b + 5, sizeof(b) - 5, 0,
+		    (struct sockaddr *)&from, &fromlen);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			perror("tsink: recvfrom");
+			return (1);
+		}
+		sendto(fd, b, (size_t)n + 5, 0, (struct sockaddr *)&from,
+		    fromlen);
+	}
+}
+
 /* Parse the options, bind, publish the port, serve until killed. */
 int
 main(int argc, char **argv)
@@ -228,6 +278,12 @@ main(int argc, char **argv)
 	}
 	if (optind != argc)
 		tsink_usage();
+	if (strcmp(modename, "udpecho") == 0) {
+		if (portfile == NULL)
+			tsink_usage();
+		signal(SIGPIPE, SIG_IGN);
+		return (tsink_udp_echo(spec, portfile));
+	}
 	if (strcmp(modename, "blackhole") == 0)
 		blackhole = 1;
 	else if (strncmp(modename, "pages:", 6) == 0 &&

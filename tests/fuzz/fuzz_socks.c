@@ -10,6 +10,7 @@
 #include <sys/types.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
+#include <arpa/inet.h>
 
 #include <stdint.h>
 #include <string.h>
@@ -137,6 +138,48 @@ fuzz_replies(const uint8_t *p, size_t len)
 	FUZZ_CHECK(socks_failure_name(socks_failure_from_name(word)) != NULL);
 }
 
+/*
+ * The input as a datagram to a UDP relay: a parsed header lies within the
+ * input and its host is a terminated string, and a header built from the
+ * parsed address (when numeric) parses back to the same host and port.
+ */
+static void
+fuzz_udp(const uint8_t *p, size_t len)
+{
+	struct socks_udp_header	h, back;
+	struct sockaddr_in	sin;
+	struct sockaddr_in6	sin6;
+	struct sockaddr		*sa = NULL;
+	uint8_t			out[SOCKS_UDP_HEADER_MAX];
+	const char		*why = NULL;
+	size_t			hl = 0, n;
+
+	if (socks5_parse_udp(p, len, &hl, &h, &why) == -1) {
+		FUZZ_CHECK(why != NULL);
+		return;
+	}
+	FUZZ_CHECK(hl >= 10 && hl <= len);
+	FUZZ_CHECK(memchr(h.host, '\0', sizeof(h.host)) != NULL);
+	memset(&sin, 0, sizeof(sin));
+	memset(&sin6, 0, sizeof(sin6));
+	if (inet_pton(AF_INET, h.host, &sin.sin_addr) == 1) {
+		sin.sin_family = AF_INET;
+		sin.sin_port = htons(h.port);
+		sa = (struct sockaddr *)&sin;
+	} else if (inet_pton(AF_INET6, h.host, &sin6.sin6_addr) == 1) {
+		sin6.sin6_family = AF_INET6;
+		sin6.sin6_port = htons(h.port);
+		sa = (struct sockaddr *)&sin6;
+	}
+	if (sa == NULL || h.atyp == SOCKS_ATYP_DOMAIN)
+		return;
+	n = socks5_build_udp_header(out, sa);
+	FUZZ_CHECK(n <= sizeof(out));
+	FUZZ_CHECK(socks5_parse_udp(out, n, &hl, &back, &why) == 0);
+	FUZZ_CHECK(hl == n && back.port == h.port && back.frag == 0);
+	FUZZ_CHECK(strcmp(back.host, h.host) == 0);
+}
+
 /* Every parser on the whole input, then a server's walk through it. */
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -180,6 +223,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		break;
 	}
 
+	fuzz_udp(data, size);
 	fuzz_replies(data, size);
 	return (0);
 }
