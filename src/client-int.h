@@ -25,7 +25,9 @@
 #include "userparam.h"
 
 struct account;
+struct bindwait;
 struct client_http;
+struct mux_session;
 struct end;
 struct stream;
 
@@ -72,6 +74,8 @@ struct client {
 	struct job		*auth;		/* password check running */
 	struct tunnel		 tunnel;	/* once CLIENT_RELAYING */
 	struct client_http	*http;		/* an HTTP client, else NULL */
+	struct bindwait		*bind;		/* a direct BIND's listener */
+	struct mux_session	*bindsession;	/* a BIND waiting on a worker */
 	struct udpassoc		*udp;		/* a UDP ASSOCIATE's relay */
 	struct udpassoc_counts	 udpcounts;	/* for its access line */
 	TAILQ_ENTRY(client)	 entry;

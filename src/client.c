@@ -21,6 +21,7 @@
 
 #include "account.h"
 #include "auth.h"
+#include "bindwait.h"
 #include "buf.h"
 #include "cfg.h"
 #include "client.h"
@@ -173,7 +174,13 @@ client_close(struct client *c, const char *why)
 		job_cancel(c->auth);
 	if (c->udp != NULL)
 		udpassoc_free(c->udp);
+	if (c->bind != NULL)
+		bindwait_cancel(c->bind);
+	if (c->bindsession != NULL)
+		mux_session_cancel(c->bindsession);
 	c->udp = NULL;
+	c->bind = NULL;
+	c->bindsession = NULL;
 	c->dial = NULL;
 	c->pool = NULL;
 	c->auth = NULL;
@@ -566,7 +573,7 @@ client_on_request(struct client *c)
 			return (CLIENT_CLOSED);
 		}
 	}
-	if (c->req.cmd != SOCKS_CMD_CONNECT &&
+	if (c->req.cmd != SOCKS_CMD_CONNECT && c->req.cmd != SOCKS_CMD_BIND &&
 	    !(c->req.cmd == SOCKS_CMD_UDP && c->req.version == SOCKS_V5)) {
 		client_reply_and_close(c, SOCKS5_CMD_UNSUPPORTED,
 		    "unsupported");
@@ -742,6 +749,94 @@ client_udp_start(struct client *c, struct mux_session *session)
 	udpassoc_start(c->udp, session, client_udp_done, c);
 }
 
+/*
+ * A BIND's first reply: the address and port the peer is to connect to.
+ * -1 when the client is gone (it has been closed).
+ */
+static int
+client_bind_reply(struct client *c, const struct sockaddr *bound)
+{
+	uint8_t	reply[SOCKS_REPLY_MAX];
+	size_t	len;
+
+	if (c->req.version == SOCKS_V4)
+		len = socks4_build_reply(reply, 1, bound);
+	else
+		len = socks5_build_reply(reply, SOCKS5_SUCCEEDED, bound);
+	if (client_send(c, reply, len) == -1) {
+		client_log_access(c, "aborted", 0, 0);
+		client_close(c, NULL);
+		return (-1);
+	}
+	return (0);
+}
+
+/* The BIND's peer connected (relay, the second reply naming it) or not. */
+static void
+client_bind_cb(int fd, const struct sockaddr *peer, enum socks_failure why,
+    void *arg)
+{
+	struct client	*c = arg;
+
+	c->bind = NULL;
+	if (fd == -1) {
+		log_line(LOGC_ERROR, "client %s: BIND for %s:%u failed: %s",
+		    c->addrtext, c->req.host, c->req.port,
+		    socks_failure_name(why));
+		client_refuse(c, why);
+		return;
+	}
+	client_connected(c, &stream_new(fd)->end, peer);
+}
+
+/* A direct BIND: listen where the client reached us, answer, wait. */
+static void
+client_bind_start(struct client *c)
+{
+	struct sockaddr_storage	 ss;
+	char			*cause;
+
+	sock_local(c->fd, &ss);
+	c->bind = bindwait_start((struct sockaddr *)&ss, c->req.host,
+	    client_bind_cb, c, &cause);
+	if (c->bind == NULL) {
+		log_warnx("client %s: %s", c->addrtext, cause);
+		free(cause);
+		client_refuse(c, SOCKS_FAIL_FAILURE);
+		return;
+	}
+	bindwait_bound(c->bind, &ss);
+	(void)client_bind_reply(c, (struct sockaddr *)&ss);
+}
+
+/*
+ * The worker's BIND session: C names the peer that connected to the
+ * worker (relay, the second reply naming it); R or a lost link fails.
+ */
+static void
+client_bind_session_cb(struct mux_session *s, enum mux_event ev,
+    const char *host_or_reason, const char *port, void *arg)
+{
+	struct client		*c = arg;
+	struct sockaddr_storage	 ss;
+
+	c->bindsession = NULL;
+	mux_session_set_cb(s, NULL, NULL);
+	if (ev == MUX_SESSION_CONNECTED) {
+		if (sock_pton(host_or_reason, port, &ss) == -1) {
+			mux_session_cancel(s);
+			client_refuse(c, SOCKS_FAIL_FAILURE);
+			return;
+		}
+		client_connected(c, mux_session_end(s),
+		    (struct sockaddr *)&ss);
+		return;
+	}
+	/* mux frees the session after this returns. */
+	client_refuse(c, ev == MUX_SESSION_REJECTED ?
+	    socks_failure_from_name(host_or_reason) : SOCKS_FAIL_FAILURE);
+}
+
 /* No worker can take the request: dial it ourselves, or refuse. */
 static void
 client_no_worker(struct client *c)
@@ -758,6 +853,10 @@ client_no_worker(struct client *c)
 	strlcpy(c->via, "direct", sizeof(c->via));
 	if (c->req.cmd == SOCKS_CMD_UDP) {
 		client_udp_start(c, NULL);
+		return;
+	}
+	if (c->req.cmd == SOCKS_CMD_BIND) {
+		client_bind_start(c);
 		return;
 	}
 	c->dial = dial_start(c->req.host, c->req.port, DIAL_RULES,
@@ -791,6 +890,13 @@ client_pool_cb(struct end *e, enum socks_failure why,
 	}
 	if (c->req.cmd == SOCKS_CMD_UDP) {
 		client_udp_start(c, mux_session_of_end(e));
+		return;
+	}
+	if (c->req.cmd == SOCKS_CMD_BIND) {
+		/* The worker listens; its C will name the peer. */
+		c->bindsession = mux_session_of_end(e);
+		mux_session_set_cb(c->bindsession, client_bind_session_cb, c);
+		(void)client_bind_reply(c, bound);
 		return;
 	}
 	client_connected(c, e, bound);

@@ -126,6 +126,8 @@ static const struct conf_key conf_keys[] = {
 	    CONF_TIME_MAX, "10" },
 	{ "IDLE_TIMEOUT", CONF_TIME, F(idle_timeout), 0, 0, CONF_TIME_MAX,
 	    "0" },
+	{ "BIND_TIMEOUT", CONF_TIME, F(bind_timeout), 0, 1, CONF_TIME_MAX,
+	    "60" },
 	{ "UDP_IDLE_TIMEOUT", CONF_TIME, F(udp_idle_timeout), 0, 0,
 	    CONF_TIME_MAX, "120" },
 	{ "UDP_MAX_TARGETS", CONF_UINT, F(udp_max_targets), 0, 0,

@@ -611,3 +611,10 @@ mux_link_close_after_flush(struct mux_link *l, const char *why)
 	ev_timer_init(&l->close_timer, mux_link_close_timer_cb, l);
 	ev_timer_start(&l->close_timer, MUX_CLOSE_GRACE_MS);
 }
+
+/* The link socket's own address (the worker listens for BIND on it). */
+void
+mux_link_local(struct mux_link *l, struct sockaddr_storage *ss)
+{
+	sock_local(l->fd, ss);
+}

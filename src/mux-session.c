@@ -216,6 +216,22 @@ mux_session_accept(struct mux_session *s, const struct sockaddr *bound)
 	mux_link_send_session(s->link, s->id, "A", NULL, 0, 2, args);
 }
 
+/* Worker side: a BIND's peer connected; tell the server who (C). */
+void
+mux_session_connected(struct mux_session *s, const struct sockaddr *peer)
+{
+	const char	*args[2];
+	char		 host[SOCK_ADDRSTRLEN], port[8];
+
+	if (s->link == NULL)
+		return;
+	sock_ntop_host(peer, host, sizeof(host));
+	snprintf(port, sizeof(port), "%d", sock_port(peer));
+	args[0] = host;
+	args[1] = port;
+	mux_link_send_session(s->link, s->id, "C", NULL, 0, 2, args);
+}
+
 /* Worker side: the destination failed; answer R and forget the session. */
 void
 mux_session_reject(struct mux_session *s, const char *reason)
@@ -613,6 +629,13 @@ mux_session_message(struct mux_link *l, const struct textnet_msg *m,
 			if (l->dead || mux_session_find(l, id) != s)
 				return (0);
 		}
+	}
+	if (strchr(flags, 'C') != NULL && l->side == MUX_ACCEPTOR &&
+	    (s->state & MUX_STATE_ACCEPTED) && s->end.relay == NULL &&
+	    s->cb != NULL) {
+		s->cb(s, MUX_SESSION_CONNECTED, arg2, arg3, s->arg);
+		if (l->dead || mux_session_find(l, id) != s)
+			return (0);
 	}
 	if (strchr(flags, 'W') != NULL) {
 		if (arg2 == NULL ||

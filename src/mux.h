@@ -13,6 +13,9 @@
 #ifndef MUX_H
 #define MUX_H
 
+#include <sys/types.h>
+#include <sys/socket.h>
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -37,7 +40,8 @@ enum mux_side {
 enum mux_event {
 	MUX_SESSION_ACCEPTED,	/* A (or at once, from a legacy worker) */
 	MUX_SESSION_REJECTED,	/* R before the relay was joined */
-	MUX_SESSION_LOST	/* the link died before the relay was joined */
+	MUX_SESSION_LOST,	/* the link died before the relay was joined */
+	MUX_SESSION_CONNECTED	/* C: a BIND's peer connected (host, port) */
 };
 
 struct mux_link;
@@ -59,7 +63,7 @@ struct mux_link_ops {
 	void	(*closed)(struct mux_link *, const char *why);
 };
 
-/* host/port on ACCEPTED (may be NULL), reason on REJECTED. */
+/* host/port on ACCEPTED (may be NULL) and CONNECTED, reason on REJECTED. */
 typedef void	(*mux_session_cb)(struct mux_session *, enum mux_event,
 		    const char *host_or_reason, const char *port, void *arg);
 
@@ -95,6 +99,7 @@ uint64_t	 mux_link_last_tx(struct mux_link *);
 void		 mux_link_expect(struct mux_link *);
 int		 mux_link_awaiting(struct mux_link *, uint64_t *since);
 uint64_t	 mux_link_bytes(struct mux_link *, int sent);
+void		 mux_link_local(struct mux_link *, struct sockaddr_storage *);
 
 struct mux_session *mux_session_open(struct mux_link *, const char *host,
 		    int port, const char *cmd, mux_session_cb, void *arg);
@@ -102,6 +107,8 @@ void		 mux_session_set_cb(struct mux_session *, mux_session_cb,
 		    void *);
 void		 mux_session_accept(struct mux_session *,
 		    const struct sockaddr *bound);
+void		 mux_session_connected(struct mux_session *,
+		    const struct sockaddr *peer);
 void		 mux_session_reject(struct mux_session *, const char *reason);
 void		 mux_session_cancel(struct mux_session *);
 void		 mux_session_set_datagram(struct mux_session *,

@@ -1193,6 +1193,9 @@ pool_session_cb(struct mux_session *s, enum mux_event ev,
 		pool_finish(po, NULL, socks_failure_from_name(host_or_reason),
 		    NULL);
 		return;
+	case MUX_SESSION_CONNECTED:
+		/* Only after A, when the request is no longer ours. */
+		return;
 	case MUX_SESSION_LOST:
 		/* The worker died before answering: try another. */
 		po->worker->dead = 1;

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "compat.h"
 #include "sock.h"
 #include "xmalloc.h"
 
@@ -223,4 +224,33 @@ sock_ntop(const struct sockaddr *sa, char *out, size_t len)
 	else
 		snprintf(out, len, "%s:%d", host, sock_port(sa));
 	return (out);
+}
+
+/*
+ * Fill ss from a numeric IPv4 or IPv6 host and a decimal port, as the
+ * worker link carries them; -1 when either is not one.
+ */
+int
+sock_pton(const char *host, const char *port, struct sockaddr_storage *ss)
+{
+	struct sockaddr_in	*sin = (struct sockaddr_in *)ss;
+	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)ss;
+	const char		*errstr;
+	int			 p;
+
+	memset(ss, 0, sizeof(*ss));
+	if (host == NULL || port == NULL)
+		return (-1);
+	p = strtonum(port, 0, 65535, &errstr);
+	if (errstr != NULL)
+		return (-1);
+	if (inet_pton(AF_INET, host, &sin->sin_addr) == 1) {
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(p);
+	} else if (inet_pton(AF_INET6, host, &sin6->sin6_addr) == 1) {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons(p);
+	} else
+		return (-1);
+	return (0);
 }

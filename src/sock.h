@@ -22,5 +22,7 @@ void		 sock_local(int, struct sockaddr_storage *);
 const char	*sock_ntop_host(const struct sockaddr *, char *, size_t);
 int		 sock_port(const struct sockaddr *);
 socklen_t	 sock_len(const struct sockaddr *);
+int		 sock_pton(const char *host, const char *port,
+		    struct sockaddr_storage *);
 
 #endif

@@ -206,21 +206,8 @@ udpassoc_datagram_cb(struct mux_session *s, const char *host,
 {
 	struct udpassoc		*a = arg;
 	struct sockaddr_storage	 ss;
-	struct sockaddr_in	*sin = (struct sockaddr_in *)&ss;
-	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)&ss;
-	const char		*errstr;
-	int			 p;
 
-	memset(&ss, 0, sizeof(ss));
-	p = strtonum(port, 1, 65535, &errstr);
-	if (errstr == NULL && inet_pton(AF_INET, host, &sin->sin_addr) == 1) {
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons(p);
-	} else if (errstr == NULL &&
-	    inet_pton(AF_INET6, host, &sin6->sin6_addr) == 1) {
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons(p);
-	} else {
+	if (sock_pton(host, port, &ss) == -1) {
 		a->counts.dropped++;
 		return;
 	}

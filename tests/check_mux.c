@@ -60,7 +60,7 @@ struct joined {
 
 /* What a session's callback heard before it was joined. */
 struct sess_rec {
-	int		 accepted, rejected, lost;
+	int		 accepted, rejected, lost, connected;
 	char		 text[128];	/* host on ACCEPTED, else reason */
 	char		 port[16];
 	int		 join_fd;	/* >= 0: join on ACCEPTED */
@@ -204,6 +204,9 @@ sess_cb(struct mux_session *s, enum mux_event ev, const char *text,
 		break;
 	case MUX_SESSION_LOST:
 		rec->lost++;
+		break;
+	case MUX_SESSION_CONNECTED:
+		rec->connected++;
 		break;
 	}
 }
@@ -837,6 +840,108 @@ START_TEST(accept_reaches_acceptor_with_bound_address)
 	ck_assert_str_eq(r1.text, BOUND_HOST);
 	ck_assert_str_eq(r1.port, "51812");
 	ck_assert_uint_eq(mux_link_sessions(acc.link), 1);
+}
+END_TEST
+
+static int
+r1_connected(void)
+{
+	return (r1.connected > 0 || r1.rejected + r1.lost > 0);
+}
+
+/* A bind session: C after A names the peer to the acceptor. */
+START_TEST(connected_reaches_acceptor_with_peer_address)
+{
+	struct sockaddr_in	sin;
+
+	links_new(1);
+	sess_rec_init(&r1);
+	dia.action = OPEN_ACCEPT;
+	mux_session_open(acc.link, "0.0.0.0", 0, "bind", sess_cb, &r1);
+	checklib_run_until(r1_heard);
+	ck_assert_int_eq(r1.accepted, 1);
+	ck_assert_int_eq(r1.connected, 0);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons(4242);
+	inet_pton(AF_INET, "198.51.100.9", &sin.sin_addr);
+	mux_session_connected(dia.opened[0], (struct sockaddr *)&sin);
+	checklib_run_until(r1_connected);
+	ck_assert_int_eq(r1.connected, 1);
+	ck_assert_str_eq(r1.text, "198.51.100.9");
+	ck_assert_str_eq(r1.port, "4242");
+}
+END_TEST
+
+/* What a UDP session's datagram callback heard last. */
+struct dgram_rec {
+	int	count;
+	char	host[64];
+	char	port[8];
+	char	data[64];
+	size_t	len;
+};
+static struct dgram_rec	dg_acc, dg_dia;
+
+static void
+dgram_cb(struct mux_session *s, const char *host, const char *port,
+    const unsigned char *data, size_t len, void *arg)
+{
+	struct dgram_rec	*rec = arg;
+
+	rec->count++;
+	snprintf(rec->host, sizeof(rec->host), "%s", host);
+	snprintf(rec->port, sizeof(rec->port), "%s", port);
+	rec->len = len < sizeof(rec->data) ? len : sizeof(rec->data);
+	memcpy(rec->data, data, rec->len);
+}
+
+static int
+dg_dia_got_two(void)
+{
+	return (dg_dia.count >= 2);
+}
+
+static int
+dg_acc_got_one(void)
+{
+	return (dg_acc.count >= 1);
+}
+
+/*
+ * A UDP session: each P is one datagram with its address as args, an
+ * empty one included, both ways; nothing reaches a relay.
+ */
+START_TEST(datagrams_travel_with_their_address)
+{
+	struct mux_session	*s;
+
+	links_new(1);
+	sess_rec_init(&r1);
+	memset(&dg_acc, 0, sizeof(dg_acc));
+	memset(&dg_dia, 0, sizeof(dg_dia));
+	dia.action = OPEN_ACCEPT;
+	s = mux_session_open(acc.link, "0.0.0.0", 0, "udp", sess_cb, &r1);
+	checklib_run_until(r1_heard);
+	ck_assert_int_eq(r1.accepted, 1);
+	mux_session_set_datagram(s, dgram_cb, &dg_acc);
+	mux_session_set_datagram(dia.opened[0], dgram_cb, &dg_dia);
+	ck_assert_int_eq(mux_session_send_datagram(s, "a name", "53", "",
+	    0), 0);
+	ck_assert_int_eq(mux_session_send_datagram(s, "example.net", "53",
+	    "query", 5), 0);
+	checklib_run_until(dg_dia_got_two);
+	ck_assert_str_eq(dg_dia.host, "example.net");
+	ck_assert_str_eq(dg_dia.port, "53");
+	ck_assert_uint_eq(dg_dia.len, 5);
+	ck_assert(memcmp(dg_dia.data, "query", 5) == 0);
+	ck_assert_int_eq(mux_session_send_datagram(dia.opened[0],
+	    "198.51.100.1", "53", "answer", 6), 0);
+	checklib_run_until(dg_acc_got_one);
+	ck_assert_str_eq(dg_acc.host, "198.51.100.1");
+	ck_assert_uint_eq(dg_acc.len, 6);
+	ck_assert_int_eq(r1.rejected + r1.lost, 0);
+	ck_assert_int_eq(acc.closed + dia.closed, 0);
 }
 END_TEST
 
@@ -1527,6 +1632,8 @@ mux_suite(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, session_open_reaches_dialer_with_socks_args);
 	tcase_add_test(tc, accept_reaches_acceptor_with_bound_address);
+	tcase_add_test(tc, connected_reaches_acceptor_with_peer_address);
+	tcase_add_test(tc, datagrams_travel_with_their_address);
 	tcase_add_test(tc, accept_to_legacy_peer_sends_nothing);
 	tcase_add_test(tc, reject_reaches_acceptor_with_reason);
 	tcase_add_test(tc, peer_closing_link_reports_lost_for_pending_sessions);

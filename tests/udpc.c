@@ -6,6 +6,7 @@
  *   udpc -x PROXY:PORT -u TARGET:PORT [-m MSG] [-F FRAG] [-p PORT]
  *        [-T] [-C] [-n] [-w SECONDS]
  *   udpc -x PROXY:PORT -b DSTADDR:PORT [-v 4|5] [-m MSG] [-w SECONDS]
+ *   udpc -c HOST:PORT [-s SRCADDR] [-m MSG] [-w SECONDS]
  *
  * -u: UDP ASSOCIATE (DST 0.0.0.0:PORT, -p PORT: the client's own UDP
  * port, given in the request; 0 by default), then one datagram with MSG
@@ -23,6 +24,9 @@
  * after the second, then sends MSG, half-closes, and copies what the
  * peer sends to stdout until EOF.  A refusal prints "reply=0xNN" (for
  * the first reply) or "reply2=0xNN" on stderr.
+ *
+ * -c: a BIND's peer, no SOCKS: connect to HOST:PORT from SRCADDR (-s),
+ * send MSG, half-close, and copy what comes back to stdout until EOF.
  *
  * Exit: 0 as described, 1 an expectation printed above failed (noreply,
  * relayed, open), 2 usage, 3 refused by the proxy, 4 I/O error, 5 the
@@ -55,7 +59,8 @@ udpc_usage(void)
 	fprintf(stderr, "usage: udpc -x PROXY:PORT -u TARGET:PORT [-m MSG] "
 	    "[-F FRAG] [-p PORT] [-T] [-C] [-n] [-w SECONDS]\n"
 	    "       udpc -x PROXY:PORT -b DSTADDR:PORT [-v 4|5] [-m MSG] "
-	    "[-w SECONDS]\n");
+	    "[-w SECONDS]\n"
+	    "       udpc -c HOST:PORT [-s SRCADDR] [-m MSG] [-w SECONDS]\n");
 	exit(2);
 }
 
@@ -413,17 +418,70 @@ udpc_bind(const char *proxy, const char *dst, int version, const char *msg)
 	return (got == 0 ? 0 : 4);
 }
 
+/* -c: the plain TCP peer of a BIND, from a chosen source address. */
+static int
+udpc_peer(const char *target, const char *src, const char *msg)
+{
+	struct sockaddr_storage	 ss, from;
+	socklen_t		 sslen, fromlen;
+	uint8_t			 b[65536];
+	char			*host, *port, *cause;
+	ssize_t			 got;
+	int			 fd;
+
+	if (testlib_split_hostport(target, &host, &port, &cause) == -1 ||
+	    testlib_resolve(host, port, 0, &ss, &sslen, &cause) == -1) {
+		fprintf(stderr, "udpc: %s\n", cause);
+		exit(2);
+	}
+	if ((fd = socket(ss.ss_family, SOCK_STREAM, 0)) == -1) {
+		perror("udpc: socket");
+		exit(4);
+	}
+	if (src != NULL) {
+		if (testlib_resolve(src, "0", 1, &from, &fromlen, &cause) ==
+		    -1) {
+			fprintf(stderr, "udpc: %s\n", cause);
+			exit(2);
+		}
+		if (bind(fd, (struct sockaddr *)&from, fromlen) == -1) {
+			perror("udpc: bind");
+			exit(4);
+		}
+	}
+	if (connect(fd, (struct sockaddr *)&ss, sslen) == -1) {
+		perror("udpc: connect");
+		exit(4);
+	}
+	/* The proxy may close a refused peer first: that is the answer. */
+	(void)testlib_write_full(fd, msg, strlen(msg));
+	shutdown(fd, SHUT_WR);
+	while ((got = read(fd, b, sizeof(b))) > 0)
+		fwrite(b, 1, (size_t)got, stdout);
+	fflush(stdout);
+	free(host);
+	free(port);
+	return (0);
+}
+
 /* Parse the options and run the request. */
 int
 main(int argc, char **argv)
 {
 	const char	*proxy = NULL, *udp = NULL, *bind = NULL, *msg = "hello";
+	const char	*peer = NULL, *src = NULL;
 	int		 ch, frag = 0, port = 0, third = 0, closecheck = 0;
 	int		 nosend = 0, version = 5;
 	double		 wait = 30;
 
-	while ((ch = getopt(argc, argv, "b:CF:m:np:Tu:v:w:x:")) != -1) {
+	while ((ch = getopt(argc, argv, "b:c:CF:m:np:s:Tu:v:w:x:")) != -1) {
 		switch (ch) {
+		case 'c':
+			peer = optarg;
+			break;
+		case 's':
+			src = optarg;
+			break;
 		case 'b':
 			bind = optarg;
 			break;
@@ -461,12 +519,14 @@ main(int argc, char **argv)
 			udpc_usage();
 		}
 	}
-	if (optind != argc || proxy == NULL || (udp == NULL) == (bind == NULL)
-	    || (version != 4 && version != 5))
-		udpc_usage();
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGALRM, udpc_alarm);
 	alarm((unsigned int)(wait + 0.999));
+	if (peer != NULL && optind == argc)
+		return (udpc_peer(peer, src, msg));
+	if (optind != argc || proxy == NULL || (udp == NULL) == (bind == NULL)
+	    || (version != 4 && version != 5))
+		udpc_usage();
 	if (udp != NULL)
 		return (udpc_associate(proxy, udp, msg, frag, port, third,
 		    closecheck, nosend));
