@@ -91,6 +91,8 @@ linkmsg_options(const struct textnet_msg *m, int first, uint32_t *window,
 		} else if (r != NULL &&
 		    strncmp(m->args[i], "tags=", 5) == 0)
 			r->tags = m->args[i] + 5;
+		else if (r != NULL && strncmp(m->args[i], "cmds=", 5) == 0)
+			r->cmds = m->args[i] + 5;
 	}
 }
 
@@ -148,6 +150,10 @@ linkmsg_rgst(struct linkmsg_out *o, const struct linkmsg_rgst *r)
 	if (r->weight > 1) {
 		snprintf(o->weight, sizeof(o->weight), "weight=%u", r->weight);
 		o->args[o->nargs++] = o->weight;
+	}
+	if (r->cmds != NULL && *r->cmds != '\0') {
+		snprintf(o->cmds, sizeof(o->cmds), "cmds=%s", r->cmds);
+		o->args[o->nargs++] = o->cmds;
 	}
 }
 

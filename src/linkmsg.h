@@ -31,7 +31,7 @@
 #define LINKMSG_AUTH_REQUIRED	"auth_required"
 #define LINKMSG_BAD_NAME	"bad_name"
 
-#define LINKMSG_MAX_ARGS	8
+#define LINKMSG_MAX_ARGS	10
 
 /* What a message is, by its code (and tid, for 100). */
 enum linkmsg_kind {
@@ -62,6 +62,7 @@ struct linkmsg_out {
 	char		 max[32];	/* "max=N" */
 	char		 tags[TAGS_TEXT_MAX + 8];	/* "tags=a,b" */
 	char		 weight[32];	/* "weight=N" */
+	char		 cmds[64];	/* "cmds=bind,udp" */
 };
 
 /* RGST: legacy (a name, or none) or extended (esp/1, nonce, proof...). */
@@ -75,6 +76,7 @@ struct linkmsg_rgst {
 	unsigned int	 max_sessions;	/* 0: no cap */
 	const char	*tags;		/* tags=, unchecked; NULL: none */
 	unsigned int	 weight;	/* 1 unless given */
+	const char	*cmds;		/* cmds=, unchecked; NULL: none */
 	const char	*window_error;	/* why a window= was ignored */
 	const char	*max_error;	/* why a max= was ignored */
 	const char	*weight_error;	/* why a weight= was ignored */

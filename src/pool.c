@@ -60,6 +60,9 @@
 #define POOL_LATENCY_STALE_MS	10000
 /* Latencies below this are noise to the choice (LAN, a cold start). */
 #define POOL_LATENCY_FLOOR_US	5000
+/* Commands beyond CONNECT a worker announced in its RGST (cmds=). */
+#define POOL_CMD_BIND		0x1
+#define POOL_CMD_UDP		0x2
 /* A worker's name, as via= in the access log. */
 #define POOL_NAME_SIZE		(CONF_WORKER_NAME_MAX + 1)
 
@@ -86,6 +89,7 @@ struct pool_worker {
 	struct tags			 tags;	/* tags= of its RGST */
 	unsigned int			 weight;	/* RGST weight=, 1 */
 	uint64_t			 measured_at;	/* ms, last latency */
+	int				 cmds;		/* POOL_CMD_*, by cmds= */
 	uint64_t			 last_pick;
 	uint32_t			 serial;	/* for health_dests */
 	struct health			 health;
@@ -285,6 +289,27 @@ pool_refuse(struct pool_worker *w, const char *reason)
 	mux_link_close_after_flush(w->link, reason);
 }
 
+/* The commands in a cmds= list ("bind,udp"); unknown words are ignored. */
+static int
+pool_rgst_cmds(const char *list)
+{
+	const char	*p = list;
+	size_t		 n;
+	int		 cmds = 0;
+
+	while (*p != '\0') {
+		n = strcspn(p, ",");
+		if (n == 4 && strncasecmp(p, "bind", 4) == 0)
+			cmds |= POOL_CMD_BIND;
+		else if (n == 3 && strncasecmp(p, "udp", 3) == 0)
+			cmds |= POOL_CMD_UDP;
+		p += n;
+		if (*p == ',')
+			p++;
+	}
+	return (cmds);
+}
+
 /*
  * Take a worker's tags=a,b.  A bad list registers the worker without
  * tags (it then matches no tag filter), with a warning that does not
@@ -392,6 +417,8 @@ pool_rgst(struct pool_worker *w, const struct textnet_msg *m)
 	pool_rgst_warn(w, &r);
 	if (r.tags != NULL)
 		pool_rgst_tags(w, r.tags);
+	if (r.cmds != NULL)
+		w->cmds = pool_rgst_cmds(r.cmds);
 	w->max_sessions = r.max_sessions;
 	w->weight = r.weight;
 	mux_link_establish(w->link, 1, r.window);
@@ -467,20 +494,27 @@ pool_can_take(struct pool_worker *w)
 }
 
 /*
- * Tell whether a worker carries a SOCKS command: BIND and UDP ASSOCIATE
- * go to no worker yet, CONNECT to any.
+ * Tell whether a worker carries a SOCKS command: CONNECT all do, BIND and
+ * UDP ASSOCIATE only esp/1 workers that announced them (RGST cmds=).
  */
 static int
-pool_carries(struct pool_worker *w, int cmd)
+pool_carries(const struct pool_worker *w, int cmd)
 {
-	return (cmd != SOCKS_CMD_BIND && cmd != SOCKS_CMD_UDP);
+	switch (cmd) {
+	case SOCKS_CMD_BIND:
+		return (w->esp && (w->cmds & POOL_CMD_BIND));
+	case SOCKS_CMD_UDP:
+		return (w->esp && (w->cmds & POOL_CMD_UDP));
+	default:
+		return (1);
+	}
 }
 
 /* The filter stage: may this request use worker w at all? */
 static int
 pool_filter_match(const struct pool_worker *w, const struct pool_want *want)
 {
-	if (!w->registered || w->dead)
+	if (!w->registered || w->dead || !pool_carries(w, want->cmd))
 		return (0);
 	if (want->worker[0] != '\0' && strcmp(w->name, want->worker) != 0)
 		return (0);
@@ -1296,7 +1330,9 @@ pool_try(struct pool_open *po, enum socks_failure failed)
 	po->worker = w;
 	po->sent_us = pool_now_us();
 	po->session = mux_session_open(w->link, po->req.host, po->req.port,
-	    "connect", pool_session_cb, po);
+	    po->req.cmd == SOCKS_CMD_BIND ? "bind" :
+	    po->req.cmd == SOCKS_CMD_UDP ? "udp" : "connect", pool_session_cb,
+	    po);
 	TAILQ_INSERT_TAIL(&w->pending, po, pending_entry);
 	po->is_pending = 1;
 	ev_timer_start(&po->timer, w->esp ? cfg->connect_timeout +
@@ -1318,6 +1354,8 @@ pool_open(const struct socks_request *req, const struct pool_want *want,
 	po->req = *req;
 	if (want != NULL)
 		po->want = *want;
+	/* The command is a filter too: BIND and UDP need cmds= (2). */
+	po->want.cmd = req->cmd;
 	po->cb = cb;
 	po->arg = arg;
 	strlcpy(po->via, "none", sizeof(po->via));

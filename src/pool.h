@@ -36,6 +36,7 @@ struct pool_want {
 	char		session[USERPARAM_SESSION_MAX + 1];	/* "" none */
 	uint64_t	ttl;		/* ms; 0 = STICKY_TTL */
 	int		strict;
+	int		cmd;		/* SOCKS_CMD_*, set by pool_open */
 };
 
 /*

@@ -11,6 +11,7 @@
 
 #include <sys/types.h>
 #include <sys/socket.h>
+#include <netinet/in.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "bindwait.h"
 #include "cfg.h"
 #include "compat.h"
 #include "dial.h"
@@ -32,6 +34,7 @@
 #include "stream.h"
 #include "tags.h"
 #include "tunnel.h"
+#include "udpexit.h"
 #include "worker.h"
 #include "xmalloc.h"
 
@@ -71,6 +74,9 @@ struct worker_job {
 	struct worker_server	*ws;
 	struct mux_session	*session;
 	struct dial		*dial;
+	struct bindwait		*bind;		/* a bind session's listener */
+	struct udpexit		*udp;		/* a udp session's sockets */
+	uint64_t		 dgrams[2];	/* udp: to targets, back */
 	char			 host[256];
 	int			 port;
 	uint64_t		 start;
@@ -423,6 +429,8 @@ worker_send_rgst(struct worker_server *ws)
 	if (cfg->worker_tags.n > 0)
 		r.tags = tags_format(&cfg->worker_tags, ',', tags,
 		    sizeof(tags));
+	/* BIND and UDP ASSOCIATE sessions (PROTOCOL.md 4). */
+	r.cmds = "bind,udp";
 	linkmsg_rgst(&rgst, &r);
 	mux_link_send_control(ws->link, &rgst);
 	ws->state = WORKER_REGISTERING;
@@ -587,6 +595,16 @@ worker_job_free(struct worker_job *job)
 {
 	if (job->dial != NULL)
 		dial_cancel(job->dial);
+	if (job->bind != NULL)
+		bindwait_cancel(job->bind);
+	if (job->udp != NULL) {
+		log_line(LOGC_SESSION, "session udp closed: dgrams_up=%llu "
+		    "dgrams_down=%llu ms=%llu",
+		    (unsigned long long)job->dgrams[0],
+		    (unsigned long long)job->dgrams[1],
+		    (unsigned long long)(ev_now() - job->start));
+		udpexit_free(job->udp);
+	}
 	TAILQ_REMOVE(&worker_jobs, job, entry);
 	worker_njobs--;
 	free(job);
@@ -643,6 +661,101 @@ worker_session_cb(struct mux_session *s, enum mux_event ev,
 	worker_job_free(arg);
 }
 
+/* A bind session's peer connected (C, then relay) or never did (R). */
+static void
+worker_bind_cb(int fd, const struct sockaddr *peer, enum socks_failure why,
+    void *arg)
+{
+	struct worker_job	*job = arg;
+	struct mux_session	*s = job->session;
+
+	job->bind = NULL;
+	if (fd == -1) {
+		log_line(LOGC_SESSION, "session bind %s:%d: %s", job->host,
+		    job->port, socks_failure_name(why));
+		mux_session_reject(s, socks_failure_name(why));
+		worker_job_free(job);
+		return;
+	}
+	mux_session_connected(s, peer);
+	log_line(LOGC_SESSION, "session bind %s:%d open", job->host,
+	    job->port);
+	tunnel_start(&job->tunnel, mux_session_end(s), &stream_new(fd)->end,
+	    NULL, NULL, 0, NULL, worker_tunnel_done, job);
+}
+
+/*
+ * A bind session: listen on the address this worker reaches the server
+ * from (its own), tell the server where (A), and wait for the peer.
+ */
+static void
+worker_bind_start(struct worker_job *job, struct mux_link *l)
+{
+	struct sockaddr_storage	 ss;
+	char			*cause;
+
+	mux_link_local(l, &ss);
+	job->bind = bindwait_start((struct sockaddr *)&ss, job->host,
+	    worker_bind_cb, job, &cause);
+	if (job->bind == NULL) {
+		log_warnx("session bind: %s", cause);
+		free(cause);
+		mux_session_reject(job->session, "failure");
+		worker_job_free(job);
+		return;
+	}
+	bindwait_bound(job->bind, &ss);
+	mux_session_accept(job->session, (struct sockaddr *)&ss);
+}
+
+/* A datagram from a target: back to the server, naming its source. */
+static void
+worker_udp_reply_cb(const struct sockaddr *from, const uint8_t *data,
+    size_t len, void *arg)
+{
+	struct worker_job	*job = arg;
+	char			 host[SOCK_ADDRSTRLEN], port[8];
+
+	sock_ntop_host(from, host, sizeof(host));
+	snprintf(port, sizeof(port), "%d", sock_port(from));
+	if (mux_session_send_datagram(job->session, host, port, data,
+	    len) == 0)
+		job->dgrams[1]++;
+}
+
+/* A datagram from the client, through the server: send it on. */
+static void
+worker_udp_datagram_cb(struct mux_session *s, const char *host,
+    const char *port, const unsigned char *data, size_t len, void *arg)
+{
+	struct worker_job	*job = arg;
+	const char		*errstr;
+	int			 p;
+
+	p = strtonum(port, 1, 65535, &errstr);
+	if (errstr != NULL || host[0] == '\0' || strlen(host) > 255)
+		return;
+	job->dgrams[0]++;
+	udpexit_send(job->udp, host, (uint16_t)p, data, len);
+}
+
+/* A udp session: the worker holds the association's outward sockets. */
+static void
+worker_udp_start(struct worker_job *job, struct mux_link *l)
+{
+	struct sockaddr_storage	 ss;
+
+	job->udp = udpexit_new(worker_udp_reply_cb, job);
+	mux_session_set_datagram(job->session, worker_udp_datagram_cb, job);
+	mux_link_local(l, &ss);
+	if (ss.ss_family == AF_INET)
+		((struct sockaddr_in *)&ss)->sin_port = 0;
+	else if (ss.ss_family == AF_INET6)
+		((struct sockaddr_in6 *)&ss)->sin6_port = 0;
+	mux_session_accept(job->session, (struct sockaddr *)&ss);
+	log_line(LOGC_SESSION, "session udp open");
+}
+
 /* The server opened a session: check it, then dial its destination. */
 static void
 worker_link_session(struct mux_link *l, struct mux_session *s,
@@ -651,16 +764,25 @@ worker_link_session(struct mux_link *l, struct mux_session *s,
 	struct worker_server	*ws = mux_link_owner(l);
 	struct worker_job	*job;
 	const char		*errstr;
-	int			 port;
+	int			 port, cmd;
 
 	if (m->nargs < 6 || strcasecmp(m->args[2], "SOCKS") != 0 ||
 	    m->args[3][0] == '\0') {
 		mux_session_reject(s, "failure");
 		return;
 	}
-	port = strtonum(m->args[4], 1, 65535, &errstr);
-	if (errstr != NULL || strcasecmp(m->args[5], "connect") != 0 ||
-	    strlen(m->args[3]) > 255) {
+	if (strcasecmp(m->args[5], "connect") == 0)
+		cmd = SOCKS_CMD_CONNECT;
+	else if (strcasecmp(m->args[5], "bind") == 0 && mux_link_esp(l))
+		cmd = SOCKS_CMD_BIND;
+	else if (strcasecmp(m->args[5], "udp") == 0 && mux_link_esp(l))
+		cmd = SOCKS_CMD_UDP;
+	else
+		cmd = -1;
+	/* BIND and UDP may name port 0: "any", for the rule they set. */
+	port = strtonum(m->args[4], cmd == SOCKS_CMD_CONNECT ? 1 : 0, 65535,
+	    &errstr);
+	if (errstr != NULL || cmd == -1 || strlen(m->args[3]) > 255) {
 		mux_session_reject(s, "failure");
 		return;
 	}
@@ -686,8 +808,13 @@ worker_link_session(struct mux_link *l, struct mux_session *s,
 	worker_njobs++;
 	worker_sessions_total++;
 	mux_session_set_cb(s, worker_session_cb, job);
-	job->dial = dial_start(job->host, port, DIAL_RULES, worker_dest_cb,
-	    job);
+	if (cmd == SOCKS_CMD_BIND)
+		worker_bind_start(job, l);
+	else if (cmd == SOCKS_CMD_UDP)
+		worker_udp_start(job, l);
+	else
+		job->dial = dial_start(job->host, port, DIAL_RULES,
+		    worker_dest_cb, job);
 }
 
 /*

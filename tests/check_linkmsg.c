@@ -100,9 +100,10 @@ START_TEST(esp_rgst_round_trip)
 	r.max_sessions = 10;
 	r.tags = "eu,fast";
 	r.weight = 3;
+	r.cmds = "bind,udp";
 	linkmsg_rgst(&o, &r);
 	check_bytes(&o, "RGST 0 0 box7 esp/1 " NONCE " " PROOF
-	    " window=262144 max=10 tags=eu,fast weight=3\r\n");
+	    " window=262144 max=10 tags=eu,fast weight=3 cmds=bind,udp\r\n");
 	ck_assert_int_eq(linkmsg_kind(&msg), LINKMSG_RGST);
 	linkmsg_parse_rgst(&msg, &back);
 	ck_assert_str_eq(back.name, "box7");
@@ -113,6 +114,7 @@ START_TEST(esp_rgst_round_trip)
 	ck_assert_uint_eq(back.max_sessions, 10);
 	ck_assert_str_eq(back.tags, "eu,fast");
 	ck_assert_uint_eq(back.weight, 3);
+	ck_assert_str_eq(back.cmds, "bind,udp");
 	ck_assert_ptr_null(back.window_error);
 	ck_assert_ptr_null(back.max_error);
 	ck_assert_ptr_null(back.weight_error);
@@ -134,6 +136,7 @@ START_TEST(esp_rgst_without_a_cap_or_tags_sends_neither)
 	linkmsg_rgst(&o, &r);
 	check_bytes(&o, "RGST 0 0 box esp/1 " NONCE " - window=4096\r\n");
 	r.tags = "";
+	r.cmds = "";
 	linkmsg_rgst(&o, &r);
 	check_bytes(&o, "RGST 0 0 box esp/1 " NONCE " - window=4096\r\n");
 }

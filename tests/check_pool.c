@@ -794,6 +794,46 @@ START_TEST(legacy_worker_is_never_pinged_nor_marked)
 END_TEST
 
 /* The pool's test cases. */
+/* Whether the fake worker got an S for a udp session. */
+static int
+fake_got_udp_sess(void)
+{
+	const char	*want = " S SOCKS example.com 0 udp\r\n";
+
+	return (buf_len(&fake.in) > 0 && memmem(buf_head(&fake.in),
+	    buf_len(&fake.in), want, strlen(want)) != NULL);
+}
+
+/*
+ * BIND and UDP ASSOCIATE go only to esp/1 workers that announced them in
+ * cmds=; CONNECT goes to any.  A worker without cmds= gets neither.
+ */
+START_TEST(bind_and_udp_go_only_to_workers_announcing_them)
+{
+	struct socks_request	 req;
+
+	fake_register();
+	ck_assert(pool_has_worker_for(SOCKS_CMD_CONNECT));
+	ck_assert(!pool_has_worker_for(SOCKS_CMD_BIND));
+	ck_assert(!pool_has_worker_for(SOCKS_CMD_UDP));
+	fake_hang_up();
+	checklib_run_for(50);
+
+	fake_connect();
+	checklib_run_until(fake_got_helo);
+	fake_sendf("RGST 0 0 box esp/1 %s - cmds=udp,frob\r\n", NONCE);
+	checklib_run_for(50);
+	ck_assert(pool_has_worker_for(SOCKS_CMD_UDP));
+	ck_assert(!pool_has_worker_for(SOCKS_CMD_BIND));
+	memset(&req, 0, sizeof(req));
+	req.cmd = SOCKS_CMD_UDP;
+	strlcpy(req.host, "example.com", sizeof(req.host));
+	ck_assert_ptr_nonnull(pool_open(&req, NULL, open_cb, NULL));
+	open_returned = 1;
+	checklib_run_until(fake_got_udp_sess);
+}
+END_TEST
+
 static Suite *
 pool_suite(void)
 {
@@ -812,6 +852,7 @@ pool_suite(void)
 	tcase_add_test(tc,
 	    request_refused_by_destination_after_drain_is_reported);
 	tcase_add_test(tc, request_failed_without_drain_is_reported);
+	tcase_add_test(tc, bind_and_udp_go_only_to_workers_announcing_them);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("liveness");
