@@ -7,7 +7,8 @@
 # dropped; the relay closes within a second of its TCP connection; and
 # the access line says cmd=udp with datagram counts.  A second server
 # with DEST_DENY drops datagrams to a denied target, by address and by
-# name.
+# name; a third holds an association to UDP_RATE datagrams a second and
+# UDP_MAX_TARGETS targets.
 . "${TOP_SRCDIR:-$(dirname "$0")/..}/tests/lib.sh"
 
 SP=$(free_port)
@@ -85,5 +86,23 @@ for t in 127.0.0.1:$ECHO localhost:$ECHO; do
 done
 wait_for "[ \$(grep -c 'cmd=udp .*dgrams_up=1 dgrams_down=0 dropped=1\$' \
     '$ESOCKSD_LOG') -eq 2 ]" 5 || fail "denied datagrams not counted"
+stop_daemon
+
+SP=$(free_port)
+WP=$(free_port)
+write_conf "$T/caps.conf" "SOCKS_LISTEN=127.0.0.1:$SP" \
+    "WORKER_LISTEN=127.0.0.1:$WP" "PIDFILE=$T/caps.pid" \
+    UDP_RATE=3 UDP_MAX_TARGETS=1
+start_esocksd server "$T/caps.conf"
+# Ten at once: three pass this second; the other target is one too many.
+got=$("$UDPC" -x 127.0.0.1:$SP -u 127.0.0.1:$ECHO -R 10 -w 10 2>"$T/err")
+[ "$got" = replies=3 ] || fail "UDP_RATE=3: got '$got' $(cat "$T/err")"
+got=$("$UDPC" -x 127.0.0.1:$SP -u 127.0.0.1:$ECHO -R 1 -A localhost:$ECHO \
+    -w 10 2>"$T/err")
+[ "$got" = replies=1 ] || fail "UDP_MAX_TARGETS=1: got '$got' $(cat "$T/err")"
+wait_for "grep -q 'cmd=udp .*dgrams_up=10 dgrams_down=3 dropped=7\$' \
+    '$ESOCKSD_LOG'" 5 || fail "UDP_RATE drops not counted"
+wait_for "grep -q 'cmd=udp .*dgrams_up=2 dgrams_down=1 dropped=1\$' \
+    '$ESOCKSD_LOG'" 5 || fail "UDP_MAX_TARGETS drops not counted"
 stop_daemon
 exit 0

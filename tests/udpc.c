@@ -5,6 +5,7 @@
  *
  *   udpc -x PROXY:PORT -u TARGET:PORT [-m MSG] [-F FRAG] [-p PORT]
  *        [-T] [-C] [-n] [-w SECONDS]
+ *   udpc -x PROXY:PORT -u TARGET:PORT -R COUNT [-A TARGET2:PORT] [-m MSG]
  *   udpc -x PROXY:PORT -b DSTADDR:PORT [-v 4|5] [-m MSG] [-w SECONDS]
  *   udpc -c HOST:PORT [-s SRCADDR] [-m MSG] [-w SECONDS]
  *
@@ -18,6 +19,9 @@
  * "thirdparty=relayed".  -C then closes the TCP connection, waits 1 s,
  * sends to the relay again and prints "relay=closed" (ICMP refused) or
  * "relay=open".  -n sends no datagram (for -C alone).
+ *
+ * -R: send the datagram COUNT times at once (then one to TARGET2 with
+ * -A), and print "replies=N" of what came back within a second.
  *
  * -b: BIND for DSTADDR (the peer the proxy should accept); prints
  * "bound=HOST:PORT" on stderr after the first reply, "peer=HOST:PORT"
@@ -273,6 +277,70 @@ udpc_receive(int fd)
 	return (0);
 }
 
+/* Build a datagram to host:port with FRAG frag and msg; its length. */
+static size_t
+udpc_dgram(uint8_t *out, size_t outlen, const char *target, int frag,
+    const char *msg)
+{
+	char	*host, *port, *cause;
+	size_t	 n;
+
+	if (testlib_split_hostport(target, &host, &port, &cause) == -1) {
+		fprintf(stderr, "udpc: %s\n", cause);
+		exit(2);
+	}
+	out[0] = out[1] = 0;
+	out[2] = (uint8_t)frag;
+	n = 3 + udpc_addr(out + 3, host, atoi(port));
+	if (strlen(msg) > outlen - n)
+		udpc_usage();
+	memcpy(out + n, msg, strlen(msg));
+	free(host);
+	free(port);
+	return (n + strlen(msg));
+}
+
+/* -R: a burst of datagrams (and one to another target); count replies. */
+static int
+udpc_burst(const char *proxy, const char *target, const char *other,
+    const char *msg, int count)
+{
+	struct sockaddr_storage	 relay;
+	uint8_t			 req[4 + 18], dgram[1500];
+	char			 text[TESTLIB_ADDRSTRLEN];
+	size_t			 n;
+	int			 tcp, u, i, replies = 0;
+	uint64_t		 until;
+
+	tcp = udpc_socks5(proxy);
+	u = udpc_udp_socket(tcp, 0);
+	memcpy(req, "\x05\x03\x00", 3);
+	n = udpc_addr(req + 3, "0.0.0.0", 0);
+	udpc_write(tcp, req, 3 + n);
+	udpc_reply5(tcp, "reply", text, sizeof(text), &relay);
+	fprintf(stderr, "relay=%s\n", text);
+	n = udpc_dgram(dgram, sizeof(dgram), target, 0, msg);
+	for (i = 0; i < count; i++)
+		sendto(u, dgram, n, 0, (struct sockaddr *)&relay,
+		    sizeof(relay));
+	if (other != NULL) {
+		n = udpc_dgram(dgram, sizeof(dgram), other, 0, msg);
+		sendto(u, dgram, n, 0, (struct sockaddr *)&relay,
+		    sizeof(relay));
+	}
+	until = testlib_now_us() + 1000000;
+	while (testlib_now_us() < until &&
+	    udpc_wait(u, (int)((until - testlib_now_us()) / 1000) + 1)) {
+		if (recv(u, dgram, sizeof(dgram), 0) > 0)
+			replies++;
+	}
+	printf("replies=%d\n", replies);
+	fflush(stdout);
+	close(tcp);
+	close(u);
+	return (0);
+}
+
 /* UDP ASSOCIATE, one datagram, and the checks -T and -C ask for. */
 static int
 udpc_associate(const char *proxy, const char *target, const char *msg,
@@ -469,13 +537,20 @@ int
 main(int argc, char **argv)
 {
 	const char	*proxy = NULL, *udp = NULL, *bind = NULL, *msg = "hello";
-	const char	*peer = NULL, *src = NULL;
+	const char	*peer = NULL, *src = NULL, *other = NULL;
+	int		 count = 0;
 	int		 ch, frag = 0, port = 0, third = 0, closecheck = 0;
 	int		 nosend = 0, version = 5;
 	double		 wait = 30;
 
-	while ((ch = getopt(argc, argv, "b:c:CF:m:np:s:Tu:v:w:x:")) != -1) {
+	while ((ch = getopt(argc, argv, "A:b:c:CF:m:np:R:s:Tu:v:w:x:")) != -1) {
 		switch (ch) {
+		case 'A':
+			other = optarg;
+			break;
+		case 'R':
+			count = atoi(optarg);
+			break;
 		case 'c':
 			peer = optarg;
 			break;
@@ -527,6 +602,8 @@ main(int argc, char **argv)
 	if (optind != argc || proxy == NULL || (udp == NULL) == (bind == NULL)
 	    || (version != 4 && version != 5))
 		udpc_usage();
+	if (udp != NULL && count > 0)
+		return (udpc_burst(proxy, udp, other, msg, count));
 	if (udp != NULL)
 		return (udpc_associate(proxy, udp, msg, frag, port, third,
 		    closecheck, nosend));
