@@ -729,10 +729,15 @@ esbench_run(int argc, char **argv)
 	uint64_t		 dur, up1_bytes = 0, bytes, maxel, ok;
 	long			 cpu_before, cpu_after;
 	int			 ch, idle = 5000, rounds = 20000, failed = 0;
-	int			 i, nheld = 0;
+	int			 i, nheld = 0, clients = ESBENCH_CLIENTS;
 
-	while ((ch = getopt(argc, argv, "d:H:m:n:p:r:T:t:x:")) != -1) {
+	while ((ch = getopt(argc, argv, "c:d:H:m:n:p:r:T:t:x:")) != -1) {
 		switch (ch) {
+		case 'c':
+			clients = atoi(optarg);
+			if (clients < 1 || clients > ESBENCH_CLIENTS)
+				esbench_usage();
+			break;
 		case 'H':
 			nheld = atoi(optarg);
 			if (nheld < 0 || nheld > 500000)
@@ -841,22 +846,22 @@ esbench_run(int argc, char **argv)
 	}
 	if (esbench_wanted(measures, "conn")) {
 		memset(jobs, 0, sizeof(jobs));
-		for (i = 0; i < ESBENCH_CLIENTS; i++) {
+		for (i = 0; i < clients; i++) {
 			jobs[i].target = &t;
 			jobs[i].duration_us = dur;
 		}
 		cpu_before = esbench_proc_sum(pids, esbench_cpu_one);
-		esbench_parallel(jobs, ESBENCH_CLIENTS, esbench_connect_loop);
+		esbench_parallel(jobs, clients, esbench_connect_loop);
 		cpu_after = esbench_proc_sum(pids, esbench_cpu_one);
 		ok = bytes = 0;
-		for (i = 0; i < ESBENCH_CLIENTS; i++) {
+		for (i = 0; i < clients; i++) {
 			ok += jobs[i].ok;
 			bytes += jobs[i].failed;
 		}
 		if (bytes > 0) {
 			fprintf(stderr, "esbench: conn: %" PRIu64 " failed",
 			    bytes);
-			for (i = 0; i < ESBENCH_CLIENTS; i++) {
+			for (i = 0; i < clients; i++) {
 				if (jobs[i].cause != NULL) {
 					fprintf(stderr, ", last: %s",
 					    jobs[i].cause);
