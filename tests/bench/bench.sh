@@ -11,8 +11,9 @@
 # twice with throw-away configs on free ports: "esocksd-direct" (a
 # server with no worker, proxying itself) and "esocksd-pool" (a server
 # with NO_WORKER=refuse plus one worker, so every tunnel crosses the
-# worker link).  Each setup is stopped before the next starts, so they
-# do not share the CPUs.  Prints a table of each measure with its ratio
+# worker link), then Dante (danted) and microsocks when installed.
+# Each setup is stopped before the next starts, so they do not share
+# the CPUs.  Prints a table of each measure with its ratio
 # to direct, and the VmRSS of the esocksd processes before, during and
 # after the idle-tunnel test.  Every process started is stopped by PID.
 #
@@ -262,6 +263,43 @@ else
 		run_target esocksd-pool "127.0.0.1:$S2" "$spid,$wpid"
 	fi
 	stop_pids "$spid" "$wpid"
+
+	# Dante and microsocks, where installed, in the same run.
+	DANTED=$(command -v danted || command -v sockd ||
+	    ls /usr/sbin/danted 2>/dev/null)
+	if [ -n "$DANTED" ]; then
+		S3=$("$ESBENCH" freeport)
+		cat >"$T/dante.conf" <<-EOF
+		logoutput: $T/dante.log
+		internal: 127.0.0.1 port = $S3
+		external: 127.0.0.1
+		socksmethod: none
+		clientmethod: none
+		user.privileged: root
+		user.unprivileged: nobody
+		client pass { from: 127.0.0.0/8 to: 0.0.0.0/0 }
+		socks pass { from: 127.0.0.0/8 to: 0.0.0.0/0 }
+		EOF
+		"$DANTED" -f "$T/dante.conf" -p "$T/dante.pid" &
+		dpid=$!
+		PIDS="$PIDS $dpid"
+		if ready dante "127.0.0.1:$S3" "$T/dante.log"; then
+			# Its processes, for the CPU and RSS sums.
+			run_target dante "127.0.0.1:$S3" \
+			    "$(echo $dpid $(pgrep -P $dpid) | tr ' ' ',')"
+		fi
+		stop_pids "$dpid"
+	fi
+	if command -v microsocks >/dev/null 2>&1; then
+		S4=$("$ESBENCH" freeport)
+		microsocks -i 127.0.0.1 -p "$S4" >"$T/microsocks.log" 2>&1 &
+		mpid=$!
+		PIDS="$PIDS $mpid"
+		if ready microsocks "127.0.0.1:$S4" "$T/microsocks.log"; then
+			run_target microsocks "127.0.0.1:$S4" "$mpid"
+		fi
+		stop_pids "$mpid"
+	fi
 fi
 
 # One column per target, a ratio to direct for the rates and latencies.
@@ -276,7 +314,7 @@ echo "esbench: ${SECONDS_PER}s per timed measure, $IDLE idle tunnels," \
 	END {
 		split("held_opened held_open_s " \
 		    "up1_MBps down1_MBps up8_MBps conn_per_s conn_failed " \
-		    "conn_cpu_us " \
+		    "conn_cpu_us cpu_s_per_GB " \
 		    "rtt_p50_us rtt_p99_us idle_ok idle_opened idle_total " \
 		    "idle_open_s " \
 		    "rss_before_kB rss_held_kB rss_after_kB " \

@@ -6,7 +6,7 @@
  *   esbench probe [-x PROXY:PORT] -t SINK:PORT [-w SECONDS]
  *   esbench run [-x PROXY:PORT] -t SINK:PORT [-d SECONDS] [-n IDLE]
  *               [-r ROUNDTRIPS] [-p PID[,PID]...] [-m MEASURES]
- *               [-H HELD [-T SINK:PORT]]
+ *               [-H HELD [-T SINK:PORT]] [-c CLIENTS]
  *
  * The sink is the test server in "command" mode: each connection's
  * first line picks echo ("E"), discard-and-count ("D") or source
@@ -19,6 +19,9 @@
  *   conn_per_s    connect + 64-byte echo + close, 8 clients, -d seconds
  *   conn_cpu_us   CPU time (user + system) the -p processes spent per
  *                 connection of conn_per_s
+ *   cpu_s_per_GB  CPU seconds the -p processes spent per GB relayed by
+ *                 up1 and down1 together
+ * -c CLIENTS sets the clients of conn (8).
  *   rtt_p50_us, rtt_p99_us   1-byte ping-pong on one connection
  *   idle_ok, idle_opened, idle_total, idle_open_s
  *                 -n tunnels opened by 8 clients and held, then one echo
@@ -100,7 +103,7 @@ esbench_usage(void)
 	    "[-n IDLE]\n"
 	    "                   [-r ROUNDTRIPS] [-p PID[,PID]...] "
 	    "[-m MEASURES]\n"
-	    "                   [-H HELD [-T SINK:PORT]]\n");
+	    "                   [-H HELD [-T SINK:PORT]] [-c CLIENTS]\n");
 	exit(2);
 }
 
@@ -795,6 +798,9 @@ esbench_run(int argc, char **argv)
 		free(ht.sinkhost);
 	}
 
+	/* CPU per GB relayed: the -p processes over up1 and down1. */
+	cpu_before = esbench_proc_sum(pids, esbench_cpu_one);
+	bytes = 0;
 	if (esbench_wanted(measures, "up1")) {
 		memset(jobs, 0, sizeof(jobs));
 		jobs[0].target = &t;
@@ -804,6 +810,7 @@ esbench_run(int argc, char **argv)
 			failed = 1;
 		else {
 			up1_bytes = jobs[0].bytes;
+			bytes += jobs[0].bytes;
 			printf("up1_MBps %.1f\n", (double)jobs[0].bytes /
 			    jobs[0].elapsed_us);
 			fflush(stdout);
@@ -821,8 +828,15 @@ esbench_run(int argc, char **argv)
 		else {
 			printf("down1_MBps %.1f\n", (double)jobs[0].bytes /
 			    jobs[0].elapsed_us);
+			bytes += jobs[0].bytes;
 			fflush(stdout);
 		}
+	}
+	cpu_after = esbench_proc_sum(pids, esbench_cpu_one);
+	if (cpu_before != -1 && cpu_after != -1 && bytes > 0) {
+		printf("cpu_s_per_GB %.2f\n", (double)(cpu_after - cpu_before) /
+		    sysconf(_SC_CLK_TCK) / ((double)bytes / 1e9));
+		fflush(stdout);
 	}
 	if (esbench_wanted(measures, "up8")) {
 		memset(jobs, 0, sizeof(jobs));

@@ -109,7 +109,7 @@ fds() {
 	ls "/proc/$1/fd" 2>/dev/null | wc -l
 }
 rss() {
-	sed -n 's/^VmRSS: *\([0-9]*\).*/\1/p' "/proc/$1/status" 2>/dev/null
+	sed -n "s/^VmRSS:[[:space:]]*\([0-9]*\).*/\1/p" "/proc/$1/status" 2>/dev/null
 }
 sample() {
 	echo "$1 server rss=$(rss $SRV) fds=$(fds $SRV)" \
