@@ -1,18 +1,20 @@
 /*
  * eshold: the scale benchmark's helpers, run by scale.sh.
  *
- *   eshold hold [-x PROXY:PORT] -t SINK:PORT -n N -P READYFILE
- *   eshold selectcost -n DESCRIPTORS [-r ROUNDS]
+ *   eshold hold [-c] [-x PROXY:PORT] -t SINK:PORT -n N -P READYFILE
+ *   eshold selectcost [-t] -n DESCRIPTORS [-r ROUNDS]
  *
  * "hold" opens N tunnels to an esbench sink in echo mode (through the
  * SOCKS5 proxy when -x is given) from 8 threads, writes
  * "opened OPENED SECONDS" to READYFILE once they are all open (or
- * failed), and holds them until SIGTERM; then it makes each echo 8 bytes
- * and exits 0 when all did.  A process may hold only so many
+ * failed), and holds them until SIGTERM; then, with -c, it makes each
+ * echo 8 bytes, one after another, and exits 0 when all did (slow
+ * through a slow proxy: scale.sh leaves it out).  A process may hold only so many
  * descriptors, so scale.sh spreads the tunnels over several holders.
  *
  * "selectcost" measures the kernel's own cost of a blocking select()
- * that watches DESCRIPTORS idle sockets plus one pipe: a thread writes a
+ * that watches DESCRIPTORS idle sockets (Unix socket pairs, or with -t
+ * loopback TCP connections, whose poll costs more) plus one pipe: a thread writes a
  * byte to the pipe, select() wakes, the byte is read, ROUNDS times.
  * Prints "select_us N X", the median microseconds per round; the
  * difference from a small N is what the watched descriptors cost.
@@ -59,9 +61,9 @@ static volatile sig_atomic_t	eshold_stop;
 static __dead void
 eshold_usage(void)
 {
-	fprintf(stderr, "usage: eshold hold [-x PROXY:PORT] -t SINK:PORT -n N "
-	    "-P READYFILE\n"
-	    "       eshold selectcost -n DESCRIPTORS [-r ROUNDS]\n");
+	fprintf(stderr, "usage: eshold hold [-c] [-x PROXY:PORT] -t SINK:PORT "
+	    "-n N -P READYFILE\n"
+	    "       eshold selectcost [-t] -n DESCRIPTORS [-r ROUNDS]\n");
 	exit(2);
 }
 
@@ -160,9 +162,13 @@ eshold_hold(int argc, char **argv)
 	uint8_t			 back[8];
 	FILE			*f;
 	int			 ch, i, n = 0, opened = 0, echoed = 0, *fds;
+	int			 check = 0;
 
-	while ((ch = getopt(argc, argv, "n:P:t:x:")) != -1) {
+	while ((ch = getopt(argc, argv, "cn:P:t:x:")) != -1) {
 		switch (ch) {
+		case 'c':
+			check = 1;
+			break;
 		case 'n':
 			n = atoi(optarg);
 			break;
@@ -218,6 +224,8 @@ eshold_hold(int argc, char **argv)
 	fclose(f);
 	while (!eshold_stop)
 		pause();
+	if (!check)
+		return (0);	/* exit closes them, all at once */
 	for (i = 0; i < n; i++) {
 		if (fds[i] == -1)
 			continue;
@@ -273,11 +281,14 @@ eshold_selectcost(int argc, char **argv)
 	uint64_t		 t0;
 	size_t			 words, bytes;
 	int			 ch, n = 0, rounds = 2000, i, maxfd = 0;
-	int			 sv[2], wake[2], back[2];
-	char			 b;
+	int			 sv[2], wake[2], back[2], tcp = 0, lfd = -1;
+	char			 b, *cause;
 
-	while ((ch = getopt(argc, argv, "n:r:")) != -1) {
+	while ((ch = getopt(argc, argv, "n:r:t")) != -1) {
 		switch (ch) {
+		case 't':
+			tcp = 1;
+			break;
 		case 'n':
 			n = atoi(optarg);
 			break;
@@ -292,13 +303,27 @@ eshold_selectcost(int argc, char **argv)
 		eshold_usage();
 	testlib_raise_nofile();
 	/* Idle stream sockets, as a proxy's held tunnels are. */
+	if (tcp && (lfd = testlib_listen("127.0.0.1:0", 4096, &cause)) == -1) {
+		fprintf(stderr, "eshold: %s\n", cause);
+		return (2);
+	}
 	for (i = 0; i < n; i += 2) {
-		if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == -1) {
-			fprintf(stderr, "eshold: socketpair after %d: %s\n",
+		if (tcp) {
+			/* Loopback TCP, whose poll is a proxy's real cost. */
+			char	addr[32];
+
+			snprintf(addr, sizeof(addr), "127.0.0.1:%d",
+			    testlib_local_port(lfd));
+			sv[0] = testlib_connect(addr, 10000, &cause);
+			sv[1] = sv[0] == -1 ? -1 : accept(lfd, NULL, NULL);
+		} else if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == -1)
+			sv[1] = -1;
+		if (sv[1] == -1) {
+			fprintf(stderr, "eshold: sockets after %d: %s\n",
 			    i, strerror(errno));
 			return (2);
 		}
-		maxfd = sv[1];
+		maxfd = sv[1] > sv[0] ? sv[1] : sv[0];
 	}
 	/* The pipe that wakes it is the highest: the worst case. */
 	if (pipe(wake) == -1 || pipe(back) == -1)
@@ -311,7 +336,7 @@ eshold_selectcost(int argc, char **argv)
 	master = xcalloc(1, bytes);
 	set = xcalloc(1, bytes);
 	for (i = 3; i <= maxfd; i++) {
-		if (i == wake[1] || i == back[0] || i == back[1])
+		if (i == wake[1] || i == back[0] || i == back[1] || i == lfd)
 			continue;
 		((fd_mask *)master)[i / (8 * sizeof(fd_mask))] |=
 		    (fd_mask)1 << (i % (8 * sizeof(fd_mask)));

@@ -23,14 +23,14 @@
 #   dante        danted (Debian's dante-server) if installed
 #   microsocks   microsocks if installed
 # Also the kernel's own cost of a blocking select() over 1,000, 4,000
-# and 16,000 descriptors (eshold selectcost), and 1,000 simulated
-# workers (wsim) registered on one server for each POLLER of -W
-# ("epoll select"; "" skips it): registration time, server RSS per link,
-# whether every one got sessions from 8 clients' SECONDS of connections,
-# and how long the last waited for its first from the moment all were
-# registered.  Each measure runs REPEATS
-# times (3); the table gives medians and each ratio to the same target
-# with none held.  The measuring client runs on CPU 0 and its sink on
+# and 16,000 loopback TCP descriptors (eshold selectcost -t), and 1,000
+# simulated workers (wsim) registered on one server for each POLLER of
+# -W ("epoll select"; "" skips it): registration time, server RSS per
+# link, whether every one got sessions from 8 clients' SECONDS of
+# connections, and how long the last waited for its first from the
+# moment all were registered.  Each measure runs REPEATS times (3);
+# the table gives medians and each ratio to the same target with none
+# held.  The measuring client runs on CPU 0 and its sink on
 # CPU 1 (taskset), as in bench.sh.  Every process started is stopped by
 # PID.
 
@@ -296,7 +296,7 @@ echo "scale.sh: targets $TARGETS; held: $HELD; $REPEATS runs each" >&2
 r=1
 while [ $r -le "$REPEATS" ]; do
 	for n in 1000 4000 16000; do
-		"$ESHOLD" selectcost -n $n -r 500 >>"$T/select.txt"
+		"$ESHOLD" selectcost -t -n $n -r 200 >>"$T/select.txt"
 	done
 	for target in $(echo "$TARGETS" | tr ',' ' '); do
 		start_target "$target" || { stop_target; continue; }
