@@ -437,13 +437,19 @@ worker_send_rgst(struct worker_server *ws)
 	ev_timer_start(&ws->timer, WORKER_REGISTER_WAIT_MS);
 }
 
-/* 403 to our RGST: say why, and drop the link. */
+/*
+ * 403 to our RGST: say why, and drop the link.  The reason is the peer's
+ * (decoded, so it may hold a newline), and the peer has proved nothing:
+ * escaped, it can neither split the line nor forge another.
+ */
 static int
 worker_refused(struct worker_server *ws, const struct textnet_msg *m,
     const char **why)
 {
+	char	reason[LOG_ESCAPE_SIZE(64)];
+
 	log_warnx("server %s refused registration: %s", ws->text,
-	    linkmsg_parse_refused(m));
+	    log_escape(reason, sizeof(reason), linkmsg_parse_refused(m)));
 	*why = "registration refused";
 	return (-1);
 }

@@ -119,7 +119,20 @@ peer nosecret "$T/nosecret.script"
 worker nosecret $PEER_PORT
 expect_refused nosecret $PEER_PORT 'PING before registration'
 
-# 6. The control: a legacy server (no HELO) that opens a session once it
+# 6. A 403 whose reason holds a newline, from a server that proved
+# nothing: the worker logs the reason escaped, never a second line that
+# the server wrote.
+printf 'HELO 0 0 esp/1 %s\n@wait\n403 0 0 %s\n' $NONCE \
+    'x%0Aregistered%20with%20server%20forged%20as%20w' >"$T/forge.script"
+peer forge "$T/forge.script"
+worker forge $PEER_PORT "WORKER_SECRET=$SECRET"
+expect_refused forge $PEER_PORT 'registration refused'
+grep -q '^registered with server forged' "$ESOCKSD_LOG" &&
+    fail "a refusing server wrote a line of the worker's log"
+grep -q 'refused registration: x%0Aregistered%20with' "$ESOCKSD_LOG" ||
+    fail "the refusal's reason was not logged escaped"
+
+# 7. The control: a legacy server (no HELO) that opens a session once it
 # has the worker's legacy RGST is served, so the destination above would
 # have seen any dial.
 printf '@wait\n%s\n' "$SESS" >"$T/legacy.script"
