@@ -16,7 +16,8 @@
  * pending requests tried elsewhere at once, until frames flow again
  * (esp/1 workers only: a legacy one answers no ping).
  * Links that have not registered yet are counted, in total and by
- * address, for the server's WORKER_PENDING_MAX and _PER_IP caps.
+ * address, for the server's WORKER_PENDING_MAX and _PER_IP caps, and
+ * the lines logged about them are held to a burst a second.
  * Each connect result a worker reports feeds its health (health.c): a
  * worker whose dials keep failing is ejected for a cool-down, within
  * EJECT_MAX_PERCENT of the pool, and comes back on trial.
@@ -28,6 +29,7 @@
 #include <netinet/in.h>
 #include <arpa/inet.h>
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,9 +67,19 @@
 #define POOL_CMD_UDP		0x2
 /* A worker's name, as via= in the access log. */
 #define POOL_NAME_SIZE		(CONF_WORKER_NAME_MAX + 1)
+/* Lines about links that never registered: this many a second at most. */
+#define POOL_UNREG_LOG_BURST	10
+#define POOL_UNREG_LOG_MS	1000
 
 struct pool_open;
 TAILQ_HEAD(pool_open_list, pool_open);
+
+/* How a line about an unregistered link is logged, least pressing first. */
+enum pool_unreg_level {
+	POOL_UNREG_EVENT,	/* under LOG_EVENT */
+	POOL_UNREG_ERROR,	/* under LOG_ERROR */
+	POOL_UNREG_WARN		/* a warning, always */
+};
 
 struct pool_worker {
 	struct mux_link			*link;
@@ -131,6 +143,15 @@ static struct health_dests	pool_dests;
 /* Links not registered yet, in all and by address. */
 static size_t			pool_pending;
 static struct ipcount		pool_pending_addrs;
+/* Lines about unregistered links: this second's, and those held back. */
+static struct {
+	uint64_t		 since;		/* ev_now() the second began */
+	unsigned int		 lines;		/* logged in it */
+	unsigned long		 held;		/* held back since */
+	enum pool_unreg_level	 level;		/* the most pressing of those */
+	char			 latest[256];	/* the last of those */
+	struct ev_timer		 timer;		/* logs the count */
+} pool_unreg_log;
 
 static int	pool_link_message(struct mux_link *,
 		    const struct textnet_msg *, const unsigned char *,
@@ -152,6 +173,84 @@ static const struct mux_link_ops pool_link_ops = {
 	pool_link_session,
 	pool_link_closed
 };
+
+/* Log one line at a level of pool_unreg_level. */
+static void
+pool_unreg_emit(enum pool_unreg_level level, const char *line)
+{
+	switch (level) {
+	case POOL_UNREG_EVENT:
+		log_line(LOGC_EVENT, "%s", line);
+		break;
+	case POOL_UNREG_ERROR:
+		log_line(LOGC_ERROR, "%s", line);
+		break;
+	case POOL_UNREG_WARN:
+		log_warnx("%s", line);
+		break;
+	}
+}
+
+/* The second is over: one line for the lines held back in it. */
+static void
+pool_unreg_log_cb(void *arg)
+{
+	char	line[sizeof(pool_unreg_log.latest) + 128];
+
+	if (pool_unreg_log.held == 0)
+		return;
+	snprintf(line, sizeof(line), "%lu more line%s about worker links "
+	    "that did not register held back; the latest: %s",
+	    pool_unreg_log.held, pool_unreg_log.held == 1 ? "" : "s",
+	    pool_unreg_log.latest);
+	pool_unreg_emit(pool_unreg_log.level, line);
+	pool_unreg_log.held = 0;
+	pool_unreg_log.level = POOL_UNREG_EVENT;
+	pool_unreg_log.since = ev_now();
+	pool_unreg_log.lines = 1;
+}
+
+/*
+ * Log a line about a link that has not registered (its accept, its
+ * refusal, its close).  Anyone WORKER_ALLOW admits can open such links
+ * as fast as the server closes them: past POOL_UNREG_LOG_BURST lines in
+ * a second, lines are held back and counted in one line at its end.
+ */
+static void PRINTFLIKE(2, 3)
+pool_unreg_line(enum pool_unreg_level level, const char *fmt, ...)
+{
+	va_list		ap;
+	char		line[sizeof(pool_unreg_log.latest)];
+	uint64_t	now = ev_now();
+
+	if ((level == POOL_UNREG_EVENT && !log_class_enabled(LOGC_EVENT)) ||
+	    (level == POOL_UNREG_ERROR && !log_class_enabled(LOGC_ERROR)))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (pool_unreg_log.held == 0 &&
+	    now - pool_unreg_log.since >= POOL_UNREG_LOG_MS) {
+		pool_unreg_log.since = now;
+		pool_unreg_log.lines = 0;
+	}
+	if (pool_unreg_log.held == 0 &&
+	    pool_unreg_log.lines < POOL_UNREG_LOG_BURST) {
+		pool_unreg_log.lines++;
+		pool_unreg_emit(level, line);
+		return;
+	}
+	pool_unreg_log.held++;
+	if (level > pool_unreg_log.level)
+		pool_unreg_log.level = level;
+	strlcpy(pool_unreg_log.latest, line, sizeof(pool_unreg_log.latest));
+	if (!ev_timer_pending(&pool_unreg_log.timer)) {
+		ev_timer_init(&pool_unreg_log.timer, pool_unreg_log_cb, NULL);
+		ev_timer_start(&pool_unreg_log.timer,
+		    now - pool_unreg_log.since < POOL_UNREG_LOG_MS ?
+		    POOL_UNREG_LOG_MS - (now - pool_unreg_log.since) : 0);
+	}
+}
 
 /* A worker connected to WORKER_LISTEN: greet it and wait for RGST. */
 void
@@ -184,7 +283,7 @@ pool_link_accept(int fd, const struct sockaddr *sa, socklen_t salen)
 
 	linkmsg_helo(&helo, w->nonce);
 	mux_link_send_control(w->link, &helo);
-	log_line(LOGC_EVENT, "worker link from %s", w->addr);
+	pool_unreg_line(POOL_UNREG_EVENT, "worker link from %s", w->addr);
 }
 
 /* The link is no longer pending: it registered or it closed. */
@@ -243,11 +342,11 @@ pool_link_closed(struct mux_link *l, const char *why)
 		    w->addr, why);
 	} else if (mux_link_failed(l)) {
 		/* A protocol error before RGST: the one line that says so. */
-		log_line(LOGC_ERROR, "worker link from %s closed: %s",
-		    w->addr, why);
+		pool_unreg_line(POOL_UNREG_ERROR, "worker link from %s "
+		    "closed: %s", w->addr, why);
 	} else
-		log_line(LOGC_EVENT, "worker link from %s closed: %s",
-		    w->addr, why);
+		pool_unreg_line(POOL_UNREG_EVENT, "worker link from %s "
+		    "closed: %s", w->addr, why);
 	TAILQ_REMOVE(&pool_workers, w, entry);
 	ev_defer_free(pool_worker_free, w);
 }
@@ -281,7 +380,8 @@ pool_refuse(struct pool_worker *w, const char *reason)
 {
 	struct linkmsg_out	refusal;
 
-	log_warnx("worker link from %s refused: %s", w->addr, reason);
+	pool_unreg_line(POOL_UNREG_WARN, "worker link from %s refused: %s",
+	    w->addr, reason);
 	ev_timer_stop(&w->register_timer);
 	stats_link_error();
 	linkmsg_refuse(&refusal, reason);
@@ -1424,5 +1524,9 @@ pool_abort_all(void)
 
 	while ((w = TAILQ_FIRST(&pool_workers)) != NULL)
 		mux_link_close(w->link, "server exiting");
+	if (ev_timer_pending(&pool_unreg_log.timer)) {
+		ev_timer_stop(&pool_unreg_log.timer);
+		pool_unreg_log_cb(NULL);
+	}
 	sticky_clear();
 }

@@ -1,13 +1,14 @@
 /*
  * tflood: a connection flood for the integration tests.
  *
- *   tflood -t HOST:PORT -n CONNS -d SECONDS [-b SRCADDR] [-p MS]
+ *   tflood -t HOST:PORT -n CONNS -d SECONDS [-b SRCADDR] [-p MS] [-s LINE]
  *
  * Keeps CONNS connections to HOST:PORT open for SECONDS, each one
  * redialed as soon as it is closed or its connect fails (after MS
  * milliseconds, default 0), from SRCADDR when -b gives one.  It sends
- * nothing and discards whatever arrives: an idle peer, as a worker that
- * never registers or a client that never speaks.  At the end, or on
+ * nothing (or, with -s, LINE and CR LF once connected) and discards
+ * whatever arrives: an idle peer, as a worker that never registers or a
+ * client that never speaks, or one whose one line gets it closed.  At the end, or on
  * SIGTERM, it prints one line on stdout:
  *	connects=N closed=N failed=N open_max=N
  * (connections established, closed by the peer, connects that failed,
@@ -50,7 +51,7 @@ static __dead void
 tflood_usage(void)
 {
 	fprintf(stderr, "usage: tflood -t HOST:PORT -n CONNS -d SECONDS "
-	    "[-b SRCADDR] [-p MS]\n");
+	    "[-b SRCADDR] [-p MS] [-s LINE]\n");
 	exit(2);
 }
 
@@ -131,6 +132,8 @@ main(int argc, char **argv)
 	struct pollfd		*pfd;
 	struct sigaction	 sa;
 	const char		*target = NULL, *source = NULL, *errstr;
+	char			*line = NULL;
+	size_t			 linelen = 0;
 	unsigned long long	 connects = 0, closed = 0, failed = 0;
 	uint64_t		 end, now;
 	char			 buf[4096];
@@ -139,7 +142,7 @@ main(int argc, char **argv)
 	socklen_t		 errlen;
 	ssize_t			 got;
 
-	while ((ch = getopt(argc, argv, "b:d:n:p:t:")) != -1) {
+	while ((ch = getopt(argc, argv, "b:d:n:p:s:t:")) != -1) {
 		switch (ch) {
 		case 'b':
 			source = optarg;
@@ -158,6 +161,10 @@ main(int argc, char **argv)
 			pause_ms = strtonum(optarg, 0, 60000, &errstr);
 			if (errstr != NULL)
 				tflood_usage();
+			break;
+		case 's':
+			free(line);
+			linelen = (size_t)xasprintf(&line, "%s\r\n", optarg);
 			break;
 		case 't':
 			target = optarg;
@@ -218,6 +225,10 @@ main(int argc, char **argv)
 				} else {
 					connects++;
 					slots[i].state = TFLOOD_OPEN;
+					/* A short line: the socket takes it. */
+					if (line != NULL)
+						(void)write(slots[i].fd, line,
+						    linelen);
 				}
 				continue;
 			}
