@@ -1504,7 +1504,12 @@ pool_foreach(void (*fn)(const struct pool_info *, void *), void *arg)
 	}
 }
 
-/* The server is stopping: tell every worker to go elsewhere. */
+/*
+ * The server is stopping: tell every registered worker to go elsewhere.
+ * A link still registering is not told: until our 100 OK the worker
+ * takes nothing but the handshake, and would count a DRAIN as a
+ * protocol error; it redials once the link closes.
+ */
 void
 pool_stop(void)
 {
@@ -1513,7 +1518,8 @@ pool_stop(void)
 
 	linkmsg_drain(&drain);
 	TAILQ_FOREACH(w, &pool_workers, entry)
-		mux_link_send_control(w->link, &drain);
+		if (w->registered && !w->dead)
+			mux_link_send_control(w->link, &drain);
 }
 
 /* Close every worker link (exit). */

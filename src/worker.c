@@ -154,12 +154,18 @@ worker_server_free(struct worker_server *ws)
 	free(ws);
 }
 
-/* Tell a server that this worker drains: no new session for it. */
+/*
+ * Tell a server that this worker drains: no new session for it.  Only
+ * a server we registered with: before that it takes nothing but RGST
+ * (a DRAIN is a protocol error to it), and the link just closes.
+ */
 static void
 worker_send_drain(struct worker_server *ws)
 {
 	struct linkmsg_out	drain;
 
+	if (ws->state != WORKER_UP)
+		return;
 	linkmsg_drain(&drain);
 	mux_link_send_control(ws->link, &drain);
 }

@@ -605,6 +605,29 @@ fake_register(void)
 	ck_assert_int_eq(fake_count("100", "OK"), 1);
 }
 
+/*
+ * A stopping server tells its registered workers DRAIN, never a link
+ * still registering: such a worker takes nothing before our 100 OK and
+ * would count the DRAIN as a protocol error.
+ */
+START_TEST(stop_drains_registered_workers_only)
+{
+	fake_connect();
+	checklib_run_until(fake_got_helo);
+	pool_stop();
+	checklib_run_for(50);
+	ck_assert_int_eq(fake_count("DRAIN", NULL), 0);
+	ck_assert(!fake.eof);
+	fake_hang_up();
+	checklib_run_for(10);
+
+	fake_register();
+	pool_stop();
+	checklib_run_for(50);
+	ck_assert_int_eq(fake_count("DRAIN", NULL), 1);
+}
+END_TEST
+
 static int
 fake_got_sess(void)
 {
@@ -853,6 +876,7 @@ pool_suite(void)
 	    request_refused_by_destination_after_drain_is_reported);
 	tcase_add_test(tc, request_failed_without_drain_is_reported);
 	tcase_add_test(tc, bind_and_udp_go_only_to_workers_announcing_them);
+	tcase_add_test(tc, stop_drains_registered_workers_only);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("liveness");
