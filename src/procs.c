@@ -17,7 +17,6 @@
 #include <sys/wait.h>
 
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +26,7 @@
 #include "ev.h"
 #include "log.h"
 #include "procs.h"
+#include "sock.h"
 #include "xmalloc.h"
 
 #define PROCS_RESTART_MS	1000	/* first restart delay */
@@ -64,19 +64,6 @@ static int			 procs_fd = -1;	/* in a child: its end */
 static void			(*procs_gone_cb)(void);
 
 static void	procs_spawn(struct procs_child *);
-
-/* Make one end of a socket pair non-blocking and close-on-exec. */
-static int
-procs_nonblock(int fd)
-{
-	int	flags;
-
-	if ((flags = fcntl(fd, F_GETFL)) == -1 ||
-	    fcntl(fd, F_SETFL, flags | O_NONBLOCK) == -1 ||
-	    fcntl(fd, F_SETFD, FD_CLOEXEC) == -1)
-		return (-1);
-	return (0);
-}
 
 /* The signals the supervisor handles, held across a fork. */
 static void
@@ -433,7 +420,7 @@ procs_spawn(struct procs_child *c)
 	}
 	procs_hold_signals(SIG_UNBLOCK);
 	close(sv[1]);
-	(void)procs_nonblock(sv[0]);
+	(void)sock_set_nonblock(sv[0]);
 	c->pid = pid;
 	c->fd = sv[0];
 	ev_io_set(c->fd, EV_READ, procs_read_cb, c);
@@ -554,7 +541,7 @@ procs_child_watch(void (*gone)(void))
 		return;
 	procs_hold_signals(SIG_UNBLOCK);
 	procs_gone_cb = gone;
-	(void)procs_nonblock(procs_fd);
+	(void)sock_set_nonblock(procs_fd);
 	ev_io_set(procs_fd, EV_READ, procs_child_gone_cb, NULL);
 }
 

@@ -21,7 +21,7 @@
 #include "xmalloc.h"
 
 /* Make fd non-blocking and close-on-exec. */
-static int
+int
 sock_set_nonblock(int fd)
 {
 	int	flags;

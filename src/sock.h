@@ -17,6 +17,7 @@ int		 sock_accept(int, struct sockaddr_storage *, socklen_t *);
 int		 sock_connect(const struct sockaddr *, socklen_t, int *fdp);
 int		 sock_connect_result(int);
 void		 sock_set_nodelay(int);
+int		 sock_set_nonblock(int);
 const char	*sock_ntop(const struct sockaddr *, char *, size_t);
 void		 sock_local(int, struct sockaddr_storage *);
 const char	*sock_ntop_host(const struct sockaddr *, char *, size_t);
