@@ -283,8 +283,12 @@ START_TEST(slow_delivery_is_not_idle)
 
 	tunnel_open(&tun);
 	fill_until_paused(&tun);
-	relay_set_idle(tun.relay, 300);
-	/* 8 KiB every 30 ms: the reader stays paused, bytes still move. */
+	/*
+	 * 8 KiB every 30 ms for 1.2 s, longer than the idle timeout: the
+	 * reader stays paused, bytes still move.  The timeout is far above
+	 * the gap so that a loaded machine's scheduling cannot reach it.
+	 */
+	relay_set_idle(tun.relay, 800);
 	for (i = 0; i < 40; i++) {
 		ck_assert_int_ge(client_read(&tun, 8192), 0);
 		checklib_run_for(30);
