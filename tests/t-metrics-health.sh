@@ -8,6 +8,7 @@
 # lists the workers.  One worker (wb) refuses every dial (tests/tfault.so)
 # and is ejected: its state and ejection counter say so, its own
 # /metrics counts the refusals.  STATS_ALLOW guards the worker's page too.
+# Every daemon then stops cleanly on SIGTERM (no sanitizer report).
 . "${TOP_SRCDIR:-$(dirname "$0")/..}/tests/lib.sh"
 
 [ -x "$ESOCKSD" ] && [ -x "$SOCKSC" ] && [ -x "$TSINK" ] ||
@@ -42,6 +43,7 @@ write_conf "$T/server.conf" "SOCKS_LISTEN=127.0.0.1:$SP" \
     "PIDFILE=$T/server.pid"
 start_esocksd server "$T/server.conf"
 SRV_LOG=$ESOCKSD_LOG
+SRV_PID=$ESOCKSD_PID
 for name in wa wb; do
 	port=$(free_port)
 	eval "STATS_$name=$port"
@@ -56,6 +58,7 @@ for name in wa wb; do
 	start_esocksd worker "$T/$name.conf"
 	unset LD_PRELOAD TFAULT_MODE TFAULT_PASS_PORT
 	eval "LOG_$name=\$ESOCKSD_LOG"
+	eval "PID_$name=\$ESOCKSD_PID"
 	wait_log "$SRV_LOG" "worker $name \\(.*\\) joined the pool" 10 ||
 	    fail "worker $name did not join the pool"
 done
@@ -131,4 +134,11 @@ http $STATS_wa /metrics
 [ -s "$T/body" ] && fail "a refused address read the worker's metrics"
 wait_log "$LOG_wa" "refused 127\\.0\\.0\\.1:[0-9]+ on stats .*STATS_ALLOW" 5 ||
     fail "the refusal on the worker's stats port was not logged"
+
+for d in wa wb; do
+	eval "ESOCKSD_PID=\$PID_$d ESOCKSD_LOG=\$LOG_$d"
+	stop_daemon
+done
+ESOCKSD_PID=$SRV_PID ESOCKSD_LOG=$SRV_LOG
+stop_daemon
 exit 0

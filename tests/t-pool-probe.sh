@@ -4,7 +4,8 @@
 # A worker whose dials all fail (wb, through tests/tfault.so, a connect(2)
 # interposer loaded into it only) is ejected by probes alone; the healthy
 # one (wa) is measured (its probes connect) and stays in.  Without
-# PROBE_TARGET (the default) nothing is probed.
+# PROBE_TARGET (the default) nothing is probed.  The server, whose
+# probes were in flight, stops cleanly on SIGTERM.
 . "${TOP_SRCDIR:-$(dirname "$0")/..}/tests/lib.sh"
 
 [ -x "$ESOCKSD" ] && [ -x "$SOCKSC" ] && [ -x "$TSINK" ] ||
@@ -57,4 +58,6 @@ n=$(grep -c 'probe of worker' "$SRV_LOG")
 sleep 1
 [ "$(grep -c 'probe of worker' "$SRV_LOG")" -eq "$n" ] ||
     fail "probes went on without PROBE_TARGET"
+ESOCKSD_PID=$SRV_PID ESOCKSD_LOG=$SRV_LOG
+stop_daemon
 exit 0
