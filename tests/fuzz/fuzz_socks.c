@@ -158,7 +158,12 @@ fuzz_udp(const uint8_t *p, size_t len)
 		FUZZ_CHECK(why != NULL);
 		return;
 	}
-	FUZZ_CHECK(hl >= 10 && hl <= len);
+	/* RSV FRAG ATYP, the address, the port: exactly, by address type. */
+	FUZZ_CHECK(hl <= len);
+	FUZZ_CHECK(h.atyp != SOCKS_ATYP_IPV4 || hl == 4 + 4 + 2);
+	FUZZ_CHECK(h.atyp != SOCKS_ATYP_IPV6 || hl == 4 + 16 + 2);
+	FUZZ_CHECK(h.atyp != SOCKS_ATYP_DOMAIN ||
+	    (hl == 4 + 1 + (size_t)p[4] + 2 && p[4] > 0));
 	FUZZ_CHECK(memchr(h.host, '\0', sizeof(h.host)) != NULL);
 	memset(&sin, 0, sizeof(sin));
 	memset(&sin6, 0, sizeof(sin6));
