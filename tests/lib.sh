@@ -369,6 +369,22 @@ stop_daemon() {
 	fi
 }
 
+# settled CMD: CMD's output once two readings 200 ms apart agree (at
+# most 5 s): a count of descriptors, say, after a tunnel that has just
+# ended has closed its last socket.
+settled() {
+	_prev=$("$@")
+	_i=0
+	while [ $_i -lt 25 ]; do
+		sleep 0.2
+		_now=$("$@")
+		[ "$_now" = "$_prev" ] && break
+		_prev=$_now
+		_i=$((_i + 1))
+	done
+	echo "$_prev"
+}
+
 # User plus system CPU time of process $1 in clock ticks: fields 14 and
 # 15 of its stat line, counted after the ")" that ends the name.
 cpu_ticks() {

@@ -29,7 +29,8 @@ start_esocksd server "$T/esocksd.conf"
 got=$(echo quick | "$SOCKSC" -x 127.0.0.1:$SP -t 127.0.0.1:$ECHO -s 20 \
     -w 10 2>"$T/err") || fail "quick split handshake: $(cat "$T/err")"
 [ "$got" = quick ] || fail "quick split handshake echoed '$got'"
-base=$(nfds)
+# Once the tunnel that just ended has closed its sockets.
+base=$(settled nfds)
 
 # Silent, and dribbling: both still open at 0.5 s, both closed by 2.5 s.
 "$SOCKSC" -D -t 127.0.0.1:$SP -H -w 8 >/dev/null 2>"$T/silent.err" &
