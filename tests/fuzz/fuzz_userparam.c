@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "compat.h"
 #include "fuzz.h"
 #include "tags.h"
 #include "userparam.h"
