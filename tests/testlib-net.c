@@ -175,6 +175,20 @@ int
 testlib_connect_addr(const struct sockaddr *sa, socklen_t salen,
     int timeout_ms, char **cause)
 {
+	return (testlib_connect_from(sa, salen, NULL, 0, timeout_ms, cause));
+}
+
+/*
+ * As testlib_connect_addr, from source address src (any port) when it is
+ * not NULL.  Where the system can, the port is chosen at connect() time,
+ * so one source address serves more connections than the ephemeral
+ * range as long as their destinations differ.
+ */
+int
+testlib_connect_from(const struct sockaddr *sa, socklen_t salen,
+    const struct sockaddr *src, socklen_t srclen, int timeout_ms,
+    char **cause)
+{
 	struct pollfd	pfd;
 	socklen_t	len;
 	int		fd, error, one = 1, n;
@@ -182,6 +196,14 @@ testlib_connect_addr(const struct sockaddr *sa, socklen_t salen,
 	if ((fd = socket(sa->sa_family, SOCK_STREAM, 0)) == -1) {
 		xasprintf(cause, "socket: %s", strerror(errno));
 		return (-1);
+	}
+	if (src != NULL) {
+#ifdef IP_BIND_ADDRESS_NO_PORT
+		setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one,
+		    sizeof(one));
+#endif
+		if (bind(fd, src, srclen) == -1)
+			goto fail;
 	}
 	if (testlib_set_nonblock(fd, 1) == -1)
 		goto fail;

@@ -100,6 +100,8 @@ int		 testlib_listen(const char *, int, char **);
 int		 testlib_connect(const char *, int, char **);
 int		 testlib_connect_addr(const struct sockaddr *, socklen_t, int,
 		     char **);
+int		 testlib_connect_from(const struct sockaddr *, socklen_t,
+		    const struct sockaddr *, socklen_t, int, char **);
 void		 testlib_format_addr(const struct sockaddr *, socklen_t,
 		     char *, size_t);
 int		 testlib_local_port(int);

@@ -11,7 +11,10 @@
 # twice with throw-away configs on free ports: "esocksd-direct" (a
 # server with no worker, proxying itself) and "esocksd-pool" (a server
 # with NO_WORKER=refuse plus one worker, so every tunnel crosses the
-# worker link), then Dante (danted) and microsocks when installed.
+# worker link), then Dante (danted) and microsocks when installed
+# (Dante once the TIME_WAIT sockets of the measures before it are gone:
+# drain_time_wait in benchlib.sh says why).  The CPU time of a proxy is
+# that of its processes and their children, reaped ones included.
 # Each setup is stopped before the next starts, so they do not share
 # the CPUs.  Prints a table of each measure with its ratio
 # to direct, and the VmRSS of the esocksd processes before, during and
@@ -30,6 +33,7 @@
 # adds a line to every esocksd config started here (say, POLLER=epoll).
 # Exit 0 when every target ran every measure, 1 otherwise.
 
+. "$(dirname "$0")/benchlib.sh"
 ESBENCH=${ESBENCH:-tests/bench/esbench}
 ESOCKSD=${ESOCKSD:-src/esocksd}
 SECONDS_PER=5
@@ -268,6 +272,7 @@ else
 	DANTED=$(command -v danted || command -v sockd ||
 	    ls /usr/sbin/danted 2>/dev/null)
 	if [ -n "$DANTED" ]; then
+		drain_time_wait
 		S3=$("$ESBENCH" freeport)
 		cat >"$T/dante.conf" <<-EOF
 		logoutput: $T/dante.log
@@ -289,6 +294,7 @@ else
 			    "$(echo $dpid $(pgrep -P $dpid) | tr ' ' ',')"
 		fi
 		stop_pids "$dpid"
+		drain_time_wait
 	fi
 	if command -v microsocks >/dev/null 2>&1; then
 		S4=$("$ESBENCH" freeport)

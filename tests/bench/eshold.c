@@ -1,7 +1,8 @@
 /*
  * eshold: the scale benchmark's helpers, run by scale.sh.
  *
- *   eshold hold [-c] [-x PROXY:PORT] -t SINK:PORT -n N -P READYFILE
+ *   eshold hold [-c] [-s SOURCE] [-x PROXY:PORT] -t SINK:PORT -n N
+ *       -P READYFILE
  *   eshold selectcost [-t] -n DESCRIPTORS [-r ROUNDS]
  *
  * "hold" opens N tunnels to an esbench sink in echo mode (through the
@@ -9,8 +10,12 @@
  * "opened OPENED SECONDS" to READYFILE once they are all open (or
  * failed), and holds them until SIGTERM; then, with -c, it makes each
  * echo 8 bytes, one after another, and exits 0 when all did (slow
- * through a slow proxy: scale.sh leaves it out).  A process may hold only so many
- * descriptors, so scale.sh spreads the tunnels over several holders.
+ * through a slow proxy: scale.sh leaves it out).  A process may hold only
+ * so many descriptors, so scale.sh spreads the tunnels over several
+ * holders, each from its own SOURCE address (-s, port chosen by the
+ * system): tens of thousands of connections from one address to one
+ * proxy port would crowd the ephemeral range that every other client's
+ * connect() searches.
  *
  * "selectcost" measures the kernel's own cost of a blocking select()
  * that watches DESCRIPTORS idle sockets (Unix socket pairs, or with -t
@@ -44,6 +49,8 @@
 struct eshold_target {
 	struct sockaddr_storage	 addr;
 	socklen_t		 addrlen;
+	struct sockaddr_storage	 src;
+	socklen_t		 srclen;	/* 0: any source */
 	int			 proxied;
 	char			*sinkhost;
 	uint16_t		 sinkport;
@@ -61,8 +68,8 @@ static volatile sig_atomic_t	eshold_stop;
 static __dead void
 eshold_usage(void)
 {
-	fprintf(stderr, "usage: eshold hold [-c] [-x PROXY:PORT] -t SINK:PORT "
-	    "-n N -P READYFILE\n"
+	fprintf(stderr, "usage: eshold hold [-c] [-s SOURCE] [-x PROXY:PORT] "
+	    "-t SINK:PORT -n N -P READYFILE\n"
 	    "       eshold selectcost [-t] -n DESCRIPTORS [-r ROUNDS]\n");
 	exit(2);
 }
@@ -99,8 +106,9 @@ eshold_open(const struct eshold_target *t)
 	char				*why = NULL;
 	int				fd;
 
-	fd = testlib_connect_addr((const struct sockaddr *)&t->addr,
-	    t->addrlen, ESHOLD_TIMEOUT_S * 1000, &why);
+	fd = testlib_connect_from((const struct sockaddr *)&t->addr,
+	    t->addrlen, t->srclen ? (const struct sockaddr *)&t->src : NULL,
+	    t->srclen, ESHOLD_TIMEOUT_S * 1000, &why);
 	if (fd == -1) {
 		free(why);
 		return (-1);
@@ -158,13 +166,15 @@ eshold_hold(int argc, char **argv)
 	struct eshold_job	 jobs[ESHOLD_THREADS];
 	pthread_t		 tids[ESHOLD_THREADS];
 	const char		*proxy = NULL, *sink = NULL, *ready = NULL;
+	const char		*source = NULL;
+	char			*srcspec;
 	uint64_t		 start;
 	uint8_t			 back[8];
 	FILE			*f;
 	int			 ch, i, n = 0, opened = 0, echoed = 0, *fds;
 	int			 check = 0;
 
-	while ((ch = getopt(argc, argv, "cn:P:t:x:")) != -1) {
+	while ((ch = getopt(argc, argv, "cn:P:s:t:x:")) != -1) {
 		switch (ch) {
 		case 'c':
 			check = 1;
@@ -174,6 +184,9 @@ eshold_hold(int argc, char **argv)
 			break;
 		case 'P':
 			ready = optarg;
+			break;
+		case 's':
+			source = optarg;
 			break;
 		case 't':
 			sink = optarg;
@@ -196,6 +209,13 @@ eshold_hold(int argc, char **argv)
 		if (eshold_resolve(proxy, &t.addr, &t.addrlen, NULL,
 		    NULL) == -1)
 			return (2);
+	}
+	if (source != NULL) {
+		xasprintf(&srcspec, "%s:0", source);
+		if (eshold_resolve(srcspec, &t.src, &t.srclen, NULL,
+		    NULL) == -1)
+			return (2);
+		free(srcspec);
 	}
 	signal(SIGTERM, eshold_sigterm);
 	signal(SIGPIPE, SIG_IGN);

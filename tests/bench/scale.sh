@@ -4,7 +4,7 @@
 #
 #   scale.sh [-b BENCHDIR] [-e ESOCKSD] [-R REPEATS] [-H HELD...]
 #            [-P PROCS...] [-r ROUNDS] [-d SECONDS] [-m TARGETS]
-#            [-W POLLERS]
+#            [-W POLLERS] [-C ROUNDCOST_HELD]
 #
 # For each target and each number of idle tunnels held (HELD, default
 # "0 8000 20000"), opens the tunnels through the proxy from several
@@ -17,24 +17,38 @@
 # (ROUNDS) with them held, and closes them.  Targets (-m, a comma list,
 # default all that are installed):
 #   epoll4       esocksd POLLER=epoll PROCESSES=4, direct mode
-#   epoll1       esocksd POLLER=epoll, one process (HELD up to 8000)
+#   epoll1       esocksd POLLER=epoll, one process (HELD up to 8000: a
+#                process holds 2 descriptors per tunnel)
 #   selectN      esocksd POLLER=select PROCESSES=N for each N of PROCS
 #                (default "1 2 4 8"; HELD up to 8000)
 #   dante        danted (Debian's dante-server) if installed
-#   microsocks   microsocks if installed
+#   microsocks   microsocks if installed (one process: HELD up to 8000)
+#   none         no target: only the kernel's select() cost, the simulated
+#                workers and the round cost
 # Also the kernel's own cost of a blocking select() over 1,000, 4,000
 # and 16,000 loopback TCP descriptors (eshold selectcost -t), and 1,000
 # simulated workers (wsim) registered on one server for each POLLER of
 # -W ("epoll select"; "" skips it): registration time, server RSS per
 # link, whether every one got sessions from 8 clients' SECONDS of
 # connections, and how long the last waited for its first from the
-# moment all were registered.  Each measure runs REPEATS times (3);
+# moment all were registered.  And, where perf(1) is installed, what a
+# loop round costs esocksd itself with POLLER=select, one process: for
+# each number of idle tunnels of -C ("0 500 2000 8000": about 0, 1,000,
+# 4,000 and 16,000 descriptors) held, its CPU time per pselect6 call
+# while ROUNDS round trips run through it ("" skips it).  Each measure
+# runs REPEATS times (3);
 # the table gives medians and each ratio to the same target with none
 # held.  The measuring client runs on CPU 0 and its sink on
 # CPU 1 (taskset), as in bench.sh.  Every process started is stopped by
-# PID.
+# PID.  SCALE_KEEP=1 in the environment keeps the scratch directory (the
+# proxies' logs) and names it at the end.
+#
+# Before each of Dante's holds, and after Dante, the script waits for the
+# TIME_WAIT sockets of the measures before to go (drain_time_wait in
+# benchlib.sh says why).
 
 BENCH=tests/bench
+. "$(dirname "$0")/benchlib.sh"
 ESOCKSD=src/esocksd
 REPEATS=3
 HELD="0 8000 20000"
@@ -45,9 +59,11 @@ TARGETS=
 PER_HOLDER=5000
 WSIM_LINKS=1000
 WSIM_POLLERS="epoll select"
+ROUNDCOST="0 500 2000 8000"
 
-while getopts b:d:e:H:m:P:r:R:W: opt; do
+while getopts b:C:d:e:H:m:P:r:R:W: opt; do
 	case $opt in
+	C) ROUNDCOST=$OPTARG ;;
 	W) WSIM_POLLERS=$OPTARG ;;
 	b) BENCH=$OPTARG ;;
 	d) SECS=$OPTARG ;;
@@ -91,7 +107,11 @@ cleanup() {
 	for p in $PIDS $HOLDERS $DPID; do
 		kill -9 "$p" 2>/dev/null
 	done
-	rm -rf "$T"
+	if [ -n "$SCALE_KEEP" ]; then
+		echo "scale.sh: kept $T" >&2
+	else
+		rm -rf "$T"
+	fi
 	exit $rc
 }
 trap cleanup EXIT
@@ -220,7 +240,9 @@ hold() {
 		# (a sink polls every connection it holds).
 		set -- $SINKS
 		shift $((1 + j % 2))
-		"$ESHOLD" hold -x "$PROXY" -t "$1" -n $n -P "$T/ready.$j" \
+		# Each holder from its own source address: see eshold.c.
+		"$ESHOLD" hold -s 127.0.0.$((10 + j)) -x "$PROXY" -t "$1" \
+		    -n $n -P "$T/ready.$j" \
 		    2>>"$T/hold.err" &
 		HOLDERS="$HOLDERS $!"
 		left=$((left - n))
@@ -244,6 +266,37 @@ unhold() {
 		wait "$p" 2>/dev/null
 	done
 	HOLDERS=
+}
+
+# roundcost_measure: esocksd's CPU time per loop round (per pselect6
+# call, counted by perf) with POLLER=select in one process, for each
+# number of tunnels held in ROUNDCOST, while a round-trip measure runs.
+roundcost_measure() {
+	[ -n "$ROUNDCOST" ] || return 0
+	command -v perf >/dev/null 2>&1 ||
+	    { echo "scale.sh: no perf: round cost left out" >&2; return 0; }
+	start_target select1 || { stop_target; return 0; }
+	for h in $ROUNDCOST; do
+		hold "$h"
+		sleep 1
+		perf stat -x, -e task-clock,syscalls:sys_enter_pselect6 \
+		    -p "$DPID" -o "$T/perf.out" &
+		perf=$!
+		sleep 0.5
+		$CLIENT_CPU "$ESBENCH" run -x "$PROXY" -t "$SINK" -r "$ROUNDS" \
+		    -m rtt >"$T/rc.out" 2>&1
+		kill -INT $perf
+		wait $perf
+		echo "$h $(ls "/proc/$DPID/fd" | wc -l)" \
+		    "$(awk -F, '$3 == "task-clock" { ms = $1 }
+			$3 ~ /pselect6/ { n = $1 }
+			END { printf "%d %.1f", n, n ? ms * 1000 / n : 0 }' \
+		    "$T/perf.out")" \
+		    "$(sed -n 's/^rtt_p50_us //p' "$T/rc.out")" >>"$T/roundcost"
+		echo "scale.sh: run $r: round cost: $(tail -n 1 "$T/roundcost")" >&2
+		unhold
+	done
+	stop_target
 }
 
 # workers_measure POLLER: a server with WSIM_LINKS simulated workers
@@ -292,6 +345,7 @@ workers_measure() {
 
 echo "scale.sh: targets $TARGETS; held: $HELD; $REPEATS runs each" >&2
 : >"$T/workers"
+: >"$T/roundcost"
 : >"$T/results"
 r=1
 while [ $r -le "$REPEATS" ]; do
@@ -299,10 +353,13 @@ while [ $r -le "$REPEATS" ]; do
 		"$ESHOLD" selectcost -t -n $n -r 200 >>"$T/select.txt"
 	done
 	for target in $(echo "$TARGETS" | tr ',' ' '); do
+		[ "$target" = none ] && continue
 		start_target "$target" || { stop_target; continue; }
 		for h in $HELD; do
 			case $target in
-			epoll1|select*) [ "$h" -gt 8000 ] && continue ;;
+			epoll1|select*|microsocks)
+				[ "$h" -gt 8000 ] && continue ;;
+			dante) drain_time_wait ;;
 			esac
 			hold "$h"
 			sleep 1
@@ -320,12 +377,26 @@ while [ $r -le "$REPEATS" ]; do
 			unhold
 		done
 		stop_target
+		# Dante's ports stay taken for their TIME_WAIT, for every
+		# connect() from 127.0.0.1: let them go before what follows.
+		[ "$target" = dante ] && drain_time_wait
 	done
 	for poller in $WSIM_POLLERS; do
 		workers_measure "$poller"
 	done
+	roundcost_measure
 	r=$((r + 1))
 done
+
+# The median of a space-separated list, for the tables' awk programs.
+AWK_MEDIAN='
+function median(list,    n, a, i, j, t) {
+	n = split(list, a, " ")
+	for (i = 1; i <= n; i++)
+		for (j = i + 1; j <= n; j++)
+			if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
+	return a[int((n + 1) / 2)]
+}'
 
 echo
 echo "Kernel select() per round, blocking, median of $REPEATS runs (us):"
@@ -335,18 +406,32 @@ awk '{ v[$2] = v[$2] " " $3 }
 	echo "  $n descriptors: $(echo $vals | tr ' ' '\n' | sort -n |
 	    awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }')"
     done
+if [ -s "$T/roundcost" ]; then
+	echo
+	echo "esocksd POLLER=select, one process: CPU per loop round," \
+	    "medians of $REPEATS runs"
+	printf '%8s %12s %10s %16s %12s\n' held descriptors waits \
+	    cpu_per_wait_us rtt_p50_us
+	awk "$AWK_MEDIAN"'
+	{
+		k = $1
+		if (!(k in seen)) { seen[k] = 1; order[++n] = k }
+		for (c = 2; c <= 5; c++)
+			v[k, c] = v[k, c] " " $c
+	}
+	END {
+		for (i = 1; i <= n; i++) {
+			k = order[i]
+			printf "%8s %12s %10s %16s %12s\n", k, median(v[k, 2]),
+			    median(v[k, 3]), median(v[k, 4]), median(v[k, 5])
+		}
+	}' "$T/roundcost"
+fi
 echo
 echo "Medians of $REPEATS runs; (xR) is the ratio to the same target with none held"
 printf '%-12s %6s %8s %8s %14s %14s %8s\n' target held opened open_s \
     conn_per_s rtt_p50_us conn_cpu
-awk '
-function median(list,    n, a, i, j, t) {
-	n = split(list, a, " ")
-	for (i = 1; i <= n; i++)
-		for (j = i + 1; j <= n; j++)
-			if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
-	return a[int((n + 1) / 2)]
-}
+awk "$AWK_MEDIAN"'
 {
 	k = $1 " " $2
 	if (!(k in seen)) { seen[k] = 1; order[++n] = k }
@@ -372,16 +457,7 @@ if [ -s "$T/workers" ]; then
 	echo "Simulated workers on one server, medians of $REPEATS runs"
 	printf '%-8s %6s %8s %10s %14s %18s %10s %8s\n' poller links reg_s \
 	    rss_B_link with_sessions first_session_max_s conn_per_s conn_cpu
-	awk '
-	function median(list,    n, a, i, j, t) {
-		n = split(list, a, " ")
-		for (i = 1; i <= n; i++)
-			for (j = i + 1; j <= n; j++)
-				if (a[j] + 0 < a[i] + 0) {
-					t = a[i]; a[i] = a[j]; a[j] = t
-				}
-		return a[int((n + 1) / 2)]
-	}
+	awk "$AWK_MEDIAN"'
 	{
 		k = $1
 		if (!(k in seen)) { seen[k] = 1; order[++n] = k; links[k] = $2 }
