@@ -18,7 +18,11 @@
  *   up8_MBps      eight parallel uploading streams, aggregate
  *   conn_per_s    connect + 64-byte echo + close, 8 clients, -d seconds
  *   conn_cpu_us   CPU time (user + system) the -p processes spent per
- *                 connection of conn_per_s
+ *                 connection of conn_per_s; the -p processes are taken
+ *                 with their descendants at each reading, and with the
+ *                 time of the children they have reaped, so that a
+ *                 daemon that forks a child per client (Dante) is
+ *                 counted whole
  *   cpu_s_per_GB  CPU seconds the -p processes spent per GB relayed by
  *                 up1 and down1 together
  * -c CLIENTS sets the clients of conn (8).
@@ -41,6 +45,7 @@
 #include <sys/time.h>
 
 #include <errno.h>
+#include <glob.h>
 #include <inttypes.h>
 #include <poll.h>
 #include <pthread.h>
@@ -451,12 +456,16 @@ esbench_rss_one(const char *pid)
 	return (kb);
 }
 
-/* User plus system CPU time of process pid in clock ticks, or -1. */
+/*
+ * User plus system CPU time of process pid in clock ticks, with that of
+ * the children it has waited for; -1 if it is gone.
+ */
 static long
 esbench_cpu_one(const char *pid)
 {
 	char		 path[64], line[1024], *p;
 	unsigned long	 utime, stime;
+	long		 cutime, cstime;
 	FILE		*f;
 	long		 ticks = -1;
 
@@ -467,13 +476,76 @@ esbench_cpu_one(const char *pid)
 	if (fgets(line, sizeof(line), f) != NULL &&
 	    (p = strrchr(line, ')')) != NULL &&
 	    sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u "
-	    "%lu %lu", &utime, &stime) == 2)
-		ticks = (long)(utime + stime);
+	    "%lu %lu %ld %ld", &utime, &stime, &cutime, &cstime) == 4)
+		ticks = (long)(utime + stime) + cutime + cstime;
 	fclose(f);
 	return (ticks);
 }
 
-/* Sum of one() over a comma list of PIDs; -1 if none was readable. */
+/* The parent of process pid, or -1. */
+static long
+esbench_ppid(const char *pid)
+{
+	char	 path[64], line[1024], *p;
+	FILE	*f;
+	long	 ppid = -1;
+
+	snprintf(path, sizeof(path), "/proc/%s/stat", pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return (-1);
+	if (fgets(line, sizeof(line), f) != NULL &&
+	    (p = strrchr(line, ')')) != NULL &&
+	    sscanf(p + 1, " %*c %ld", &ppid) != 1)
+		ppid = -1;
+	fclose(f);
+	return (ppid);
+}
+
+/*
+ * A comma list of PIDs with all their descendants now alive, read from
+ * /proc (once per generation: a daemon is a tree a few levels deep).
+ */
+static char *
+esbench_proc_tree(const char *pids)
+{
+	char		*list, *add, *tmp, key[48], pid[32];
+	const char	*dir;
+	glob_t		 g;
+	size_t		 i;
+	long		 ppid;
+	int		 grew = 1;
+
+	xasprintf(&list, ",%s,", pids);
+	if (glob("/proc/[0-9]*/stat", 0, NULL, &g) != 0)
+		return (list);
+	while (grew) {
+		grew = 0;
+		for (i = 0; i < g.gl_pathc; i++) {
+			dir = g.gl_pathv[i] + strlen("/proc/");
+			snprintf(pid, sizeof(pid), "%.*s",
+			    (int)strcspn(dir, "/"), dir);
+			snprintf(key, sizeof(key), ",%s,", pid);
+			if (strstr(list, key) != NULL ||
+			    (ppid = esbench_ppid(pid)) <= 0)
+				continue;
+			snprintf(key, sizeof(key), ",%ld,", ppid);
+			if (strstr(list, key) == NULL)
+				continue;
+			xasprintf(&add, "%s%s,", list, pid);
+			tmp = list;
+			list = add;
+			free(tmp);
+			grew = 1;
+		}
+	}
+	globfree(&g);
+	return (list);
+}
+
+/*
+ * Sum of one() over a comma list of PIDs and their descendants; -1 if
+ * none was readable.
+ */
 static long
 esbench_proc_sum(const char *pids, long (*one)(const char *))
 {
@@ -482,11 +554,11 @@ esbench_proc_sum(const char *pids, long (*one)(const char *))
 
 	if (pids == NULL)
 		return (-1);
-	list = xstrdup(pids);
+	list = esbench_proc_tree(pids);
 	for (p = list; p != NULL && *p != '\0'; p = next) {
 		if ((next = strchr(p, ',')) != NULL)
 			*next++ = '\0';
-		if ((v = one(p)) != -1)
+		if (*p != '\0' && (v = one(p)) != -1)
 			total = (total == -1 ? 0 : total) + v;
 	}
 	free(list);
