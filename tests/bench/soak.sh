@@ -2,14 +2,17 @@
 # soak.sh: endurance at length, by hand (not part of make check).
 #
 #   soak.sh [-b BUILDDIR] [-d SECONDS] [-n TUNNELS] [-c CLIENTS]
-#           [-k KILL_EVERY] [-i SAMPLE_EVERY] [-o OUTDIR]
+#           [-k KILL_EVERY] [-i SAMPLE_EVERY] [-o OUTDIR] [-p PAUSE_MS]
+#           [-C KEY=VALUE]...
 #
 # Runs a server (NO_WORKER=refuse) and two workers from BUILDDIR
 # (default: this tree; build it with ./configure --enable-asan for
 # ASan, LSan and UBSan), holds TUNNELS (5,000) idle tunnels through them
 # for SECONDS (3,600) while CLIENTS (6) more open, echo and close tunnels
-# without pause (tchurn, every byte checked), and kills one worker with
-# SIGKILL and starts it again every KILL_EVERY seconds (300; 0 never).
+# (tchurn, every byte checked; each client waits PAUSE_MS, default 0,
+# between two tunnels, to leave the CPUs to other work), and kills one
+# worker with SIGKILL and starts it again every KILL_EVERY seconds (300;
+# 0 never).
 # Every SAMPLE_EVERY seconds (30) it records the VmRSS and descriptor
 # count of the server and the workers in OUTDIR/samples.txt.  At the end
 # it closes every tunnel, waits for the daemons to settle, records
@@ -19,7 +22,9 @@
 # came back to the baseline, no sanitizer spoke and (with no worker
 # killed: a killed worker takes its held tunnels with it) every held
 # tunnel echoed at the end; 1 otherwise.  OUTDIR (default a fresh directory
-# under /tmp) keeps the logs.
+# under /tmp) keeps the logs.  Each -C line is added to the three
+# daemons' configs (-C POLLER=epoll, say).  With no worker killed the
+# workers' descriptors are held to their baselines too.
 
 BUILD=.
 SECS=3600
@@ -29,8 +34,12 @@ KILL_EVERY=300
 SAMPLE=30
 OUT=
 
-while getopts b:c:d:i:k:n:o: opt; do
+EXTRA=
+PAUSE=0
+while getopts b:C:c:d:i:k:n:o:p: opt; do
 	case $opt in
+	C) EXTRA="$EXTRA$OPTARG
+" ;;
 	b) BUILD=$OPTARG ;;
 	c) CLIENTS=$OPTARG ;;
 	d) SECS=$OPTARG ;;
@@ -38,8 +47,10 @@ while getopts b:c:d:i:k:n:o: opt; do
 	k) KILL_EVERY=$OPTARG ;;
 	n) TUNNELS=$OPTARG ;;
 	o) OUT=$OPTARG ;;
+	p) PAUSE=$OPTARG ;;
 	*) echo "usage: soak.sh [-b BUILDDIR] [-d SECONDS] [-n TUNNELS]" \
-	       "[-c CLIENTS] [-k KILL_EVERY] [-i SAMPLE_EVERY] [-o OUTDIR]" >&2
+	       "[-c CLIENTS] [-k KILL_EVERY] [-i SAMPLE_EVERY] [-o OUTDIR]" \
+	       "[-p PAUSE_MS] [-C KEY=VALUE]" >&2
 	   exit 2 ;;
 	esac
 done
@@ -77,6 +88,7 @@ NO_WORKER=refuse
 LOG_CONNECTION=no
 LOG_ACCESS=no
 PIDFILE=$OUT/server.pid
+$EXTRA
 EOF
 "$ESOCKSD" -f -c "$OUT/server.conf" server >"$OUT/server.log" 2>&1 &
 SRV=$!
@@ -95,6 +107,7 @@ start_worker() {
 	LOG_CONNECTION=no
 	LOG_ACCESS=no
 	PIDFILE=$OUT/w$1.pid
+	$EXTRA
 	EOF
 	"$ESOCKSD" -f -c "$OUT/w$1.conf" worker >>"$OUT/w$1.log" 2>&1 &
 	eval "W_$1=\$!"
@@ -117,11 +130,13 @@ sample() {
 	    "w1 rss=$(rss $W_1) fds=$(fds $W_1)" >>"$OUT/samples.txt"
 }
 BASE_SRV=$(fds $SRV)
+BASE_W0=$(fds $W_0)
+BASE_W1=$(fds $W_1)
 sample "t=0 baseline"
 START=$(date +%s)
 
 "$TCHURN" -x 127.0.0.1:$SP -t 127.0.0.1:$ECHO -d "$SECS" -c "$CLIENTS" \
-    -h "$TUNNELS" -p 0 >"$OUT/churn.out" 2>"$OUT/churn.err" &
+    -h "$TUNNELS" -p "$PAUSE" >"$OUT/churn.out" 2>"$OUT/churn.err" &
 CHURN=$!
 PIDS="$PIDS $CHURN"
 next_kill=$KILL_EVERY
@@ -145,6 +160,8 @@ churn_rc=$?
 sleep 5
 sample "t=$(( $(date +%s) - START )) after, tunnels closed"
 END_SRV=$(fds $SRV)
+END_W0=$(fds $W_0)
+END_W1=$(fds $W_1)
 for p in $SRV $W_0 $W_1; do
 	kill "$p" 2>/dev/null
 done
@@ -166,6 +183,13 @@ fi
 echo "soak: server descriptors: $BASE_SRV before, $END_SRV after"
 [ "$END_SRV" -le "$BASE_SRV" ] ||
     { echo "soak: FAIL: server descriptors not back to baseline"; rc=1; }
+echo "soak: worker descriptors: w0 $BASE_W0 before, $END_W0 after;" \
+    "w1 $BASE_W1 before, $END_W1 after"
+if [ "$k" -eq 0 ] &&
+    { [ "$END_W0" -gt "$BASE_W0" ] || [ "$END_W1" -gt "$BASE_W1" ]; }; then
+	echo "soak: FAIL: worker descriptors not back to baseline"
+	rc=1
+fi
 echo "soak: RSS and descriptors, first, middle and last samples:"
 n=$(wc -l <"$OUT/samples.txt")
 sed -n "1p;2p;$(( (n + 1) / 2 ))p;$((n - 1))p;${n}p" "$OUT/samples.txt"
