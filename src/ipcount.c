@@ -1,7 +1,7 @@
 /*
  * The per-address connection counters behind ipcount.h: chained hashing
  * over a fixed bucket array per table, sized for tens of thousands of
- * addresses.  client.c keeps one table, pool.c another.
+ * addresses.  client.c keeps one table, pool-link.c another.
  */
 #include "config.h"
 

@@ -1,7 +1,7 @@
 /*
  * Proofs for authenticated worker registration (PROTOCOL.md 2): HMAC-
  * SHA256 of the nonces and name under the shared secret, in hex, and a
- * constant-time comparison.  Shared by the server (pool.c) and worker.
+ * constant-time comparison.  Shared by the server (pool-link.c) and worker.
  */
 #ifndef LINKAUTH_H
 #define LINKAUTH_H

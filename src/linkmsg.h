@@ -4,7 +4,7 @@
  * alive and drain notifications (PING and its 100, DRAIN).  Pure: a
  * struct in, the code, tid and arguments for mux_link_send (textnet
  * frames them) out; a parsed textnet message in, a struct out.  No I/O,
- * no logging: what a role does with a message stays in pool.c and
+ * no logging: what a role does with a message stays in pool-link.c and
  * worker.c.
  */
 #ifndef LINKMSG_H

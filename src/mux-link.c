@@ -2,7 +2,7 @@
  * The link half of the multiplexed worker link behind mux.h: text-net
  * framing on a non-blocking socket, reading and dispatching messages,
  * flushing, and closing.  SESS messages go to mux-session.c, everything
- * else to the link's owner (pool.c on the server, worker.c on the worker).
+ * else to the link's owner (pool-link.c on the server, worker.c on the worker).
  *
  * Sending: a frame header and its body go out in one writev when the
  * link's output buffer is empty; otherwise both are queued.  Small frames
@@ -159,7 +159,7 @@ mux_link_last_tx(struct mux_link *l)
  * Expect the peer to send something: a live peer answers a SESS frame
  * or a request (a command with a tid) sooner or later, and a ping at
  * once.  Anything received ends the wait; mux_link_awaiting says since
- * when the link has waited (pool.c's liveness deadline).
+ * when the link has waited (pool-health.c's liveness deadline).
  */
 void
 mux_link_expect(struct mux_link *l)

@@ -2,7 +2,7 @@
  * Sessions multiplexed on one text-net link (PROTOCOL.md 4).  A link owns
  * its socket, frames and parses messages, keeps the session table and the
  * per-session windows, and hands everything that is not a SESS message
- * to its owner (pool.c on the server, worker.c on the worker).  A session
+ * to its owner (pool-link.c on the server, worker.c on the worker).  A session
  * is a relay end: once joined to a relay, bytes flow straight between the
  * link's buffers and the other end's socket.
  *

@@ -3,7 +3,7 @@
  * session id (the -session-ID of a user name) is pinned to, until when;
  * and the rendezvous (highest random weight) score that picks a
  * session's worker, so every server sharing a fleet picks the same one
- * without a shared store.  pool.c asks and pins; the table is bounded
+ * without a shared store.  pool-pick.c asks and pins; the table is bounded
  * (STICKY_MAX entries, the oldest made way for) and swept by a timer.
  */
 #ifndef STICKY_H

@@ -1,5 +1,5 @@
 /*
- * Unit tests of the server's worker pool (src/pool.c).  A fake worker
+ * Unit tests of the server's worker pool (src/pool*.c).  A fake worker
  * plays the far end of a socketpair whose other end pool_link_accept
  * takes over as a worker link: the test writes protocol lines into it
  * and reads back what the pool answered.  Covers how pool_open reports
