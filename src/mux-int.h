@@ -81,6 +81,9 @@ struct mux_link {
 	int			 awaiting;	/* sent what wants an answer */
 	uint64_t		 await_since;	/* ...and nothing came since */
 	uint64_t		 bytes_rx, bytes_tx;
+	/* A spliced frame's bytes the socket has not taken, ahead of out. */
+	int			 pipe[2];
+	size_t			 piped;
 };
 
 /* mux-link.c */
@@ -88,6 +91,13 @@ void	mux_link_send_session(struct mux_link *, uint64_t id,
 	    const char *flags, const void *body, size_t blen, int nargs,
 	    const char *const *extra);
 void	mux_link_unpause(struct mux_link *);
+size_t	mux_link_queued(struct mux_link *);
+
+/* mux-splice.c */
+ssize_t	mux_link_splice_session(struct mux_link *, uint64_t id, int fd,
+	    size_t max);
+int	mux_link_splice_flush(struct mux_link *);
+void	mux_link_splice_release(struct mux_link *);
 
 /* mux-session.c */
 int	mux_session_message(struct mux_link *, const struct textnet_msg *,

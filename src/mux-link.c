@@ -75,6 +75,7 @@ mux_link_new(int fd, enum mux_side side, const struct mux_link_ops *ops,
 
 	l = xcalloc(1, sizeof(*l));
 	l->fd = fd;
+	l->pipe[0] = l->pipe[1] = -1;
 	l->side = side;
 	l->ops = ops;
 	l->owner = owner;
@@ -205,7 +206,7 @@ mux_link_send_frame(struct mux_link *l, const char *hdr, size_t hlen,
 		return;
 	l->last_tx = ev_now();
 	l->bytes_tx += hlen + blen;
-	if (buf_len(&l->out) == 0 && !l->write_failed &&
+	if (mux_link_queued(l) == 0 && !l->write_failed &&
 	    blen < MUX_DIRECT_WRITE) {
 		buf_add(&l->out, hdr, hlen);
 		buf_add(&l->out, body, blen);
@@ -215,7 +216,7 @@ mux_link_send_frame(struct mux_link *l, const char *hdr, size_t hlen,
 		}
 		return;
 	}
-	if (buf_len(&l->out) == 0 && !l->write_failed) {
+	if (mux_link_queued(l) == 0 && !l->write_failed) {
 		iov[0].iov_base = (void *)hdr;
 		iov[0].iov_len = hlen;
 		iov[1].iov_base = (void *)body;
@@ -240,6 +241,13 @@ mux_link_send_frame(struct mux_link *l, const char *hdr, size_t hlen,
 		    blen - (n - hlen));
 	if (buf_len(&l->out) > MUX_LINK_HARD_CAP)
 		l->write_failed = 1;
+}
+
+/* Bytes waiting to go out on the link: spliced, then buffered. */
+size_t
+mux_link_queued(struct mux_link *l)
+{
+	return (l->piped + buf_len(&l->out));
 }
 
 /* Format a message header and send it with its body. */
@@ -439,13 +447,16 @@ mux_link_flush(struct mux_link *l)
 			mux_link_close(l, "write failed");
 		return;
 	}
-	n = buf_write_fd(&l->out, l->fd);
+	/* A spliced frame's rest goes first, then what queued behind it. */
+	n = mux_link_splice_flush(l);
+	if (n == 0)
+		n = buf_write_fd(&l->out, l->fd);
 	if (n == -1 && errno != EAGAIN && errno != EWOULDBLOCK &&
 	    errno != EINTR) {
 		mux_link_close(l, strerror(errno));
 		return;
 	}
-	if (buf_len(&l->out) == 0) {
+	if (mux_link_queued(l) == 0) {
 		ev_io_disable(l->fd, EV_WRITE);
 		if (l->closing) {
 			mux_link_close(l, l->close_why);
@@ -453,7 +464,7 @@ mux_link_flush(struct mux_link *l)
 		}
 	}
 	/* Wake the sessions that waited for room on the link. */
-	while (buf_len(&l->out) < MUX_LINK_ROOM / 2 &&
+	while (mux_link_queued(l) < MUX_LINK_ROOM / 2 &&
 	    (s = TAILQ_FIRST(&l->blocked)) != NULL) {
 		TAILQ_REMOVE(&l->blocked, s, blocked_entry);
 		s->state &= ~MUX_STATE_BLOCKED;
@@ -476,7 +487,7 @@ mux_link_flush_dirty(void)
 		if (l->dead)
 			continue;
 		mux_link_flush(l);
-		if (!l->dead && buf_len(&l->out) > 0)
+		if (!l->dead && mux_link_queued(l) > 0)
 			ev_io_enable(l->fd, EV_WRITE);
 	}
 }
@@ -506,6 +517,7 @@ mux_link_free(void *arg)
 
 	buf_free(&l->in);
 	buf_free(&l->out);
+	mux_link_splice_release(l);
 	free(l->table);
 	free(l->close_why);
 	free(l);
@@ -528,7 +540,8 @@ mux_link_close(struct mux_link *l, const char *why)
 	 * Frames queued this round (a DRAIN, a session's last data and F)
 	 * still deserve one try: the socket usually has room for them.
 	 */
-	if (buf_len(&l->out) > 0 && !l->write_failed)
+	if (mux_link_queued(l) > 0 && !l->write_failed &&
+	    mux_link_splice_flush(l) == 0)
 		(void)buf_write_fd(&l->out, l->fd);
 	l->dead = 1;
 	if (l->dirty) {
@@ -604,7 +617,7 @@ mux_link_close_after_flush(struct mux_link *l, const char *why)
 	l->closing = 1;
 	l->close_why = xstrdup(why != NULL ? why : "closed");
 	ev_io_disable(l->fd, EV_READ);
-	if (buf_len(&l->out) == 0) {
+	if (mux_link_queued(l) == 0) {
 		/* Nothing queued: close from the loop, not from under us. */
 		ev_io_enable(l->fd, EV_WRITE);
 	}

@@ -18,6 +18,7 @@
 #include <sys/types.h>
 #include <sys/socket.h>
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +43,7 @@ static void	mux_session_end_finish(struct end *);
 static void	mux_session_end_resume(struct end *);
 static void	mux_session_end_reset(struct end *);
 static void	mux_session_end_free(struct end *);
+static ssize_t	mux_session_end_splice(struct end *, int, size_t);
 
 static const struct end_ops mux_session_ops = {
 	mux_session_end_room,
@@ -51,7 +53,8 @@ static const struct end_ops mux_session_ops = {
 	mux_session_end_resume,
 	mux_session_end_resume,	/* start: deliver what arrived meanwhile */
 	mux_session_end_reset,
-	mux_session_end_free
+	mux_session_end_free,
+	mux_session_end_splice
 };
 
 /* The table slot of a session id (ids step by two on each side). */
@@ -315,7 +318,7 @@ mux_session_end_room(struct end *e)
 	if (l == NULL || l->dead || l->closing ||
 	    (s->state & (MUX_STATE_SENT_F | MUX_STATE_RESET)))
 		return (0);
-	queued = buf_len(&l->out);
+	queued = mux_link_queued(l);
 	room = queued >= MUX_LINK_ROOM ? 0 : MUX_LINK_ROOM - queued;
 	if (room == 0) {
 		if (!(s->state & MUX_STATE_BLOCKED)) {
@@ -343,6 +346,36 @@ mux_session_end_write(struct end *e, const void *data, size_t len)
 		return;
 	s->send_window -= len;
 	mux_link_send_session(s->link, s->id, "P", data, len, 0, NULL);
+}
+
+/*
+ * Send session data spliced from socket fd as a P frame (mux-splice.c),
+ * spending send window as a write does.  While the link has output
+ * queued, the session waits for it to go (ENOBUFS) rather than copy
+ * behind it: it is woken with the sessions blocked for room.
+ */
+static ssize_t
+mux_session_end_splice(struct end *e, int fd, size_t len)
+{
+	struct mux_session	*s = (struct mux_session *)e;
+	struct mux_link		*l = s->link;
+	ssize_t			 n;
+
+	if (l == NULL || len == 0) {
+		errno = EOPNOTSUPP;
+		return (-1);
+	}
+	if (mux_link_queued(l) > 0 && !l->dead && !l->write_failed) {
+		if (!(s->state & MUX_STATE_BLOCKED)) {
+			TAILQ_INSERT_TAIL(&l->blocked, s, blocked_entry);
+			s->state |= MUX_STATE_BLOCKED;
+		}
+		errno = ENOBUFS;
+		return (-1);
+	}
+	if ((n = mux_link_splice_session(s->link, s->id, fd, len)) > 0)
+		s->send_window -= n;
+	return (n);
 }
 
 /* Nothing waits in the session itself: it queues on the link. */

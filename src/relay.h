@@ -50,6 +50,11 @@ struct end_ops {
 	void	(*reset)(struct end *);
 	/* Release the end's memory (its descriptor is already closed). */
 	void	(*free)(struct end *);
+	/*
+	 * Optional (NULL: no): take up to len bytes straight from socket
+	 * fd without copying them; as mux_link_splice_session returns.
+	 */
+	ssize_t	(*splice_from)(struct end *, int fd, size_t len);
 };
 
 struct end {

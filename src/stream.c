@@ -78,6 +78,7 @@ static void	stream_end_start(struct end *);
 static int	stream_splice_in(struct stream *, struct stream *, size_t);
 static void	stream_pipe_release(struct stream *);
 #endif
+static int	stream_splice_out(struct stream *, struct end *, size_t);
 
 static const struct end_ops stream_ops = {
 	stream_room,
@@ -87,7 +88,8 @@ static const struct end_ops stream_ops = {
 	stream_resume,
 	stream_end_start,
 	stream_reset,
-	stream_free
+	stream_free,
+	NULL
 };
 
 /* Tell whether a read or write failed with error only for now. */
@@ -293,6 +295,44 @@ stream_splice_in(struct stream *s, struct stream *d, size_t room)
 }
 #endif
 
+/*
+ * Move up to room bytes from s to a peer end that takes them without a
+ * copy (a session on a worker link).  Returns 1 when done (data moved,
+ * EOF, nothing to read, or s failed), 0 when the caller should read and
+ * copy.
+ */
+static int
+stream_splice_out(struct stream *s, struct end *peer, size_t room)
+{
+	ssize_t	n;
+
+	if (relay_dead(s->end.relay) || peer->closed)
+		return (0);
+	n = peer->ops->splice_from(peer, s->fd, room);
+	if (n > 0) {
+		if (n < STREAM_SPLICE_BELOW)
+			s->bulk = 0;
+		relay_moved(&s->end, n);
+		return (1);
+	}
+	if (n == 0) {
+		ev_io_disable(s->fd, EV_READ);
+		relay_eof(&s->end);
+		return (1);
+	}
+	if (errno == EOPNOTSUPP)
+		return (0);
+	if (errno == ENOBUFS) {
+		/* The peer is busy sending: it resumes s when it is done. */
+		s->paused = 1;
+		ev_io_disable(s->fd, EV_READ);
+		return (1);
+	}
+	if (!stream_again(errno))
+		stream_fail(s, STREAM_READING);
+	return (1);
+}
+
 /* Read once from s and hand the bytes to its peer, or pause for room. */
 static void
 stream_read(struct stream *s)
@@ -313,6 +353,10 @@ stream_read(struct stream *s)
 	    stream_splice_in(s, (struct stream *)relay_peer(&s->end), room))
 		return;
 #endif
+	if (s->bulk && s->filter == NULL &&
+	    relay_peer(&s->end)->ops->splice_from != NULL &&
+	    stream_splice_out(s, relay_peer(&s->end), room))
+		return;
 	if (room > sizeof(stream_scratch))
 		room = sizeof(stream_scratch);
 	n = read(s->fd, stream_scratch, room);

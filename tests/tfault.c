@@ -1,30 +1,38 @@
 /*
- * tfault.so: a test-only connect(2) interposer, loaded into one worker
- * with LD_PRELOAD, that makes that worker's dials fail or come late the
- * way a broken uplink would, while its link to the server (the port in
- * TFAULT_PASS_PORT) works:
+ * tfault.so: a test-only interposer of connect(2), send(2) and splice(2),
+ * loaded with LD_PRELOAD.  Into one worker, it makes that worker's dials
+ * fail or come late the way a broken uplink would, while its link to the
+ * server (the port in TFAULT_PASS_PORT) works:
  *	TFAULT_MODE=refuse	every other TCP connect fails ECONNREFUSED
  *	TFAULT_MODE=delay	every other TCP connect waits TFAULT_DELAY_MS
  *				(default 20) first, then goes ahead
  * or, with TFAULT_FILE=PATH, the mode is the first word of that file
  * read at each connect (`refuse`, or `delay MS`; no file: no fault), so
  * a test can break and heal the worker while it runs.
+ * Into any daemon, TFAULT_SEND_MAX=N and TFAULT_SPLICE_MAX=N make send(2)
+ * on a socket, and splice(2) into one, move at most N bytes a call, as
+ * on a congested socket (t-pool-bulk.sh).
  * Built without the sanitizers and without libesocks; used by the
  * t-pool-health*.sh tests, which skip when it is missing.
  */
 #define _GNU_SOURCE
 #include <sys/types.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <netinet/in.h>
 
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 typedef int	(*tfault_connect_fn)(int, const struct sockaddr *, socklen_t);
+typedef ssize_t	(*tfault_send_fn)(int, const void *, size_t, int);
+typedef ssize_t	(*tfault_splice_fn)(int, loff_t *, int, loff_t *, size_t,
+		    unsigned int);
 
 /* The port of a TCP/IP address, or 0 for any other kind. */
 static unsigned int
@@ -90,4 +98,51 @@ connect(int fd, const struct sockaddr *sa, socklen_t len)
 			;
 	}
 	return (real(fd, sa, len));
+}
+
+/* len, cut to the number in environment variable var when fd is a socket. */
+static size_t
+tfault_short(const char *var, int fd, size_t len)
+{
+	const char	*v = getenv(var);
+	struct stat	 st;
+	long		 max;
+
+	if (v == NULL || (max = atol(v)) <= 0 || len <= (size_t)max ||
+	    fstat(fd, &st) == -1 || !S_ISSOCK(st.st_mode))
+		return (len);
+	return ((size_t)max);
+}
+
+/* send(2), at most TFAULT_SEND_MAX bytes a call on a socket. */
+ssize_t
+send(int fd, const void *buf, size_t len, int flags)
+{
+	static tfault_send_fn	real;
+
+	if (real == NULL)
+		real = (tfault_send_fn)dlsym(RTLD_NEXT, "send");
+	if (real == NULL) {
+		errno = ENOSYS;
+		return (-1);
+	}
+	return (real(fd, buf, tfault_short("TFAULT_SEND_MAX", fd, len),
+	    flags));
+}
+
+/* splice(2), at most TFAULT_SPLICE_MAX bytes a call into a socket. */
+ssize_t
+splice(int in, loff_t *inoff, int out, loff_t *outoff, size_t len,
+    unsigned int flags)
+{
+	static tfault_splice_fn	real;
+
+	if (real == NULL)
+		real = (tfault_splice_fn)dlsym(RTLD_NEXT, "splice");
+	if (real == NULL) {
+		errno = ENOSYS;
+		return (-1);
+	}
+	return (real(in, inoff, out, outoff,
+	    tfault_short("TFAULT_SPLICE_MAX", out, len), flags));
 }
