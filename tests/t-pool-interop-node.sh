@@ -15,7 +15,9 @@
 [ -x "$ESOCKSD" ] && [ -x "$SOCKSC" ] && [ -x "$TSINK" ] ||
     skip "esocksd, socksc or tsink not built"
 command -v node >/dev/null 2>&1 || skip "node is not installed"
-INTEROP=$TOP_SRCDIR/tests/interop
+# ESOCKSD_TEST_INTEROP names another tests/interop with its install
+# (.ci/run: the checkout's, for make distcheck's copy of the tree).
+INTEROP=${ESOCKSD_TEST_INTEROP:-$TOP_SRCDIR/tests/interop}
 [ -r "$INTEROP/legacy-worker.js" ] || skip "no $INTEROP/legacy-worker.js"
 # Node looks in tests/interop/node_modules, beside the scripts, first;
 # a NODE_PATH from the environment must not supply another copy.

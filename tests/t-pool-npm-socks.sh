@@ -9,7 +9,9 @@
 . "${TOP_SRCDIR:-$(dirname "$0")/..}/tests/lib.sh"
 
 command -v node >/dev/null 2>&1 || skip "node is not installed"
-INTEROP=$TOP_SRCDIR/tests/interop
+# ESOCKSD_TEST_INTEROP names another tests/interop with its install
+# (.ci/run: the checkout's, for make distcheck's copy of the tree).
+INTEROP=${ESOCKSD_TEST_INTEROP:-$TOP_SRCDIR/tests/interop}
 unset NODE_PATH
 [ -r "$INTEROP/node_modules/socks/package.json" ] ||
     skip "the npm package socks is not installed:" \
