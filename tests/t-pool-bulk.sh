@@ -23,6 +23,24 @@ ECHO=$SINK_PORT
 start_sink sum
 SUM=$SINK_PORT
 
+# bulk_daemon ROLE NAME [VAR=VALUE...]: esocksd ROLE on NAME's config, in
+# the background (its PID in $!), with tfault.so and the VAR=VALUE
+# settings in its environment when there are any.
+bulk_daemon() {
+	_role=$1
+	_conf=$T/$2.$1.conf
+	shift 2
+	(
+		if [ $# -gt 0 ]; then
+			export LD_PRELOAD="$TFAULT" "$@"
+			ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}
+			export ASAN_OPTIONS="${ASAN_OPTIONS}verify_asan_link_order=0"
+		fi
+		exec "$ESOCKSD" -f -c "$_conf" "$_role"
+	) >"${_conf%.conf}.log" 2>&1 &
+	track_pid $!
+}
+
 # bulk NAME ECHO_SIZE UP_SIZE [VAR=VALUE...]: a server and a worker with
 # the VAR=VALUE settings in their environment (LD_PRELOAD=tfault.so with
 # any), the six tunnels, their checksums, then both daemons stopped.
@@ -38,26 +56,10 @@ bulk() {
 	    "PIDFILE=$T/$_name.server.pid"
 	write_conf "$T/$_name.worker.conf" "SERVERS=127.0.0.1:$_wp" \
 	    WORKER_NAME=bulk "PIDFILE=$T/$_name.worker.pid"
-	(
-		if [ $# -gt 0 ]; then
-			export LD_PRELOAD="$TFAULT" "$@"
-			ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}
-			export ASAN_OPTIONS="${ASAN_OPTIONS}verify_asan_link_order=0"
-		fi
-		exec "$ESOCKSD" -f -c "$T/$_name.server.conf" server
-	) >"$T/$_name.server.log" 2>&1 &
+	bulk_daemon server "$_name" "$@"
 	_spid=$!
-	track_pid $_spid
-	(
-		if [ $# -gt 0 ]; then
-			export LD_PRELOAD="$TFAULT" "$@"
-			ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}
-			export ASAN_OPTIONS="${ASAN_OPTIONS}verify_asan_link_order=0"
-		fi
-		exec "$ESOCKSD" -f -c "$T/$_name.worker.conf" worker
-	) >"$T/$_name.worker.log" 2>&1 &
+	bulk_daemon worker "$_name" "$@"
 	_wpid=$!
-	track_pid $_wpid
 	wait_log "$T/$_name.server.log" "worker bulk \(.*\) joined the pool" \
 	    10 || fail "$_name: worker did not join the pool"
 
