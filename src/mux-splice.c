@@ -35,12 +35,20 @@
 
 #if defined(HAVE_SPLICE) && defined(HAVE_PIPE2)
 
-/* The pipe's size: one frame's body at most. */
-#define MUX_SPLICE_PIPE		(256 * 1024)
+/*
+ * A frame's body at most: as the copying path reads, half the default
+ * session window, so that the next frame can leave while the first's
+ * window credit is on its way back.
+ */
+#define MUX_SPLICE_FRAME	(128 * 1024)
+/* Empty pipes kept for the next frames (links that wait hold theirs). */
+#define MUX_SPLICE_SPARE	8
 
 static int	mux_splice_pipe[2] = { -1, -1 };	/* empty, or -1 */
 static size_t	mux_splice_cap;
 static int	mux_splice_off;		/* the system refused it once */
+static int	mux_splice_spare[MUX_SPLICE_SPARE][2];
+static int	mux_splice_nspare;
 
 /* Have an empty pipe ready in mux_splice_pipe; -1 if none can be had. */
 static int
@@ -50,13 +58,19 @@ mux_splice_open(void)
 
 	if (mux_splice_pipe[0] != -1)
 		return (0);
+	if (mux_splice_nspare > 0) {
+		mux_splice_nspare--;
+		mux_splice_pipe[0] = mux_splice_spare[mux_splice_nspare][0];
+		mux_splice_pipe[1] = mux_splice_spare[mux_splice_nspare][1];
+		return (0);
+	}
 	if (pipe2(mux_splice_pipe, O_NONBLOCK | O_CLOEXEC) == -1) {
 		mux_splice_pipe[0] = mux_splice_pipe[1] = -1;
 		return (-1);
 	}
 	size = 65536;
 #if defined(F_SETPIPE_SZ) && defined(F_GETPIPE_SZ)
-	(void)fcntl(mux_splice_pipe[1], F_SETPIPE_SZ, MUX_SPLICE_PIPE);
+	(void)fcntl(mux_splice_pipe[1], F_SETPIPE_SZ, MUX_SPLICE_FRAME);
 	if ((size = fcntl(mux_splice_pipe[1], F_GETPIPE_SZ)) <= 0)
 		size = 65536;
 #endif
@@ -115,6 +129,8 @@ mux_link_splice_session(struct mux_link *l, uint64_t id, int fd, size_t max)
 	}
 	if (max > mux_splice_cap)
 		max = mux_splice_cap;
+	if (max > MUX_SPLICE_FRAME)
+		max = MUX_SPLICE_FRAME;
 	n = splice(fd, NULL, mux_splice_pipe[1], NULL, max,
 	    SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
 	if (n == -1 && (errno == EINVAL || errno == ENOSYS)) {
@@ -186,10 +202,14 @@ mux_link_splice_flush(struct mux_link *l)
 	l->piped -= m;
 	if (l->piped > 0)
 		return (1);
-	/* Empty: keep it for the next frame, or let it go. */
+	/* Empty: keep it for the next frames, or let it go. */
 	if (mux_splice_pipe[0] == -1) {
 		mux_splice_pipe[0] = l->pipe[0];
 		mux_splice_pipe[1] = l->pipe[1];
+	} else if (mux_splice_nspare < MUX_SPLICE_SPARE) {
+		mux_splice_spare[mux_splice_nspare][0] = l->pipe[0];
+		mux_splice_spare[mux_splice_nspare][1] = l->pipe[1];
+		mux_splice_nspare++;
 	} else {
 		close(l->pipe[0]);
 		close(l->pipe[1]);
