@@ -274,18 +274,7 @@ else
 	if [ -n "$DANTED" ]; then
 		drain_time_wait
 		S3=$("$ESBENCH" freeport)
-		cat >"$T/dante.conf" <<-EOF
-		logoutput: $T/dante.log
-		internal: 127.0.0.1 port = $S3
-		external: 127.0.0.1
-		socksmethod: none
-		clientmethod: none
-		user.privileged: root
-		user.unprivileged: nobody
-		client pass { from: 127.0.0.0/8 to: 0.0.0.0/0 }
-		socks pass { from: 127.0.0.0/8 to: 0.0.0.0/0 }
-		EOF
-		"$DANTED" -f "$T/dante.conf" -p "$T/dante.pid" &
+		start_dante "$DANTED" "$T" "$S3"
 		dpid=$!
 		PIDS="$PIDS $dpid"
 		if ready dante "127.0.0.1:$S3" "$T/dante.log"; then

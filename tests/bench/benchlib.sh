@@ -18,3 +18,20 @@ drain_time_wait() {
 		_dtw=$((_dtw + 1))
 	done
 }
+
+# start_dante DANTED DIR PORT: Dante on 127.0.0.1:PORT, no authentication,
+# its config, log and PID file in DIR, in the background (its PID in $!).
+start_dante() {
+	cat >"$2/dante.conf" <<-EOF
+	logoutput: $2/dante.log
+	internal: 127.0.0.1 port = $3
+	external: 127.0.0.1
+	socksmethod: none
+	clientmethod: none
+	user.privileged: root
+	user.unprivileged: nobody
+	client pass { from: 127.0.0.0/8 to: 0.0.0.0/0 }
+	socks pass { from: 127.0.0.0/8 to: 0.0.0.0/0 }
+	EOF
+	"$1" -f "$2/dante.conf" -p "$2/dante.pid" &
+}

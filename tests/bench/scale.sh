@@ -187,18 +187,7 @@ start_target() {
 		DPID=$!
 		;;
 	dante)
-		cat >"$T/dante.conf" <<-EOF
-		logoutput: $T/dante.log
-		internal: 127.0.0.1 port = $port
-		external: 127.0.0.1
-		socksmethod: none
-		clientmethod: none
-		user.privileged: root
-		user.unprivileged: nobody
-		client pass { from: 127.0.0.0/8 to: 0.0.0.0/0 }
-		socks pass { from: 127.0.0.0/8 to: 0.0.0.0/0 }
-		EOF
-		"$DANTED" -f "$T/dante.conf" -p "$T/dante.pid" &
+		start_dante "$DANTED" "$T" "$port"
 		DPID=$!
 		;;
 	microsocks)
