@@ -81,33 +81,16 @@ tchurn_pattern(uint8_t *buf, size_t len, int id, uint64_t tunnel,
 static int
 tchurn_open(const struct tchurn_conf *c)
 {
-	struct testlib_socks		sc;
 	struct testlib_socks_result	res;
-	struct timeval			tv;
+	enum testlib_socks_status	st;
 	char				*why = NULL;
 	int				fd;
 
-	fd = testlib_connect_addr((const struct sockaddr *)&c->proxy,
-	    c->proxylen, TCHURN_IO_TIMEOUT * 1000, &why);
-	if (fd == -1) {
+	fd = testlib_socks5_open((const struct sockaddr *)&c->proxy,
+	    c->proxylen, NULL, 0, c->host, c->port, TCHURN_IO_TIMEOUT, &st,
+	    &res, &why);
+	if (fd == -1)
 		free(why);
-		return (-1);
-	}
-	tv.tv_sec = TCHURN_IO_TIMEOUT;
-	tv.tv_usec = 0;
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	memset(&sc, 0, sizeof(sc));
-	sc.version = TESTLIB_SOCKS5;
-	sc.host = c->host;
-	sc.port = c->port;
-	sc.split_ms = -1;
-	if (testlib_socks_handshake(fd, &sc, &res, &why) !=
-	    TESTLIB_SOCKS_OK) {
-		free(why);
-		close(fd);
-		return (-1);
-	}
 	return (fd);
 }
 

@@ -7,6 +7,7 @@
 
 #include <sys/types.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
 
@@ -15,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "xmalloc.h"
 #include "testlib.h"
@@ -458,4 +460,47 @@ testlib_socks_read_replies(int fd, const struct testlib_socks *sc,
 	if (v5)
 		return (testlib_socks5_reply(fd, res, cause));
 	return (testlib_socks4_reply(fd, res, cause));
+}
+
+/*
+ * Open a SOCKS5 CONNECT tunnel to host:port through the proxy at sa
+ * (from source address src when it is not NULL; host NULL: no proxy,
+ * sa is the destination itself), with timeout_s on the connect and on
+ * every later read and write.  Returns the descriptor, or -1 with the
+ * outcome in *st (TESTLIB_SOCKS_REFUSED: res says which answer refused,
+ * *cause is left alone) and otherwise a reason in *cause to free.
+ */
+int
+testlib_socks5_open(const struct sockaddr *sa, socklen_t salen,
+    const struct sockaddr *src, socklen_t srclen, const char *host,
+    uint16_t port, int timeout_s, enum testlib_socks_status *st,
+    struct testlib_socks_result *res, char **cause)
+{
+	struct testlib_socks	sc;
+	struct timeval		tv;
+	int			fd;
+
+	*st = TESTLIB_SOCKS_ERROR;
+	fd = testlib_connect_from(sa, salen, src, srclen, timeout_s * 1000,
+	    cause);
+	if (fd == -1)
+		return (-1);
+	tv.tv_sec = timeout_s;
+	tv.tv_usec = 0;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	if (host != NULL) {
+		memset(&sc, 0, sizeof(sc));
+		sc.version = TESTLIB_SOCKS5;
+		sc.host = host;
+		sc.port = port;
+		sc.split_ms = -1;
+		if ((*st = testlib_socks_handshake(fd, &sc, res, cause)) !=
+		    TESTLIB_SOCKS_OK) {
+			close(fd);
+			return (-1);
+		}
+	}
+	*st = TESTLIB_SOCKS_OK;
+	return (fd);
 }

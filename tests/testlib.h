@@ -123,6 +123,10 @@ void		 testlib_sum_format(const struct testlib_sum *, char *,
 enum testlib_socks_status testlib_socks_handshake(int,
 		     const struct testlib_socks *,
 		     struct testlib_socks_result *, char **);
+int		 testlib_socks5_open(const struct sockaddr *, socklen_t,
+		     const struct sockaddr *, socklen_t, const char *,
+		     uint16_t, int, enum testlib_socks_status *,
+		     struct testlib_socks_result *, char **);
 
 int		 testlib_serve_parse_mode(const char *,
 		     enum testlib_serve_mode *, uint64_t *);

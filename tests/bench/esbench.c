@@ -62,7 +62,6 @@
 #define ESBENCH_CLIENTS		8
 #define ESBENCH_ECHO_SIZE	64
 #define ESBENCH_IO_TIMEOUT	10	/* seconds, per blocking call */
-#define ESBENCH_CONNECT_MS	10000
 #define ESBENCH_IDLE_OPEN_S	120	/* opening all idle tunnels */
 #define ESBENCH_IDLE_ECHO_S	30	/* all their echoes */
 
@@ -148,45 +147,20 @@ static int
 esbench_open(const struct esbench_target *t, const char *cmd,
     const void *extra, size_t extralen, char **cause)
 {
-	struct testlib_socks		 sc;
 	struct testlib_socks_result	 res;
-	struct timeval			 tv;
 	enum testlib_socks_status	 st;
 	uint8_t				 msg[128];
 	size_t				 cmdlen = strlen(cmd);
-	char				*why;
 	int				 fd;
 
-	fd = testlib_connect_addr((const struct sockaddr *)&t->addr,
-	    t->addrlen, ESBENCH_CONNECT_MS, &why);
+	fd = testlib_socks5_open((const struct sockaddr *)&t->addr,
+	    t->addrlen, NULL, 0, t->proxied ? t->sinkhost : NULL, t->sinkport,
+	    ESBENCH_IO_TIMEOUT, &st, &res, cause);
 	if (fd == -1) {
-		xasprintf(cause, "%s", why);
-		free(why);
-		return (-1);
-	}
-	tv.tv_sec = ESBENCH_IO_TIMEOUT;
-	tv.tv_usec = 0;
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	if (t->proxied) {
-		memset(&sc, 0, sizeof(sc));
-		sc.version = TESTLIB_SOCKS5;
-		sc.host = t->sinkhost;
-		sc.port = t->sinkport;
-		sc.split_ms = -1;
-		st = testlib_socks_handshake(fd, &sc, &res, &why);
-		if (st == TESTLIB_SOCKS_REFUSED) {
+		if (st == TESTLIB_SOCKS_REFUSED)
 			xasprintf(cause, "proxy refused: stage %d code 0x%02x",
 			    (int)res.stage, res.code);
-			close(fd);
-			return (-1);
-		}
-		if (st != TESTLIB_SOCKS_OK) {
-			xasprintf(cause, "%s", why);
-			free(why);
-			close(fd);
-			return (-1);
-		}
+		return (-1);
 	}
 	if (cmdlen + extralen > sizeof(msg))
 		abort();

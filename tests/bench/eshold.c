@@ -100,35 +100,18 @@ eshold_resolve(const char *spec, struct sockaddr_storage *ss,
 static int
 eshold_open(const struct eshold_target *t)
 {
-	struct testlib_socks		sc;
 	struct testlib_socks_result	res;
-	struct timeval			tv;
+	enum testlib_socks_status	st;
 	char				*why = NULL;
 	int				fd;
 
-	fd = testlib_connect_from((const struct sockaddr *)&t->addr,
+	fd = testlib_socks5_open((const struct sockaddr *)&t->addr,
 	    t->addrlen, t->srclen ? (const struct sockaddr *)&t->src : NULL,
-	    t->srclen, ESHOLD_TIMEOUT_S * 1000, &why);
+	    t->srclen, t->proxied ? t->sinkhost : NULL, t->sinkport,
+	    ESHOLD_TIMEOUT_S, &st, &res, &why);
 	if (fd == -1) {
 		free(why);
 		return (-1);
-	}
-	tv.tv_sec = ESHOLD_TIMEOUT_S;
-	tv.tv_usec = 0;
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	if (t->proxied) {
-		memset(&sc, 0, sizeof(sc));
-		sc.version = TESTLIB_SOCKS5;
-		sc.host = t->sinkhost;
-		sc.port = t->sinkport;
-		sc.split_ms = -1;
-		if (testlib_socks_handshake(fd, &sc, &res, &why) !=
-		    TESTLIB_SOCKS_OK) {
-			free(why);
-			close(fd);
-			return (-1);
-		}
 	}
 	if (testlib_write_full(fd, "E\n", 2) == -1) {
 		close(fd);
