@@ -306,6 +306,16 @@ mux_session_id(struct mux_session *s)
 	return (s->id);
 }
 
+/* Wait for room on the link: mux_link_flush resumes the session's peer. */
+static void
+mux_session_block(struct mux_session *s)
+{
+	if (!(s->state & MUX_STATE_BLOCKED)) {
+		TAILQ_INSERT_TAIL(&s->link->blocked, s, blocked_entry);
+		s->state |= MUX_STATE_BLOCKED;
+	}
+}
+
 /* Bytes the session can send now: link room, and the window with esp/1. */
 static size_t
 mux_session_end_room(struct end *e)
@@ -321,10 +331,7 @@ mux_session_end_room(struct end *e)
 	queued = mux_link_queued(l);
 	room = queued >= MUX_LINK_ROOM ? 0 : MUX_LINK_ROOM - queued;
 	if (room == 0) {
-		if (!(s->state & MUX_STATE_BLOCKED)) {
-			TAILQ_INSERT_TAIL(&l->blocked, s, blocked_entry);
-			s->state |= MUX_STATE_BLOCKED;
-		}
+		mux_session_block(s);
 		return (0);
 	}
 	if (l->esp) {
@@ -366,10 +373,7 @@ mux_session_end_splice(struct end *e, int fd, size_t len)
 		return (-1);
 	}
 	if (mux_link_queued(l) > 0 && !l->dead && !l->write_failed) {
-		if (!(s->state & MUX_STATE_BLOCKED)) {
-			TAILQ_INSERT_TAIL(&l->blocked, s, blocked_entry);
-			s->state |= MUX_STATE_BLOCKED;
-		}
+		mux_session_block(s);
 		errno = ENOBUFS;
 		return (-1);
 	}
