@@ -11,7 +11,9 @@
 #   header    send(2) on a socket moves at most 16 bytes a call
 #             (TFAULT_SEND_MAX), so the frame header itself is cut short
 #             and the body is read back into the link's buffer behind it.
-# The last two skip when tests/tfault.so is not built.
+# The last two skip when tests/tfault.so is not built.  Then the worker
+# is killed while spliced uploads are in flight: the server carries on,
+# and the next tunnel, on a new worker, is intact.
 . "${TOP_SRCDIR:-$(dirname "$0")/..}/tests/lib.sh"
 
 [ -x "$ESOCKSD" ] && [ -x "$SOCKSC" ] && [ -x "$TSINK" ] ||
@@ -108,4 +110,46 @@ if [ -r "$TFAULT" ]; then
 else
 	echo "tests/tfault.so not built: the short-write runs are left out"
 fi
+
+# vanish: SIGKILL the worker in the middle of two bulk uploads.
+_sp=$(free_port)
+_wp=$(free_port)
+write_conf "$T/vanish.server.conf" "SOCKS_LISTEN=127.0.0.1:$_sp" \
+    "WORKER_LISTEN=127.0.0.1:$_wp" NO_WORKER=refuse \
+    "PIDFILE=$T/vanish.server.pid"
+write_conf "$T/vanish.worker.conf" "SERVERS=127.0.0.1:$_wp" \
+    WORKER_NAME=bulk "PIDFILE=$T/vanish.worker.pid"
+bulk_daemon server vanish
+SPID=$!
+bulk_daemon worker vanish
+WPID=$!
+LOG=$T/vanish.server.log
+wait_log "$LOG" "worker bulk \(.*\) joined the pool" 10 ||
+    fail "vanish: worker did not join the pool"
+base=$(ls "/proc/$WPID/fd" | wc -l)
+for i in 1 2; do
+	"$SOCKSC" -x 127.0.0.1:$_sp -t 127.0.0.1:$SUM -g 4G -w 30 \
+	    >/dev/null 2>&1 &
+	track_pid $!
+done
+# Both uploads have their destination sockets on the worker.
+wait_for "[ \$(ls /proc/$WPID/fd | wc -l) -ge $((base + 2)) ]" 10 ||
+    fail "vanish: the uploads did not start"
+sleep 1
+kill -9 "$WPID"
+wait_log "$LOG" "worker bulk \(.*\) left the pool" 10 ||
+    fail "vanish: the server did not see the worker go"
+lib_alive "$SPID" || fail "vanish: the server died with its worker"
+bulk_daemon worker vanish
+wait_for "[ \$(grep -c 'worker bulk (.*) joined the pool' '$LOG') -ge 2 ]" \
+    10 || fail "vanish: the new worker did not join the pool"
+got=$("$SOCKSC" -x 127.0.0.1:$_sp -t 127.0.0.1:$ECHO -g 8M -k -w 30) ||
+    fail "vanish: the tunnel after the kill failed"
+[ "$got" = "$("$SOCKSC" -G 8M -k)" ] ||
+    fail "vanish: the tunnel after the kill damaged its data: $got"
+stop_pid "$SPID" || fail "vanish: server exited $? on SIGTERM"
+if grep -E -q 'Sanitizer|runtime error:' "$LOG"; then
+	fail "vanish: sanitizer report in $LOG"
+fi
+echo "vanish: the worker killed mid-upload, the server carried on"
 exit 0
