@@ -142,25 +142,10 @@ static void
 client_http_password_cb(enum auth_result result, void *arg)
 {
 	struct client	*c = arg;
-	char		 user[LOG_ESCAPE_SIZE(sizeof(c->user))];
 
 	c->auth = NULL;
-	switch (result) {
-	case AUTH_OK:
-		client_logged_in(c);
-		break;
-	case AUTH_BAD:
-		stats_client_refused();
-		log_line(LOGC_ERROR, "client %s: bad password for user %s",
-		    c->addrtext, log_escape(user, sizeof(user), c->user));
-		client_http_reply_and_close(c, 407);
-		return;
-	case AUTH_BUSY:
-		stats_handshake_error();
-		log_line(LOGC_ERROR, "client %s: too many password checks "
-		    "waiting; refusing user %s", c->addrtext,
-		    log_escape(user, sizeof(user), c->user));
-		client_http_reply_and_close(c, 503);
+	if (client_password_result(c, result) == -1) {
+		client_http_reply_and_close(c, result == AUTH_BUSY ? 503 : 407);
 		return;
 	}
 	/* Bytes sent meanwhile wait in c->in, as in CLIENT_CONNECTING. */

@@ -13,6 +13,7 @@
 
 #include <stdint.h>
 
+#include "auth.h"
 #include "buf.h"
 #include "ev.h"
 #include "passwd.h"
@@ -87,7 +88,7 @@ void	client_close(struct client *, const char *why);
 int	client_send(struct client *, const void *, size_t);
 void	client_connect(struct client *);
 int	client_parse_user(struct client *, const char *);
-void	client_logged_in(struct client *);
+int	client_password_result(struct client *, enum auth_result);
 
 /* client-http.c */
 enum client_state client_http_on_request(struct client *);

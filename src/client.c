@@ -418,12 +418,41 @@ client_on_greeting(struct client *c)
  * The password of the account (the user name's BASE) was right: take
  * its policy, as the file in force says now, and its shared account.
  */
-void
+static void
 client_logged_in(struct client *c)
 {
 	(void)auth_policy(c->param.base, &c->policy);
 	c->account = account_get(c->param.base, c->policy.rate);
 	pool_want_init(&c->want, &c->param, &c->policy.tags);
+}
+
+/*
+ * Take a password check's result, for SOCKS5 and HTTP alike: apply the
+ * user's account and wants (AUTH_OK, 0), or log and count the refusal
+ * (-1: the caller answers in its protocol and closes).
+ */
+int
+client_password_result(struct client *c, enum auth_result result)
+{
+	char	user[LOG_ESCAPE_SIZE(sizeof(c->user))];
+
+	switch (result) {
+	case AUTH_OK:
+		client_logged_in(c);
+		return (0);
+	case AUTH_BAD:
+		stats_client_refused();
+		log_line(LOGC_ERROR, "client %s: bad password for user %s",
+		    c->addrtext, log_escape(user, sizeof(user), c->user));
+		return (-1);
+	case AUTH_BUSY:
+		break;
+	}
+	stats_handshake_error();
+	log_line(LOGC_ERROR, "client %s: too many password checks "
+	    "waiting; refusing user %s", c->addrtext,
+	    log_escape(user, sizeof(user), c->user));
+	return (-1);
 }
 
 /* The password check is over: answer, then go on to the request. */
@@ -432,7 +461,6 @@ client_password_cb(enum auth_result result, void *arg)
 {
 	struct client	*c = arg;
 	uint8_t		 reply[2];
-	char		 user[LOG_ESCAPE_SIZE(sizeof(c->user))];
 
 	c->auth = NULL;
 	socks5_build_userpass_reply(reply, result == AUTH_OK);
@@ -440,21 +468,7 @@ client_password_cb(enum auth_result result, void *arg)
 		client_close(c, "write failed");
 		return;
 	}
-	switch (result) {
-	case AUTH_OK:
-		client_logged_in(c);
-		break;
-	case AUTH_BAD:
-		stats_client_refused();
-		log_line(LOGC_ERROR, "client %s: bad password for user %s",
-		    c->addrtext, log_escape(user, sizeof(user), c->user));
-		client_close(c, NULL);
-		return;
-	case AUTH_BUSY:
-		stats_handshake_error();
-		log_line(LOGC_ERROR, "client %s: too many password checks "
-		    "waiting; refusing user %s", c->addrtext,
-		    log_escape(user, sizeof(user), c->user));
+	if (client_password_result(c, result) == -1) {
 		client_close(c, NULL);
 		return;
 	}
