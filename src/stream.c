@@ -11,6 +11,7 @@
 #include "config.h"
 
 #include <sys/types.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 
 #include <errno.h>
@@ -75,7 +76,7 @@ static int	stream_again(int);
 static void	stream_fail(struct stream *, enum stream_dir);
 static void	stream_end_start(struct end *);
 #ifdef HAVE_SPLICE
-static int	stream_splice_in(struct stream *, struct stream *, size_t);
+static ssize_t	stream_splice_from(struct end *, int, size_t);
 static void	stream_pipe_release(struct stream *);
 #endif
 static int	stream_splice_out(struct stream *, struct end *, size_t);
@@ -89,7 +90,11 @@ static const struct end_ops stream_ops = {
 	stream_end_start,
 	stream_reset,
 	stream_free,
+#ifdef HAVE_SPLICE
+	stream_splice_from
+#else
 	NULL
+#endif
 };
 
 /* Tell whether a read or write failed with error only for now. */
@@ -223,83 +228,72 @@ stream_pipe_release(struct stream *s)
 }
 
 /*
- * Move up to room bytes from s to its peer stream d through d's pipe,
- * without copying them to user space.  Returns 1 when done (data moved,
- * EOF, or nothing to read), 0 when the caller should read and copy.
+ * The splice_from of a stream: move up to len bytes from socket fd into
+ * e's pipe, without copying them to user space, and send what its
+ * socket takes.  Returns the bytes moved, 0 at fd's end, or -1 with
+ * errno: EOPNOTSUPP when e cannot take spliced bytes (bytes wait in its
+ * buffer, which must go first; no pipe), ENOBUFS when its pipe is full
+ * (e resumes its producer once drained), EAGAIN when fd has nothing,
+ * anything else from reading fd.  e's tunnel may be over on return.
  */
-static int
-stream_splice_in(struct stream *s, struct stream *d, size_t room)
+static ssize_t
+stream_splice_from(struct end *e, int fd, size_t len)
 {
-	ssize_t	n;
-	size_t	len;
+	struct stream	*d = (struct stream *)e;
+	ssize_t		 n;
+	size_t		 room;
+	int		 avail;
 
-	/* Keep the order: while d's buffer holds bytes, copy behind them. */
-	if (buf_len(&d->out) > 0 || d->fd == -1)
-		return (0);
-	if (d->pipe[0] == -1 && stream_pipe_take(d) == -1)
-		return (0);
-	len = d->pipe_cap > d->piped ? d->pipe_cap - d->piped : 0;
+	if (stream_splice_off || buf_len(&d->out) > 0 || d->fd == -1 ||
+	    (d->pipe[0] == -1 && stream_pipe_take(d) == -1)) {
+		errno = EOPNOTSUPP;
+		return (-1);
+	}
+	room = d->pipe_cap > d->piped ? d->pipe_cap - d->piped : 0;
 	if (len > room)
 		len = room;
 	if (len == 0) {
-		/* The pipe is full: wait for d to drain it. */
-		s->paused = 1;
-		ev_io_disable(s->fd, EV_READ);
 		d->pipe_full_at = d->piped;
-		return (1);
+		errno = ENOBUFS;
+		return (-1);
 	}
-	n = splice(s->fd, NULL, d->pipe[1], NULL, len,
+	n = splice(fd, NULL, d->pipe[1], NULL, len,
 	    SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
 	if (n > 0) {
-		if (n < STREAM_SPLICE_BELOW)
-			s->bulk = 0;
 		d->piped += n;
-		relay_moved(&s->end, n);
 		stream_flush(d);
-		return (1);
+		return (n);
 	}
-	if (n == 0) {
-		if (d->piped == 0)
-			stream_pipe_release(d);
-		ev_io_disable(s->fd, EV_READ);
-		relay_eof(&s->end);
-		return (1);
-	}
-	if (stream_again(errno)) {
-		if (d->piped == 0) {
-			stream_pipe_release(d);
-			return (1);
-		}
+	if (n == -1 && stream_again(errno) && d->piped > 0 &&
+	    ioctl(fd, FIONREAD, &avail) == 0 && avail > 0) {
 		/*
-		 * A pipe holds a number of page fragments as well as a number
-		 * of bytes: data that came in small pieces fills its slots
-		 * first, and splice refuses while piped < pipe_cap.  The
-		 * socket stays readable, so wait for d to drain the pipe as
-		 * when it is full by bytes, or select would wake at once.
+		 * A pipe holds a number of page fragments as well as a
+		 * number of bytes: data that came in small pieces fills its
+		 * slots first, and splice refuses while piped < pipe_cap.
+		 * fd has bytes, so this is a full pipe, as by bytes.
 		 */
-		s->paused = 1;
-		ev_io_disable(s->fd, EV_READ);
 		d->pipe_full_at = d->piped;
-		return (1);
+		errno = ENOBUFS;
+		return (-1);
 	}
-	if (errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP) {
+	if (n == -1 && (errno == EINVAL || errno == ENOSYS ||
+	    errno == EOPNOTSUPP)) {
 		/* Not for these descriptors: copy from now on. */
 		log_debug("splice: %s; copying instead", strerror(errno));
 		stream_splice_off = 1;
-		if (d->piped == 0)
-			stream_pipe_release(d);
-		return (0);
+		errno = EOPNOTSUPP;
 	}
-	stream_fail(s, STREAM_READING);
-	return (1);
+	if (d->piped == 0)
+		stream_pipe_release(d);
+	return (n);
 }
 #endif
 
 /*
  * Move up to room bytes from s to a peer end that takes them without a
- * copy (a session on a worker link).  Returns 1 when done (data moved,
- * EOF, nothing to read, or s failed), 0 when the caller should read and
- * copy.
+ * copy (another stream, or a session on a worker link).  Returns 1 when
+ * done (data moved, EOF, nothing to read, or s failed), 0 when the
+ * caller should read and copy.
  */
 static int
 stream_splice_out(struct stream *s, struct end *peer, size_t room)
@@ -323,7 +317,7 @@ stream_splice_out(struct stream *s, struct end *peer, size_t room)
 	if (errno == EOPNOTSUPP)
 		return (0);
 	if (errno == ENOBUFS) {
-		/* The peer is busy sending: it resumes s when it is done. */
+		/* The peer is full or busy: it resumes s when it drains. */
 		s->paused = 1;
 		ev_io_disable(s->fd, EV_READ);
 		return (1);
@@ -346,13 +340,6 @@ stream_read(struct stream *s)
 		ev_io_disable(s->fd, EV_READ);
 		return;
 	}
-#ifdef HAVE_SPLICE
-	if (s->bulk && s->filter == NULL &&
-	    relay_peer(&s->end)->ops == &stream_ops &&
-	    !stream_splice_off &&
-	    stream_splice_in(s, (struct stream *)relay_peer(&s->end), room))
-		return;
-#endif
 	if (s->bulk && s->filter == NULL &&
 	    relay_peer(&s->end)->ops->splice_from != NULL &&
 	    stream_splice_out(s, relay_peer(&s->end), room))
