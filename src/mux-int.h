@@ -84,6 +84,10 @@ struct mux_link {
 	/* A spliced frame's bytes the socket has not taken, ahead of out. */
 	int			 pipe[2];
 	size_t			 piped;
+	/* A P frame's body being spliced to its session: bytes still due. */
+	uint64_t		 body_id;
+	size_t			 body_left;
+	int			 splice_next;	/* bulk: read the next header alone */
 };
 
 /* mux-link.c */
@@ -98,11 +102,16 @@ ssize_t	mux_link_splice_session(struct mux_link *, uint64_t id, int fd,
 	    size_t max);
 int	mux_link_splice_flush(struct mux_link *);
 void	mux_link_splice_release(struct mux_link *);
+int	mux_link_splice_wanted(struct mux_link *, const struct textnet_msg *);
+size_t	mux_link_splice_peek(struct mux_link *);
+void	mux_link_splice_start(struct mux_link *);
+int	mux_link_splice_body(struct mux_link *);
 
 /* mux-session.c */
 int	mux_session_message(struct mux_link *, const struct textnet_msg *,
 	    const unsigned char *body, const char **why);
 void	mux_session_unlink(struct mux_session *);
 void	mux_session_free_now(struct mux_session *);
+ssize_t	mux_session_splice_data(struct mux_link *, uint64_t id, size_t len);
 
 #endif

@@ -11,7 +11,7 @@
  *
  * Receiving: a message is dispatched while its body still sits in the
  * input buffer, so session data goes straight to the session's relay
- * peer.  With a legacy peer, reading the link stops while any session's
+ * peer; a large one is spliced there without being read (mux-splice.c).  With a legacy peer, reading the link stops while any session's
  * output is full (mux-session.c counts them in legacy_full).
  *
  * Until the owner calls mux_link_establish (the handshake is done: the
@@ -366,9 +366,17 @@ static void
 mux_link_read(struct mux_link *l)
 {
 	ssize_t			 n;
+	size_t			 max, hlen;
 
-	n = buf_read_fd(&l->in, l->fd, l->established ? MUX_READ_SIZE :
-	    MUX_HANDSHAKE_READ);
+	/* A body being spliced goes first (mux-splice.c). */
+	if (l->body_left > 0 && mux_link_splice_body(l))
+		return;
+	max = l->established ? MUX_READ_SIZE : MUX_HANDSHAKE_READ;
+	/* Bulk data: read the next header alone, to splice its body. */
+	if (l->splice_next && !l->have_msg && buf_len(&l->in) == 0 &&
+	    (hlen = mux_link_splice_peek(l)) > 0)
+		max = hlen;
+	n = buf_read_fd(&l->in, l->fd, max);
 	if (n == 0) {
 		mux_link_close(l, "closed by peer");
 		return;
@@ -420,8 +428,18 @@ mux_link_parse(struct mux_link *l)
 			}
 		}
 		need = l->msg_hlen + l->msg.body_len;
-		if (buf_len(&l->in) < need)
+		if (buf_len(&l->in) < need) {
+			/* Only the header is here: splice the body? */
+			if (buf_len(&l->in) == l->msg_hlen &&
+			    l->msg_hlen > 0 &&
+			    mux_link_splice_wanted(l, &l->msg))
+				mux_link_splice_start(l);
 			break;
+		}
+		/* After bulk data, read the next header alone (the rest of
+		 * a body that could not be spliced does not count). */
+		if (l->msg_hlen > 0)
+			l->splice_next = mux_link_splice_wanted(l, &l->msg);
 		mux_link_dispatch(l, &l->msg, buf_head(&l->in) + l->msg_hlen);
 		if (l->dead)
 			return;

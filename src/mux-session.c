@@ -575,6 +575,42 @@ mux_session_data(struct mux_session *s, const unsigned char *body,
 	return (0);
 }
 
+/*
+ * Take up to len bytes of session id's data straight from the link's
+ * socket into the relay's other end, uncopied (mux-splice.c), checked
+ * and credited as mux_session_data does a copied body.  Returns the
+ * bytes taken, 0 at the link's end, or -1 with errno: EOPNOTSUPP when
+ * the data must be read and copied instead (no such session, a rate
+ * limit, held bytes that go first, an end that takes no splice), ENOBUFS
+ * when that end is full, EAGAIN when the link has nothing now, anything
+ * else from reading the link.
+ */
+ssize_t
+mux_session_splice_data(struct mux_link *l, uint64_t id, size_t len)
+{
+	struct mux_session	*s;
+	struct end		*peer;
+	ssize_t			 n;
+
+	s = mux_session_find(l, id);
+	if (s == NULL || s->end.relay == NULL || relay_dead(s->end.relay) ||
+	    s->end.relay->limit != NULL || buf_len(&s->held) > 0 ||
+	    (s->state & (MUX_STATE_RECV_F | MUX_STATE_RESET)) ||
+	    len > s->recv_left || (peer = relay_peer(&s->end))->closed ||
+	    peer->ops->splice_from == NULL) {
+		errno = EOPNOTSUPP;
+		return (-1);
+	}
+	if ((n = peer->ops->splice_from(peer, l->fd, len)) <= 0)
+		return (n);
+	s->recv_left -= n;
+	s->recv_unacked += n;
+	relay_moved(&s->end, n);
+	if (!relay_dead(s->end.relay))
+		mux_session_credit(s);
+	return (n);
+}
+
 /* The peer reset a session, or refused it before it was joined. */
 static void
 mux_session_got_reset(struct mux_session *s, const char *reason)

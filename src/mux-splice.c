@@ -14,6 +14,15 @@
  * queued is spliced to, so frames stay in order.  Should the header
  * itself not go out whole, the body is read back from the pipe into the
  * buffer behind it, a copy as without splice.
+ *
+ * Receiving, a large P frame's body goes from the link's socket into
+ * the pipe of the socket its session feeds (its relay peer's
+ * splice_from), uncopied too.  After such a frame the link peeks at the
+ * next header and reads it alone, so that the body behind it is left in
+ * the socket to be spliced.  Should the session's end not take a splice
+ * (its pipe full, bytes held that go first, a rate limit, a session
+ * gone), the rest of the body becomes a message of its own with no
+ * header, read and handed over as any other.
  */
 #include "config.h"
 
@@ -41,6 +50,10 @@
  * window credit is on its way back.
  */
 #define MUX_SPLICE_FRAME	(128 * 1024)
+/* Session data bodies at least this large are spliced off the link. */
+#define MUX_SPLICE_BODY		(16 * 1024)
+/* Enough to see a P frame's header whole: SESS, tid, length, id, P. */
+#define MUX_SPLICE_PEEK		128
 /* Empty pipes kept for the next frames (links that wait hold theirs). */
 #define MUX_SPLICE_SPARE	8
 
@@ -230,6 +243,95 @@ mux_link_splice_release(struct mux_link *l)
 	l->piped = 0;
 }
 
+/*
+ * Tell whether message m, whose header was just read, is bulk session
+ * data to splice from the link: a large P frame and nothing else, on an
+ * esp/1 link (a legacy peer's sessions are paced by reading the link,
+ * frame by frame).
+ */
+int
+mux_link_splice_wanted(struct mux_link *l, const struct textnet_msg *m)
+{
+	return (!mux_splice_off && l->established && l->esp &&
+	    !m->response && m->body_len >= MUX_SPLICE_BODY &&
+	    m->nargs == 2 && strcmp(m->code, "SESS") == 0 &&
+	    strcmp(m->args[1], "P") == 0);
+}
+
+/*
+ * The length of the next message's header, peeked at so that the link
+ * reads it alone and leaves the body to be spliced; 0 when the whole
+ * header is not there yet (read as usual).
+ */
+size_t
+mux_link_splice_peek(struct mux_link *l)
+{
+	char	 peek[MUX_SPLICE_PEEK], *nl;
+	ssize_t	 n;
+
+	n = recv(l->fd, peek, sizeof(peek), MSG_PEEK);
+	if (n <= 0 || (nl = memchr(peek, '\n', n)) == NULL)
+		return (0);
+	return (nl - peek + 1);
+}
+
+/*
+ * A wanted P frame's header is read and none of its body: drop the
+ * header from the input and splice the body as it comes.
+ */
+void
+mux_link_splice_start(struct mux_link *l)
+{
+	uint64_t	id;
+
+	if (textnet_parse_number(l->msg.args[0], strlen(l->msg.args[0]),
+	    &id) == -1)
+		return;		/* mux_session_message says what is wrong */
+	buf_drain(&l->in, l->msg_hlen);
+	l->have_msg = 0;
+	l->body_id = id;
+	l->body_left = l->msg.body_len;
+	(void)mux_link_splice_body(l);
+}
+
+/*
+ * Splice what the link has of the body in progress to its session.
+ * Returns 1 when that is all there is to do now (the link may have
+ * closed), 0 when the rest of the body must be read and copied instead:
+ * it is then l->msg, a message with no header left, for mux_link_parse.
+ */
+int
+mux_link_splice_body(struct mux_link *l)
+{
+	ssize_t	n;
+
+	n = mux_session_splice_data(l, l->body_id, l->body_left);
+	if (n > 0) {
+		l->body_left -= n;
+		l->bytes_rx += n;
+		l->last_rx = ev_now();
+		l->awaiting = 0;
+		l->splice_next = 1;
+		return (1);
+	}
+	if (n == 0) {
+		mux_link_close(l, "closed by peer");
+		return (1);
+	}
+	if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+		return (1);
+	if (errno != EOPNOTSUPP && errno != ENOBUFS) {
+		mux_link_close(l, strerror(errno));
+		return (1);
+	}
+	l->have_msg = 1;
+	l->msg_hlen = 0;
+	l->msg.body_len = l->body_left;
+	l->body_left = 0;
+	l->splice_next = 0;
+	return (0);
+}
+
 #else /* no splice(2) or pipe2(2) */
 
 /* No splice(2) here: every frame is read and copied. */
@@ -243,6 +345,33 @@ mux_link_splice_session(struct mux_link *l, uint64_t id, int fd, size_t max)
 /* Nothing is ever piped. */
 int
 mux_link_splice_flush(struct mux_link *l)
+{
+	return (0);
+}
+
+/* No splice: every body is read and copied. */
+int
+mux_link_splice_wanted(struct mux_link *l, const struct textnet_msg *m)
+{
+	return (0);
+}
+
+/* Never called: nothing is wanted spliced. */
+size_t
+mux_link_splice_peek(struct mux_link *l)
+{
+	return (0);
+}
+
+/* Never called: nothing is wanted spliced. */
+void
+mux_link_splice_start(struct mux_link *l)
+{
+}
+
+/* Never called: nothing is wanted spliced. */
+int
+mux_link_splice_body(struct mux_link *l)
 {
 	return (0);
 }

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Bulk data through a worker, both ways at once, on one link: 4 tunnels
 # each echo data back while 2 more upload to a summing sink.  Bulk reads
-# are spliced onto the link (mux-splice.c).  Every byte must arrive
+# are spliced onto the link, and large frames off it into the sockets
+# (mux-splice.c).  Every byte must arrive
 # intact and in order (checksums), in three runs:
 #   plain     48 MiB echoed and 96 MiB uploaded per tunnel;
 #   body      splice(2) into a socket moves at most 4,096 bytes a call
