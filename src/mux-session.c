@@ -334,6 +334,8 @@ mux_session_end_room(struct end *e)
 		mux_session_block(s);
 		return (0);
 	}
+	if (room > MUX_FRAME_MAX)
+		room = MUX_FRAME_MAX;	/* each read is one frame */
 	if (l->esp) {
 		if (s->send_window <= 0)
 			return (0);

@@ -44,12 +44,6 @@
 
 #if defined(HAVE_SPLICE) && defined(HAVE_PIPE2)
 
-/*
- * A frame's body at most: as the copying path reads, half the default
- * session window, so that the next frame can leave while the first's
- * window credit is on its way back.
- */
-#define MUX_SPLICE_FRAME	(128 * 1024)
 /* Session data bodies at least this large are spliced off the link. */
 #define MUX_SPLICE_BODY		(16 * 1024)
 /* Enough to see a P frame's header whole: SESS, tid, length, id, P. */
@@ -83,7 +77,7 @@ mux_splice_open(void)
 	}
 	size = 65536;
 #if defined(F_SETPIPE_SZ) && defined(F_GETPIPE_SZ)
-	(void)fcntl(mux_splice_pipe[1], F_SETPIPE_SZ, MUX_SPLICE_FRAME);
+	(void)fcntl(mux_splice_pipe[1], F_SETPIPE_SZ, MUX_FRAME_MAX);
 	if ((size = fcntl(mux_splice_pipe[1], F_GETPIPE_SZ)) <= 0)
 		size = 65536;
 #endif
@@ -142,8 +136,8 @@ mux_link_splice_session(struct mux_link *l, uint64_t id, int fd, size_t max)
 	}
 	if (max > mux_splice_cap)
 		max = mux_splice_cap;
-	if (max > MUX_SPLICE_FRAME)
-		max = MUX_SPLICE_FRAME;
+	if (max > MUX_FRAME_MAX)
+		max = MUX_FRAME_MAX;
 	n = splice(fd, NULL, mux_splice_pipe[1], NULL, max,
 	    SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
 	if (n == -1 && (errno == EINVAL || errno == ENOSYS)) {
