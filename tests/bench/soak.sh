@@ -149,6 +149,9 @@ while kill -0 $CHURN 2>/dev/null; do
 	    [ $t -lt "$SECS" ]; then
 		i=$((k % 2))
 		eval "kill -9 \$W_$i"
+		# Reap it first: until it is gone its PID file stays locked,
+		# and the new worker would refuse to start.
+		eval "wait \$W_$i" 2>/dev/null
 		start_worker $i
 		echo "t=$t killed and restarted w$i" >>"$OUT/samples.txt"
 		k=$((k + 1))
