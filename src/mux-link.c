@@ -11,8 +11,9 @@
  *
  * Receiving: a message is dispatched while its body still sits in the
  * input buffer, so session data goes straight to the session's relay
- * peer; a large one is spliced there without being read (mux-splice.c).  With a legacy peer, reading the link stops while any session's
- * output is full (mux-session.c counts them in legacy_full).
+ * peer; a large body is spliced there without being read at all
+ * (mux-splice.c).  With a legacy peer, reading the link stops while any
+ * session's output is full (mux-session.c counts them in legacy_full).
  *
  * Until the owner calls mux_link_establish (the handshake is done: the
  * worker registered, or the server proved itself) the link takes only
@@ -436,8 +437,10 @@ mux_link_parse(struct mux_link *l)
 				mux_link_splice_start(l);
 			break;
 		}
-		/* After bulk data, read the next header alone (the rest of
-		 * a body that could not be spliced does not count). */
+		/*
+		 * After bulk data, read the next header alone (the rest of
+		 * a body that could not be spliced does not count).
+		 */
 		if (l->msg_hlen > 0)
 			l->splice_next = mux_link_splice_wanted(l, &l->msg);
 		mux_link_dispatch(l, &l->msg, buf_head(&l->in) + l->msg_hlen);

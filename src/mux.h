@@ -35,12 +35,12 @@
  * A P frame's body at most, copied or spliced.  Measured through a
  * worker on loopback (doc/PERFORMANCE.md): 60 KiB frames moved a single
  * download 1.7 times as fast as 128 KiB ones when spliced (1.1 times
- * when copied), and 8 uploads 1.4 times (1.3 copied), at less CPU; 64
- * KiB less 128 bytes was as slow as 128 KiB.
- * TCP builds a send of at most 64 KiB less room for headers, and a frame
- * whose header and body fit in one is what works.  Several frames fit a
- * session's window, so one leaves while the credit for the last is on
- * its way back.
+ * when copied), and 8 uploads 1.4 times (1.3 copied), at less CPU;
+ * 64 KiB less 128 bytes was as slow as 128 KiB.  TCP builds a send of
+ * at most 64 KiB less room for headers, and a frame whose header and
+ * body fit in one is what works.  Several frames fit a session's
+ * window, so one leaves while the credit for the last is on its way
+ * back.
  */
 #define MUX_FRAME_MAX		(60 * 1024)
 
