@@ -34,6 +34,15 @@ typedef ssize_t	(*tfault_send_fn)(int, const void *, size_t, int);
 typedef ssize_t	(*tfault_splice_fn)(int, loff_t *, int, loff_t *, size_t,
 		    unsigned int);
 
+/* The next definition of function name (libc's), or NULL with ENOSYS. */
+static void *
+tfault_next(void **cache, const char *name)
+{
+	if (*cache == NULL && (*cache = dlsym(RTLD_NEXT, name)) == NULL)
+		errno = ENOSYS;
+	return (*cache);
+}
+
 /* The port of a TCP/IP address, or 0 for any other kind. */
 static unsigned int
 tfault_port(const struct sockaddr *sa, socklen_t len)
@@ -71,19 +80,16 @@ tfault_mode(long *ms)
 int
 connect(int fd, const struct sockaddr *sa, socklen_t len)
 {
-	static tfault_connect_fn	 real;
-	const char			*pass = getenv("TFAULT_PASS_PORT");
-	const char			*mode;
-	struct timespec			 ts;
-	unsigned int			 port = tfault_port(sa, len);
-	long				 ms;
+	static void		*next;
+	tfault_connect_fn	 real;
+	const char		*pass = getenv("TFAULT_PASS_PORT");
+	const char		*mode;
+	struct timespec		 ts;
+	unsigned int		 port = tfault_port(sa, len);
+	long			 ms;
 
-	if (real == NULL)
-		real = (tfault_connect_fn)dlsym(RTLD_NEXT, "connect");
-	if (real == NULL) {
-		errno = ENOSYS;
+	if ((real = (tfault_connect_fn)tfault_next(&next, "connect")) == NULL)
 		return (-1);
-	}
 	if (port == 0 || (mode = tfault_mode(&ms)) == NULL ||
 	    (pass != NULL && (unsigned int)atoi(pass) == port))
 		return (real(fd, sa, len));
@@ -118,14 +124,11 @@ tfault_short(const char *var, int fd, size_t len)
 ssize_t
 send(int fd, const void *buf, size_t len, int flags)
 {
-	static tfault_send_fn	real;
+	static void	*next;
+	tfault_send_fn	 real;
 
-	if (real == NULL)
-		real = (tfault_send_fn)dlsym(RTLD_NEXT, "send");
-	if (real == NULL) {
-		errno = ENOSYS;
+	if ((real = (tfault_send_fn)tfault_next(&next, "send")) == NULL)
 		return (-1);
-	}
 	return (real(fd, buf, tfault_short("TFAULT_SEND_MAX", fd, len),
 	    flags));
 }
@@ -135,14 +138,11 @@ ssize_t
 splice(int in, loff_t *inoff, int out, loff_t *outoff, size_t len,
     unsigned int flags)
 {
-	static tfault_splice_fn	real;
+	static void		*next;
+	tfault_splice_fn	 real;
 
-	if (real == NULL)
-		real = (tfault_splice_fn)dlsym(RTLD_NEXT, "splice");
-	if (real == NULL) {
-		errno = ENOSYS;
+	if ((real = (tfault_splice_fn)tfault_next(&next, "splice")) == NULL)
 		return (-1);
-	}
 	return (real(in, inoff, out, outoff,
 	    tfault_short("TFAULT_SPLICE_MAX", out, len), flags));
 }
