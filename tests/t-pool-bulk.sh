@@ -13,8 +13,10 @@
 #             (TFAULT_SEND_MAX), so the frame header itself is cut short
 #             and the body is read back into the link's buffer behind it.
 # The last two skip when tests/tfault.so is not built.  Then the worker
-# is killed while spliced uploads are in flight: the server carries on,
-# and the next tunnel, on a new worker, is intact.
+# is killed while spliced uploads are in flight, and again in the middle
+# of downloads, the server cut while splicing a frame's body off the
+# link: the server carries on, and the next tunnel, on a new worker, is
+# intact.
 . "${TOP_SRCDIR:-$(dirname "$0")/..}/tests/lib.sh"
 
 [ -x "$ESOCKSD" ] && [ -x "$SOCKSC" ] && [ -x "$TSINK" ] ||
@@ -25,6 +27,8 @@ start_sink echo
 ECHO=$SINK_PORT
 start_sink sum
 SUM=$SINK_PORT
+start_sink source:4G
+SOURCE=$SINK_PORT
 
 # bulk_daemon ROLE NAME [VAR=VALUE...]: esocksd ROLE on NAME's config, in
 # the background (its PID in $!), with tfault.so and the VAR=VALUE
@@ -44,6 +48,37 @@ bulk_daemon() {
 	track_pid $!
 }
 
+# bulk_pool NAME [-w] [VAR=VALUE...]: a server (SOCKS port in $_sp, PID
+# in $_spid, log in $T/NAME.server.log) and its worker (PID in $_wpid),
+# with the VAR=VALUE settings in their environment (-w: in the worker's
+# only); returns once the worker has joined the pool.
+bulk_pool() {
+	_name=$1
+	_senv=yes
+	shift
+	if [ "${1:-}" = -w ]; then
+		_senv=
+		shift
+	fi
+	_sp=$(free_port)
+	_wp=$(free_port)
+	write_conf "$T/$_name.server.conf" "SOCKS_LISTEN=127.0.0.1:$_sp" \
+	    "WORKER_LISTEN=127.0.0.1:$_wp" NO_WORKER=refuse \
+	    "PIDFILE=$T/$_name.server.pid"
+	write_conf "$T/$_name.worker.conf" "SERVERS=127.0.0.1:$_wp" \
+	    WORKER_NAME=bulk "PIDFILE=$T/$_name.worker.pid"
+	if [ -n "$_senv" ]; then
+		bulk_daemon server "$_name" "$@"
+	else
+		bulk_daemon server "$_name"
+	fi
+	_spid=$!
+	bulk_daemon worker "$_name" "$@"
+	_wpid=$!
+	wait_log "$T/$_name.server.log" "worker bulk \(.*\) joined the pool" \
+	    10 || fail "$_name: worker did not join the pool"
+}
+
 # bulk NAME ECHO_SIZE UP_SIZE [VAR=VALUE...]: a server and a worker with
 # the VAR=VALUE settings in their environment (LD_PRELOAD=tfault.so with
 # any), the six tunnels, their checksums, then both daemons stopped.
@@ -52,19 +87,7 @@ bulk() {
 	_echo=$2
 	_up=$3
 	shift 3
-	_sp=$(free_port)
-	_wp=$(free_port)
-	write_conf "$T/$_name.server.conf" "SOCKS_LISTEN=127.0.0.1:$_sp" \
-	    "WORKER_LISTEN=127.0.0.1:$_wp" NO_WORKER=refuse \
-	    "PIDFILE=$T/$_name.server.pid"
-	write_conf "$T/$_name.worker.conf" "SERVERS=127.0.0.1:$_wp" \
-	    WORKER_NAME=bulk "PIDFILE=$T/$_name.worker.pid"
-	bulk_daemon server "$_name" "$@"
-	_spid=$!
-	bulk_daemon worker "$_name" "$@"
-	_wpid=$!
-	wait_log "$T/$_name.server.log" "worker bulk \(.*\) joined the pool" \
-	    10 || fail "$_name: worker did not join the pool"
+	bulk_pool "$_name" "$@"
 
 	_want_echo=$("$SOCKSC" -G "$_echo" -k)
 	_want_up=$("$SOCKSC" -G "$_up" -k)
@@ -112,45 +135,57 @@ else
 	echo "tests/tfault.so not built: the short-write runs are left out"
 fi
 
-# vanish: SIGKILL the worker in the middle of two bulk uploads.
-_sp=$(free_port)
-_wp=$(free_port)
-write_conf "$T/vanish.server.conf" "SOCKS_LISTEN=127.0.0.1:$_sp" \
-    "WORKER_LISTEN=127.0.0.1:$_wp" NO_WORKER=refuse \
-    "PIDFILE=$T/vanish.server.pid"
-write_conf "$T/vanish.worker.conf" "SERVERS=127.0.0.1:$_wp" \
-    WORKER_NAME=bulk "PIDFILE=$T/vanish.worker.pid"
-bulk_daemon server vanish
-SPID=$!
-bulk_daemon worker vanish
-WPID=$!
-LOG=$T/vanish.server.log
-wait_log "$LOG" "worker bulk \(.*\) joined the pool" 10 ||
-    fail "vanish: worker did not join the pool"
-base=$(ls "/proc/$WPID/fd" | wc -l)
-for i in 1 2; do
-	"$SOCKSC" -x 127.0.0.1:$_sp -t 127.0.0.1:$SUM -g 4G -w 30 \
-	    >/dev/null 2>&1 &
-	track_pid $!
-done
-# Both uploads have their destination sockets on the worker.
-wait_for "[ \$(ls /proc/$WPID/fd | wc -l) -ge $((base + 2)) ]" 10 ||
-    fail "vanish: the uploads did not start"
-sleep 1
-kill -9 "$WPID"
-wait_log "$LOG" "worker bulk \(.*\) left the pool" 10 ||
-    fail "vanish: the server did not see the worker go"
-lib_alive "$SPID" || fail "vanish: the server died with its worker"
-bulk_daemon worker vanish
-wait_for "[ \$(grep -c 'worker bulk (.*) joined the pool' '$LOG') -ge 2 ]" \
-    10 || fail "vanish: the new worker did not join the pool"
-got=$("$SOCKSC" -x 127.0.0.1:$_sp -t 127.0.0.1:$ECHO -g 8M -k -w 30) ||
-    fail "vanish: the tunnel after the kill failed"
-[ "$got" = "$("$SOCKSC" -G 8M -k)" ] ||
-    fail "vanish: the tunnel after the kill damaged its data: $got"
-stop_pid "$SPID" || fail "vanish: server exited $? on SIGTERM"
-if grep -E -q 'Sanitizer|runtime error:' "$LOG"; then
-	fail "vanish: sanitizer report in $LOG"
+# vanish NAME up|down [-w] [VAR=VALUE...]: SIGKILL the worker in the
+# middle of two bulk transfers, uploads (which the server splices onto
+# the link) or downloads (whose frames the server splices off it, so
+# that it is cut in the middle of a body), with the settings as for
+# bulk_pool.  The server must carry on, and the next tunnel, on a new
+# worker, be intact.
+vanish() {
+	_name=$1
+	_kind=$2
+	shift 2
+	bulk_pool "$_name" "$@"
+	_log=$T/$_name.server.log
+	_base=$(ls "/proc/$_wpid/fd" | wc -l)
+	for _i in 1 2; do
+		if [ "$_kind" = up ]; then
+			"$SOCKSC" -x 127.0.0.1:$_sp -t 127.0.0.1:$SUM -g 4G \
+			    -w 30 >/dev/null 2>&1 &
+		else
+			"$SOCKSC" -x 127.0.0.1:$_sp -t 127.0.0.1:$SOURCE -k \
+			    -w 30 </dev/null >/dev/null 2>&1 &
+		fi
+		track_pid $!
+	done
+	# Both have their destination sockets on the worker.
+	wait_for "[ \$(ls /proc/$_wpid/fd | wc -l) -ge $((_base + 2)) ]" \
+	    10 || fail "$_name: the transfers did not start"
+	sleep 1
+	kill -9 "$_wpid"
+	wait_log "$_log" "worker bulk \(.*\) left the pool" 10 ||
+	    fail "$_name: the server did not see the worker go"
+	lib_alive "$_spid" || fail "$_name: the server died with its worker"
+	bulk_daemon worker "$_name"
+	wait_for "[ \$(grep -c 'worker bulk (.*) joined the pool' '$_log') \
+	    -ge 2 ]" 10 || fail "$_name: the new worker did not join the pool"
+	_got=$("$SOCKSC" -x 127.0.0.1:$_sp -t 127.0.0.1:$ECHO -g 8M -k \
+	    -w 30) || fail "$_name: the tunnel after the kill failed"
+	[ "$_got" = "$("$SOCKSC" -G 8M -k)" ] ||
+	    fail "$_name: the tunnel after the kill damaged its data: $_got"
+	stop_pid "$_spid" || fail "$_name: server exited $? on SIGTERM"
+	if grep -E -q 'Sanitizer|runtime error:' "$_log"; then
+		fail "$_name: sanitizer report in $_log"
+	fi
+	echo "$_name: the worker killed mid-$_kind, the server carried on"
+}
+
+vanish vanish-up up
+# With tfault.so the worker sends each body in pieces of 4 KiB, so the
+# server is all the likelier to be in the middle of one when it dies.
+if [ -r "$TFAULT" ]; then
+	vanish vanish-down down -w TFAULT_SPLICE_MAX=4096
+else
+	vanish vanish-down down
 fi
-echo "vanish: the worker killed mid-upload, the server carried on"
 exit 0
