@@ -134,10 +134,9 @@ mux_link_splice_session(struct mux_link *l, uint64_t id, int fd, size_t max)
 		errno = EOPNOTSUPP;
 		return (-1);
 	}
+	/* max is within the session's room, which caps a frame already. */
 	if (max > mux_splice_cap)
 		max = mux_splice_cap;
-	if (max > MUX_FRAME_MAX)
-		max = MUX_FRAME_MAX;
 	n = splice(fd, NULL, mux_splice_pipe[1], NULL, max,
 	    SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
 	if (n == -1 && (errno == EINVAL || errno == ENOSYS)) {
