@@ -65,6 +65,9 @@
 : "${SOCKSC:=$TOP_BUILDDIR/tests/socksc}"
 : "${TSINK:=$TOP_BUILDDIR/tests/tsink}"
 : "${UDPC:=$TOP_BUILDDIR/tests/udpc}"
+# The scripted link peer (tests/tlinkpeer.c) of the fake-worker and
+# fake-server tests.
+: "${TLINKPEER:=$TOP_BUILDDIR/tests/tlinkpeer}"
 # Daemon log lines under -f without their timestamp, so that patterns
 # can anchor on the message (t-direct-log-time.sh checks the stamp).
 ESOCKSD_LOG_TIME=no

@@ -20,7 +20,6 @@
 
 [ -x "$ESOCKSD" ] && [ -x "$SOCKSC" ] && [ -x "$TSINK" ] ||
     skip "esocksd, socksc or tsink not built"
-TLINKPEER=$TOP_BUILDDIR/tests/tlinkpeer
 [ -x "$TLINKPEER" ] || skip "tests/tlinkpeer not built"
 NONCE=00112233445566778899aabbccddeeff
 

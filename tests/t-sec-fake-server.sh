@@ -12,7 +12,6 @@
 # has sent the legacy RGST.
 . "${TOP_SRCDIR:-$(dirname "$0")/..}/tests/lib.sh"
 
-TLINKPEER=$TOP_BUILDDIR/tests/tlinkpeer
 [ -x "$TLINKPEER" ] || skip "tests/tlinkpeer not built"
 NONCE=00112233445566778899aabbccddeeff
 SECRET=0123456789abcdef0123456789abcdef

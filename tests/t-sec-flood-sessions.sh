@@ -7,7 +7,6 @@
 # worker's RGST.
 . "${TOP_SRCDIR:-$(dirname "$0")/..}/tests/lib.sh"
 
-TLINKPEER=$TOP_BUILDDIR/tests/tlinkpeer
 [ -x "$TLINKPEER" ] || skip "tests/tlinkpeer not built"
 
 # Under --enable-asan freed memory waits in ASan's quarantine (256 MiB by
